@@ -1,0 +1,128 @@
+package blob
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// AtomicFile is a temp file beside its destination that becomes the
+// destination only on Commit, so a reader never sees partial or unverified
+// content at the final path.
+type AtomicFile struct {
+	*os.File
+	dest string
+	done bool
+}
+
+// CreateAtomic creates the temp file (and missing parent directories) for dest.
+func CreateAtomic(dest string) (*AtomicFile, error) {
+	dir := filepath.Dir(dest)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating directory for %s: %w", dest, err)
+	}
+	if fi, err := os.Stat(dest); err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("output %s is a directory", dest)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(dest)+".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("creating temp file for %s: %w", dest, err)
+	}
+	return &AtomicFile{File: f, dest: dest}, nil
+}
+
+// Commit syncs, closes and renames the temp file to its destination.
+func (a *AtomicFile) Commit() error {
+	if a.done {
+		return errors.New("atomic file already committed or aborted")
+	}
+	a.done = true
+	err := a.File.Sync()
+	if cerr := a.File.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(a.File.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(a.File.Name(), a.dest)
+	}
+	if err != nil {
+		os.Remove(a.File.Name())
+		return fmt.Errorf("writing %s: %w", a.dest, err)
+	}
+	return nil
+}
+
+// Abort removes the temp file; it is a no-op after Commit.
+func (a *AtomicFile) Abort() {
+	if a.done {
+		return
+	}
+	a.done = true
+	a.File.Close()
+	os.Remove(a.File.Name())
+}
+
+// AtomicDir is a temp directory beside its destination that becomes the
+// destination only on Commit.
+type AtomicDir struct {
+	Path string
+	dest string
+	done bool
+}
+
+// CreateAtomicDir creates the temp directory for dest. dest must not exist,
+// or be an empty directory, so nothing of the user's is ever replaced.
+func CreateAtomicDir(dest string) (*AtomicDir, error) {
+	if fi, err := os.Stat(dest); err == nil {
+		if !fi.IsDir() {
+			return nil, fmt.Errorf("output %s exists and is not a directory", dest)
+		}
+		entries, err := os.ReadDir(dest)
+		if err != nil {
+			return nil, err
+		}
+		if len(entries) > 0 {
+			return nil, fmt.Errorf("output directory %s exists and is not empty", dest)
+		}
+	}
+	dir := filepath.Dir(dest)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating directory for %s: %w", dest, err)
+	}
+	tmp, err := os.MkdirTemp(dir, "."+filepath.Base(dest)+".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("creating temp directory for %s: %w", dest, err)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	return &AtomicDir{Path: tmp, dest: dest}, nil
+}
+
+// Commit renames the temp directory to its destination.
+func (a *AtomicDir) Commit() error {
+	if a.done {
+		return errors.New("atomic directory already committed or aborted")
+	}
+	a.done = true
+	// An existing empty destination was allowed; remove it so rename succeeds.
+	os.Remove(a.dest)
+	if err := os.Rename(a.Path, a.dest); err != nil {
+		os.RemoveAll(a.Path)
+		return fmt.Errorf("writing %s: %w", a.dest, err)
+	}
+	return nil
+}
+
+// Abort removes the temp directory; it is a no-op after Commit.
+func (a *AtomicDir) Abort() {
+	if a.done {
+		return
+	}
+	a.done = true
+	os.RemoveAll(a.Path)
+}

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/reference"
+	"github.com/ocmgo/ocm/repository"
+)
+
+func newGetCommand(g *globalOptions) *cobra.Command {
+	get := &cobra.Command{Use: "get", Short: "Get information about OCM entities"}
+	get.AddCommand(newGetComponentVersionCommand(g))
+	return get
+}
+
+type getCVOptions struct {
+	output     string
+	latest     bool
+	constraint string
+	recursive  int
+}
+
+func newGetComponentVersionCommand(g *globalOptions) *cobra.Command {
+	o := &getCVOptions{}
+	cmd := &cobra.Command{
+		Use:     "component-version {reference}",
+		Aliases: componentVersionAliases,
+		Short:   "Get component versions from a repository",
+		Long: `Get component versions from an OCM repository.
+
+The reference has the form [type::]<repository>//<component>[:<version>].
+Without a version, every version is listed (see --latest and --semver-constraint);
+without a component (just a repository), every component of the repository.`,
+		Example: `  ocm get cv ./transport-archive//example.com/app:1.0.0 -o yaml
+  ocm get cv ctf::archive.tgz//example.com/app --latest
+  ocm get cv ./transport-archive//example.com/app:1.0.0 --recursive -o tree
+  ocm get cv ./transport-archive`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.run(cmd, g, args[0])
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.output, "output", "o", "table", "output format: table, yaml, json, ndjson, tree")
+	f.BoolVar(&o.latest, "latest", false, "only the latest version (when the reference has no version)")
+	f.StringVar(&o.constraint, "semver-constraint", "", `only versions matching this constraint, e.g. ">= 1.0.0, < 2.0.0" (when the reference has no version)`)
+	f.IntVar(&o.recursive, "recursive", 0, "follow component references: depth, -1 for unlimited (--recursive alone)")
+	f.Lookup("recursive").NoOptDefVal = "-1"
+	return cmd
+}
+
+func (o *getCVOptions) run(cmd *cobra.Command, g *globalOptions, arg string) error {
+	if err := oneOf("output", o.output, "table", "yaml", "json", "ndjson", "tree"); err != nil {
+		return err
+	}
+	if o.recursive < -1 {
+		return fmt.Errorf("--recursive %d: use -1 (unlimited), 0 (none) or a depth", o.recursive)
+	}
+	var constraint *semver.Constraints
+	if o.constraint != "" {
+		c, err := semver.NewConstraint(o.constraint)
+		if err != nil {
+			return fmt.Errorf("--semver-constraint %q: %w", o.constraint, err)
+		}
+		constraint = c
+	}
+	ref, repoSpec, err := parseRefOrRepository(arg)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	repo, err := repository.Open(ctx, repoSpec)
+	if err != nil {
+		return err
+	}
+	defer repo.Close()
+
+	var components []string
+	if ref != nil {
+		components = []string{ref.Component}
+	} else if components, err = repo.ListComponents(ctx); err != nil {
+		return err
+	}
+	var roots []*repository.Node
+	for _, comp := range components {
+		var versions []string
+		if ref != nil && ref.Version != "" {
+			versions = []string{ref.Version}
+		} else {
+			all, err := repo.ListVersions(ctx, comp)
+			if err != nil {
+				return err
+			}
+			versions = selectVersions(all, constraint, o.latest)
+		}
+		for _, v := range versions {
+			n, err := repository.Graph(ctx, repo, comp, v, o.recursive)
+			if err != nil {
+				return err
+			}
+			roots = append(roots, n)
+		}
+	}
+	if ref != nil && len(roots) == 0 {
+		return fmt.Errorf("no version of %s in %s matches", ref.Component, repo)
+	}
+	return printComponentVersions(cmd.OutOrStdout(), o.output, roots)
+}
+
+// parseRefOrRepository accepts a component reference or a bare repository.
+func parseRefOrRepository(arg string) (*reference.Ref, reference.Repository, error) {
+	ref, err := reference.Parse(arg)
+	if err == nil {
+		return ref, ref.Repository, nil
+	}
+	if !errors.Is(err, reference.ErrNoComponent) {
+		return nil, reference.Repository{}, err
+	}
+	repo, rerr := reference.ParseRepository(arg)
+	if rerr != nil {
+		return nil, reference.Repository{}, fmt.Errorf("invalid reference %q: neither a component reference nor a repository: %w", arg, rerr)
+	}
+	return nil, repo, nil
+}
+
+func selectVersions(all []string, c *semver.Constraints, latest bool) []string {
+	var out []string
+	for _, v := range all {
+		if c != nil {
+			sv, err := semver.NewVersion(v)
+			if err != nil || !c.Check(sv) {
+				continue
+			}
+		}
+		out = append(out, v)
+	}
+	if latest && len(out) > 0 {
+		out = out[len(out)-1:]
+	}
+	return out
+}
+
+func printComponentVersions(w io.Writer, format string, roots []*repository.Node) error {
+	var all []*descriptor.Descriptor
+	for _, r := range roots {
+		r.Walk(func(n *repository.Node) error {
+			all = append(all, n.Descriptor)
+			return nil
+		})
+	}
+	switch format {
+	case "yaml":
+		list := make([]json.RawMessage, len(all))
+		for i, d := range all {
+			js, err := descriptor.EncodeJSON(d)
+			if err != nil {
+				return err
+			}
+			list[i] = js
+		}
+		js, err := json.Marshal(list)
+		if err != nil {
+			return err
+		}
+		out, err := jsonToYAML(js)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(out)
+		return err
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(all)
+	case "ndjson":
+		enc := json.NewEncoder(w)
+		for _, d := range all {
+			if err := enc.Encode(d); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "tree":
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "COMPONENT\tVERSION\tPROVIDER")
+		for _, r := range roots {
+			printTree(tw, r, "", "")
+		}
+		return tw.Flush()
+	default:
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "COMPONENT\tVERSION\tPROVIDER")
+		for _, d := range all {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", d.Component.Name, d.Component.Version, d.Component.Provider.Name())
+		}
+		return tw.Flush()
+	}
+}
+
+// printTree prints n and its references as an indented tree.
+func printTree(w io.Writer, n *repository.Node, indent, connector string) {
+	d := n.Descriptor
+	provider := d.Component.Provider.Name()
+	if n.Cycle {
+		provider = "(cycle)"
+	}
+	fmt.Fprintf(w, "%s%s%s\t%s\t%s\n", indent, connector, d.Component.Name, d.Component.Version, provider)
+	switch connector {
+	case "├─ ":
+		indent += "│  "
+	case "└─ ":
+		indent += "   "
+	}
+	for i, c := range n.Children {
+		next := "├─ "
+		if i == len(n.Children)-1 {
+			next = "└─ "
+		}
+		printTree(w, c, indent, next)
+	}
+}
+
+func jsonToYAML(js []byte) ([]byte, error) { return yaml.JSONToYAML(js) }

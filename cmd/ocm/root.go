@@ -1,0 +1,124 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ocmgo/ocm/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// exitError carries a specific exit code.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func exitCode(err error) int {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return 1
+}
+
+type globalOptions struct {
+	configFiles []string
+	logLevel    string
+	logFormat   string
+	logOutput   string
+
+	config *config.Config
+	logger *slog.Logger
+}
+
+func newRootCommand() *cobra.Command {
+	g := &globalOptions{}
+	root := &cobra.Command{
+		Use:           "ocm",
+		Short:         "Open Component Model command line client",
+		Long:          "ocm packs, signs, transfers, verifies and downloads OCM component versions.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return g.setup(cmd)
+		},
+	}
+	f := root.PersistentFlags()
+	f.StringArrayVar(&g.configFiles, "config", nil, "configuration files (.ocmconfig format); replace the automatic lookup when given")
+	f.StringVar(&g.logLevel, "loglevel", "info", "log level: debug, info, warn, error")
+	f.StringVar(&g.logFormat, "logformat", "text", "log format: text or json")
+	f.StringVar(&g.logOutput, "logoutput", "stderr", "log output: stderr or stdout")
+
+	root.AddCommand(newGetCommand(g), newDownloadCommand(g), newVersionCommand())
+	return root
+}
+
+func (g *globalOptions) setup(cmd *cobra.Command) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
+		return fmt.Errorf("--loglevel %q: use debug, info, warn or error", g.logLevel)
+	}
+	var out io.Writer
+	switch g.logOutput {
+	case "stderr":
+		out = cmd.ErrOrStderr()
+	case "stdout":
+		out = cmd.OutOrStdout()
+	default:
+		return fmt.Errorf("--logoutput %q: use stderr or stdout", g.logOutput)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch g.logFormat {
+	case "text":
+		g.logger = slog.New(slog.NewTextHandler(out, opts))
+	case "json":
+		g.logger = slog.New(slog.NewJSONHandler(out, opts))
+	default:
+		return fmt.Errorf("--logformat %q: use text or json", g.logFormat)
+	}
+	cfg, err := config.Load(g.configFiles)
+	if err != nil {
+		return err
+	}
+	g.config = cfg
+	if len(cfg.Files) > 0 {
+		g.logger.Debug("configuration read", "files", strings.Join(cfg.Files, ","))
+	}
+	return nil
+}
+
+func newVersionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version of ocm",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "ocm %s\n", version)
+			return err
+		},
+	}
+}
+
+// componentVersionAliases are the reference CLI's names for component versions.
+var componentVersionAliases = []string{"cv", "cvs", "componentversion", "componentversions", "component-versions", "component", "components", "comp", "comps", "c"}
+
+// oneOf checks an enumerated flag value.
+func oneOf(flag, value string, allowed ...string) error {
+	for _, a := range allowed {
+		if value == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("--%s %q: use one of %s", flag, value, strings.Join(allowed, ", "))
+}

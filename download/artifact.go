@@ -1,0 +1,325 @@
+package download
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/content"
+
+	"github.com/ocmgo/ocm/blob"
+	"github.com/ocmgo/ocm/descriptor"
+)
+
+const maxManifestSize = 4 << 20
+
+// downloadArtifact writes a native OCI artifact (manifest or index and all
+// it references) as an OCI image layout: a tar with ExtractDisable, a
+// directory with ExtractAuto. Every blob is verified against its descriptor
+// while it is written.
+func downloadArtifact(ctx context.Context, fetcher content.Fetcher, root ocispec.Descriptor, res *descriptor.Resource, output string, opts Options) (*Result, error) {
+	checked := []string{"manifest digest " + root.Digest.String()}
+	if d := res.Digest; d != nil && d.NormalisationAlgorithm != excludeFromSignature {
+		switch d.NormalisationAlgorithm {
+		case genericBlobDigest, ociArtifactDigest, ociArtefactDigest:
+		default:
+			return nil, fmt.Errorf("resource digest uses unknown normalisation algorithm %q", d.NormalisationAlgorithm)
+		}
+		// Both record the manifest digest for native artifacts (genericBlobDigest
+		// of the manifest bytes is the manifest digest).
+		if err := matchDigest(d, root.Digest); err != nil {
+			return nil, err
+		}
+		checked = append(checked, "resource digest "+d.HashAlgorithm+"/"+d.NormalisationAlgorithm)
+	}
+	nodes, err := collectGraph(ctx, fetcher, root)
+	if err != nil {
+		return nil, err
+	}
+	top := root
+	top.Annotations = map[string]string{ocispec.AnnotationRefName: res.Version}
+	index, err := json.Marshal(ocispec.Index{
+		Versioned: specs.Versioned{SchemaVersion: 2},
+		MediaType: ocispec.MediaTypeImageIndex,
+		Manifests: []ocispec.Descriptor{top},
+	})
+	if err != nil {
+		return nil, err
+	}
+	layout := []byte(`{"imageLayoutVersion":"1.0.0"}`)
+	if opts.Extraction == ExtractAuto {
+		dir, err := blob.CreateAtomicDir(output)
+		if err != nil {
+			return nil, err
+		}
+		defer dir.Abort()
+		w := &dirLayoutWriter{root: dir.Path}
+		if err := writeLayout(ctx, w, fetcher, nodes, index, layout); err != nil {
+			return nil, err
+		}
+		if err := dir.Commit(); err != nil {
+			return nil, err
+		}
+		return &Result{Path: output, Format: "oci-layout", Digest: root.Digest, Verified: checked}, nil
+	}
+	f, err := blob.CreateAtomic(output)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Abort()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	tw := tar.NewWriter(bw)
+	if err := writeLayout(ctx, &tarLayoutWriter{tw: tw}, fetcher, nodes, index, layout); err != nil {
+		return nil, err
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	if err := bw.Flush(); err != nil {
+		return nil, err
+	}
+	if err := f.Commit(); err != nil {
+		return nil, err
+	}
+	return &Result{Path: output, Format: "oci-layout-tar", Digest: root.Digest, Verified: checked}, nil
+}
+
+func matchDigest(d *descriptor.DigestSpec, dg digest.Digest) error {
+	alg := strings.ToLower(strings.ReplaceAll(d.HashAlgorithm, "-", ""))
+	if alg != string(dg.Algorithm()) || !strings.EqualFold(d.Value, dg.Encoded()) {
+		return fmt.Errorf("resource digest mismatch: descriptor records %s %s, artifact has %s", d.HashAlgorithm, d.Value, dg)
+	}
+	return nil
+}
+
+// collectGraph walks manifests and indexes from root; small JSON nodes are
+// kept in memory (and verified), blobs are listed for streaming later.
+type node struct {
+	desc ocispec.Descriptor
+	data []byte // set for manifests and indexes
+}
+
+func collectGraph(ctx context.Context, fetcher content.Fetcher, root ocispec.Descriptor) ([]node, error) {
+	var out []node
+	seen := map[digest.Digest]bool{}
+	var walk func(d ocispec.Descriptor, depth int) error
+	walk = func(d ocispec.Descriptor, depth int) error {
+		if seen[d.Digest] {
+			return nil
+		}
+		seen[d.Digest] = true
+		if depth > 8 {
+			return fmt.Errorf("OCI artifact %s nests too deep", root.Digest)
+		}
+		if !isManifest(d.MediaType) {
+			out = append(out, node{desc: d})
+			return nil
+		}
+		if d.Size > maxManifestSize || d.Size < 0 {
+			return fmt.Errorf("manifest %s has size %d, outside 0..%d", d.Digest, d.Size, maxManifestSize)
+		}
+		rc, err := fetcher.Fetch(ctx, d)
+		if err != nil {
+			return err
+		}
+		data, err := content.ReadAll(rc, d)
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("manifest %s: %w", d.Digest, err)
+		}
+		out = append(out, node{desc: d, data: data})
+		var m struct {
+			Config    *ocispec.Descriptor  `json:"config"`
+			Layers    []ocispec.Descriptor `json:"layers"`
+			Manifests []ocispec.Descriptor `json:"manifests"`
+		}
+		if err := json.Unmarshal(data, &m); err != nil {
+			return fmt.Errorf("manifest %s: %w", d.Digest, err)
+		}
+		children := m.Manifests
+		if m.Config != nil {
+			children = append(children, *m.Config)
+		}
+		children = append(children, m.Layers...)
+		for _, c := range children {
+			if err := c.Digest.Validate(); err != nil {
+				return fmt.Errorf("manifest %s references invalid digest %q: %w", d.Digest, c.Digest, err)
+			}
+			if err := walk(c, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := walk(root, 0); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+type layoutWriter interface {
+	// put writes one file of size n from r.
+	put(name string, n int64, r io.Reader) error
+}
+
+func writeLayout(ctx context.Context, w layoutWriter, fetcher content.Fetcher, nodes []node, index, layout []byte) error {
+	if err := w.put(ocispec.ImageLayoutFile, int64(len(layout)), bytes.NewReader(layout)); err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		name := "blobs/" + string(n.desc.Digest.Algorithm()) + "/" + n.desc.Digest.Encoded()
+		if n.data != nil {
+			if err := w.put(name, int64(len(n.data)), bytes.NewReader(n.data)); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := putVerified(ctx, w, fetcher, n.desc, name); err != nil {
+			return err
+		}
+	}
+	return w.put(ocispec.ImageIndexFile, int64(len(index)), bytes.NewReader(index))
+}
+
+func putVerified(ctx context.Context, w layoutWriter, fetcher content.Fetcher, desc ocispec.Descriptor, name string) error {
+	rc, err := fetcher.Fetch(ctx, desc)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	vr := content.NewVerifyReader(rc, desc)
+	if err := w.put(name, desc.Size, vr); err != nil {
+		return fmt.Errorf("blob %s: %w", desc.Digest, err)
+	}
+	if err := vr.Verify(); err != nil {
+		return fmt.Errorf("blob %s: %w", desc.Digest, err)
+	}
+	return nil
+}
+
+type tarLayoutWriter struct{ tw *tar.Writer }
+
+func (t *tarLayoutWriter) put(name string, n int64, r io.Reader) error {
+	if err := t.tw.WriteHeader(&tar.Header{Name: name, Size: n, Mode: 0o644, Typeflag: tar.TypeReg, Format: tar.FormatPAX}); err != nil {
+		return err
+	}
+	_, err := io.CopyN(t.tw, r, n)
+	return err
+}
+
+type dirLayoutWriter struct{ root string }
+
+func (d *dirLayoutWriter) put(name string, n int64, r io.Reader) error {
+	p := filepath.Join(d.root, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = io.CopyN(f, r, n)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// verifyArtifactSet checks an ociArtifactDigest/v1 resource digest against a
+// stored OCM v1 artifact set or OCI layout archive: the main manifest (index
+// annotation software.ocm/main, else the only manifest) must have that
+// digest, and the archive must hold a manifest blob that hashes to it.
+func verifyArtifactSet(path string, d *descriptor.DigestSpec) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	var r io.Reader = br
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			return fmt.Errorf("artifact archive: %w", err)
+		}
+		defer gz.Close()
+		r = gz
+	}
+	var main digest.Digest
+	hashed := map[digest.Digest]bool{}
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("reading artifact archive: %w", err)
+		}
+		name := strings.TrimPrefix(h.Name, "./")
+		switch {
+		case name == "index.json" || name == "artifact-descriptor.json":
+			if main, err = mainManifest(name, tr); err != nil {
+				return err
+			}
+		case strings.HasPrefix(name, "blobs/") && h.Size <= maxManifestSize:
+			// Blob names are <alg>.<hex> (artifact sets) or <alg>/<hex> (OCI layouts).
+			rest := strings.TrimPrefix(name, "blobs/")
+			claimed := digest.Digest(strings.Replace(strings.Replace(rest, "/", ":", 1), ".", ":", 1))
+			if claimed.Validate() != nil {
+				continue
+			}
+			data, err := io.ReadAll(tr)
+			if err != nil {
+				return fmt.Errorf("reading artifact archive: %w", err)
+			}
+			if claimed.Algorithm().FromBytes(data) == claimed {
+				hashed[claimed] = true
+			}
+		}
+	}
+	if main == "" {
+		return fmt.Errorf("artifact archive has no index.json or artifact-descriptor.json to verify the resource digest against")
+	}
+	if !hashed[main] {
+		return fmt.Errorf("artifact archive does not hold main manifest %s (or its content does not match)", main)
+	}
+	return matchDigest(d, main)
+}
+
+func mainManifest(name string, r io.Reader) (digest.Digest, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxManifestSize))
+	if err != nil {
+		return "", err
+	}
+	var idx ocispec.Index
+	if err := json.Unmarshal(data, &idx); err != nil {
+		return "", fmt.Errorf("artifact archive %s: %w", name, err)
+	}
+	main := idx.Annotations["software.ocm/main"]
+	if main == "" {
+		if len(idx.Manifests) != 1 {
+			return "", fmt.Errorf("artifact archive %s lists %d manifests and no software.ocm/main annotation", name, len(idx.Manifests))
+		}
+		main = idx.Manifests[0].Digest.String()
+	}
+	dg, err := digest.Parse(main)
+	if err != nil {
+		return "", fmt.Errorf("artifact archive main manifest %q: %w", main, err)
+	}
+	return dg, nil
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The project's test command (README.md, .ci/run): installs what the tests
+# need, then formatting, vet and the race-enabled test suite. Fuzz targets
+# run their seed corpora as part of `go test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export GOFLAGS="${GOFLAGS:--buildvcs=false}"
+go version
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== go test -race"
+go test -race -count=1 ./...
