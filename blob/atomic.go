@@ -12,8 +12,11 @@ import (
 // content at the final path.
 type AtomicFile struct {
 	*os.File
-	dest string
-	done bool
+	// Durable makes Commit fsync the data before the rename. Archives whose
+	// index must survive a crash set it; downloads, like cp, do not pay for it.
+	Durable bool
+	dest    string
+	done    bool
 }
 
 // CreateAtomic creates the temp file (and missing parent directories) for dest.
@@ -32,13 +35,17 @@ func CreateAtomic(dest string) (*AtomicFile, error) {
 	return &AtomicFile{File: f, dest: dest}, nil
 }
 
-// Commit syncs, closes and renames the temp file to its destination.
+// Commit closes and renames the temp file to its destination (after an
+// fsync when Durable).
 func (a *AtomicFile) Commit() error {
 	if a.done {
 		return errors.New("atomic file already committed or aborted")
 	}
 	a.done = true
-	err := a.File.Sync()
+	var err error
+	if a.Durable {
+		err = a.File.Sync()
+	}
 	if cerr := a.File.Close(); err == nil {
 		err = cerr
 	}

@@ -192,17 +192,16 @@ func downloadBlob(ctx context.Context, fetcher content.Fetcher, desc ocispec.Des
 		return nil, err
 	}
 	defer rc.Close()
-	src := verifier.TeeReader(rc)
 	kind := classify(desc.MediaType)
 	if opts.Extraction == ExtractAuto && kind != kindPlain {
-		return extractBlob(ctx, src, verifier, desc, res, kind, output, checked)
+		return extractBlob(ctx, verifier.TeeReader(rc), verifier, desc, res, kind, output, checked)
 	}
 	f, err := blob.CreateAtomic(output)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Abort()
-	if _, err := copyContext(ctx, f, src); err != nil {
+	if _, err := blob.Copy(ctx, f, rc, verifier); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", desc.Digest, err)
 	}
 	if err := finish(verifier, desc); err != nil {

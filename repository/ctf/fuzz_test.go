@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -57,6 +58,12 @@ func FuzzOpenTar(f *testing.F) {
 	f.Add([]byte{0x1f, 0x8b})
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, data []byte) {
+		start := time.Now()
+		defer func() {
+			if d := time.Since(start); d > 300*time.Millisecond {
+				t.Fatalf("SLOW %v for %d bytes", d, len(data))
+			}
+		}()
 		path := filepath.Join(t.TempDir(), "fuzz.tar")
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)

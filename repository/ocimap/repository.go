@@ -97,7 +97,7 @@ func (r *Repository) ListVersions(ctx context.Context, component string) ([]stri
 	tags, err := r.store.Tags(ctx, RepositoryName(component))
 	if err != nil {
 		if errors.Is(err, errdef.ErrNotFound) {
-			return nil, fmt.Errorf("component %s not found in %s: %w", component, r.where, errdef.ErrNotFound)
+			return nil, notFoundf("component %s not found in %s", component, r.where)
 		}
 		return nil, fmt.Errorf("listing versions of %s in %s: %w", component, r.where, err)
 	}
@@ -143,6 +143,9 @@ func (r *Repository) GetComponentVersion(ctx context.Context, component, version
 		return cv, nil
 	}
 	cv, err := r.load(ctx, component, version)
+	if errors.Is(err, errNotTagged) {
+		return nil, r.notFound(ctx, component, version)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("component version %s:%s in %s: %w", component, version, r.where, err)
 	}
@@ -157,7 +160,7 @@ func (r *Repository) load(ctx context.Context, component, version string) (*Comp
 	root, err := r.store.Resolve(ctx, repo, ToTag(version))
 	if err != nil {
 		if errors.Is(err, errdef.ErrNotFound) {
-			return nil, fmt.Errorf("not found: %w", err)
+			return nil, errNotTagged
 		}
 		return nil, err
 	}
@@ -203,6 +206,27 @@ func (r *Repository) load(ctx context.Context, component, version string) (*Comp
 	}
 	cv.Descriptor = d
 	return cv, nil
+}
+
+var errNotTagged = errors.New("no such tag")
+
+// notFound explains a missing version: no such component, or which versions exist.
+func (r *Repository) notFound(ctx context.Context, component, version string) error {
+	versions, err := r.ListVersions(ctx, component)
+	if err != nil || len(versions) == 0 {
+		return notFoundf("component %s not found in %s", component, r.where)
+	}
+	return notFoundf("component version %s:%s not found in %s (versions: %s)", component, version, r.where, strings.Join(versions, ", "))
+}
+
+// notFoundError reads as its message and matches errdef.ErrNotFound.
+type notFoundError struct{ msg string }
+
+func (e *notFoundError) Error() string { return e.msg }
+func (e *notFoundError) Unwrap() error { return errdef.ErrNotFound }
+
+func notFoundf(format string, args ...any) error {
+	return &notFoundError{msg: fmt.Sprintf(format, args...)}
 }
 
 // descriptorManifest picks the descriptor manifest of an index: the one
@@ -272,7 +296,7 @@ func (cv *ComponentVersion) LocalBlob(localReference string) (ocispec.Descriptor
 	}
 	switch len(found) {
 	case 0:
-		return ocispec.Descriptor{}, fmt.Errorf("local blob %s is not part of component version %s:%s: %w", dg, cv.Descriptor.Component.Name, cv.Descriptor.Component.Version, errdef.ErrNotFound)
+		return ocispec.Descriptor{}, notFoundf("local blob %s is not part of component version %s:%s", dg, cv.Descriptor.Component.Name, cv.Descriptor.Component.Version)
 	case 1:
 		return found[0], nil
 	}

@@ -1,0 +1,183 @@
+// Command download benchmarks `ocm download resource` of a large local blob
+// from a CTF directory against `cp` of the same blob file, and reports the
+// ratio and the peak RSS of both.
+//
+//	go run ./bench/download -ocm ./ocm -size 1073741824
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/repository/ocimap"
+)
+
+func main() {
+	ocm := flag.String("ocm", "./ocm", "ocm binary")
+	size := flag.Int64("size", 1<<30, "blob size in bytes")
+	runs := flag.Int("runs", 3, "runs per command (the median is reported)")
+	dir := flag.String("dir", "", "work directory (default: a temp dir, removed afterwards)")
+	flag.Parse()
+	if err := run(*ocm, *size, *runs, *dir); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ocm string, size int64, runs int, dir string) error {
+	if dir == "" {
+		d, err := os.MkdirTemp("", "ocm-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	ctf := filepath.Join(dir, "ctf")
+	blobPath, err := makeCTF(ctf, size)
+	if err != nil {
+		return err
+	}
+	out := filepath.Join(dir, "out.bin")
+	cp := []string{"cp", blobPath, out}
+	dl := []string{ocm, "download", "resource", "ctf::" + ctf + "//example.com/bench/big:1.0.0", "--identity", "name=big", "--output", out, "--extraction-policy", "disable"}
+	// Warm the page cache so both commands read from memory.
+	if _, _, err := measure(cp); err != nil {
+		return err
+	}
+	cpTime, cpRSS, err := median(cp, runs, out)
+	if err != nil {
+		return err
+	}
+	dlTime, dlRSS, err := median(dl, runs, out)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("blob size:            %d bytes (%.2f GiB)\n", size, float64(size)/(1<<30))
+	fmt.Printf("cp:                   %v (peak RSS %.1f MiB)\n", cpTime.Round(time.Millisecond), float64(cpRSS)/1024)
+	fmt.Printf("ocm download:         %v (peak RSS %.1f MiB)\n", dlTime.Round(time.Millisecond), float64(dlRSS)/1024)
+	fmt.Printf("ratio ocm/cp:         %.2fx (target <= 1.30x)\n", float64(dlTime)/float64(cpTime))
+	fmt.Printf("ocm peak RSS:         %.1f MiB (target <= 100 MiB)\n", float64(dlRSS)/1024)
+	return nil
+}
+
+// median runs args n times (removing out before each run) and returns the
+// median wall time and the largest peak RSS in KiB.
+func median(args []string, n int, out string) (time.Duration, int64, error) {
+	var times []time.Duration
+	var maxRSS int64
+	for range n {
+		os.RemoveAll(out)
+		d, rss, err := measure(args)
+		if err != nil {
+			return 0, 0, err
+		}
+		times = append(times, d)
+		maxRSS = max(maxRSS, rss)
+	}
+	slices.Sort(times)
+	return times[len(times)/2], maxRSS, nil
+}
+
+func measure(args []string) (time.Duration, int64, error) {
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stderr = os.Stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return 0, 0, fmt.Errorf("%v: %w", args, err)
+	}
+	d := time.Since(start)
+	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	var rss int64
+	if ru != nil {
+		rss = ru.Maxrss
+	}
+	return d, rss, nil
+}
+
+// makeCTF writes a CTF directory with one component version holding one
+// local blob of size random bytes, and returns the blob's path.
+func makeCTF(dir string, size int64) (string, error) {
+	blobs := filepath.Join(dir, "blobs")
+	if err := os.MkdirAll(blobs, 0o755); err != nil {
+		return "", err
+	}
+	tmp := filepath.Join(blobs, "tmp")
+	f, err := os.Create(tmp)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	rng := rand.NewChaCha8([32]byte{1})
+	if _, err := io.CopyN(io.MultiWriter(f, h), rng, size); err != nil {
+		f.Close()
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	hexsum := hex.EncodeToString(h.Sum(nil))
+	blobPath := filepath.Join(blobs, "sha256."+hexsum)
+	if err := os.Rename(tmp, blobPath); err != nil {
+		return "", err
+	}
+	access, err := descriptor.NewTyped(descriptor.LocalBlobAccess{Type: "LocalBlob/v1", LocalReference: "sha256:" + hexsum, MediaType: "application/octet-stream"})
+	if err != nil {
+		return "", err
+	}
+	cd := &descriptor.Descriptor{Meta: descriptor.Meta{SchemaVersion: "v2"}, Component: descriptor.Component{
+		Name: "example.com/bench/big", Version: "1.0.0", Provider: "example.com",
+		Resources: []descriptor.Resource{{
+			ElementMeta: descriptor.ElementMeta{Name: "big", Version: "1.0.0"},
+			Type:        "blob", Relation: "local", Access: &access,
+			Digest: &descriptor.DigestSpec{HashAlgorithm: "SHA-256", NormalisationAlgorithm: "genericBlobDigest/v1", Value: hexsum},
+		}},
+	}}
+	cdJSON, err := descriptor.EncodeJSON(cd)
+	if err != nil {
+		return "", err
+	}
+	cdDesc, err := putBlob(blobs, ocimap.MediaTypeDescriptorJSON, cdJSON)
+	if err != nil {
+		return "", err
+	}
+	cfg, _ := json.Marshal(map[string]any{"componentDescriptorLayer": cdDesc})
+	cfgDesc, err := putBlob(blobs, ocimap.MediaTypeComponentConfig, cfg)
+	if err != nil {
+		return "", err
+	}
+	manifest, _ := json.Marshal(ocispec.Manifest{
+		Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest, Config: cfgDesc,
+		Layers: []ocispec.Descriptor{cdDesc, {MediaType: "application/octet-stream", Digest: digest.Digest("sha256:" + hexsum), Size: size}},
+	})
+	mDesc, err := putBlob(blobs, ocispec.MediaTypeImageManifest, manifest)
+	if err != nil {
+		return "", err
+	}
+	index, _ := json.Marshal(map[string]any{"schemaVersion": 1, "artifacts": []map[string]string{{
+		"repository": "component-descriptors/example.com/bench/big", "tag": "1.0.0", "digest": mDesc.Digest.String(), "mediaType": ocispec.MediaTypeImageManifest,
+	}}})
+	return blobPath, os.WriteFile(filepath.Join(dir, "artifact-index.json"), index, 0o644)
+}
+
+func putBlob(dir, mediaType string, data []byte) (ocispec.Descriptor, error) {
+	d := digest.FromBytes(data)
+	err := os.WriteFile(filepath.Join(dir, "sha256."+d.Encoded()), data, 0o644)
+	return ocispec.Descriptor{MediaType: mediaType, Digest: d, Size: int64(len(data))}, err
+}
