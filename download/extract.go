@@ -58,8 +58,9 @@ func isGzipOrTar(mediaType string) bool { return classify(mediaType) != kindPlai
 // it is hashed; the result is published only when the digests match.
 func extractBlob(ctx context.Context, src io.Reader, verifier *blob.Verifier, desc ocispec.Descriptor, res *descriptor.Resource, kind blobKind, output string, checked []string) (*Result, error) {
 	if isArtifactDigest(res.Digest) {
-		// The artifact digest is read from the archive, which needs the stored bytes.
-		return nil, fmt.Errorf("resource digest %s/%s is verified on the stored archive: use --extraction-policy disable", res.Digest.HashAlgorithm, res.Digest.NormalisationAlgorithm)
+		// The artifact digest is read from the stored archive: keep it in a
+		// temp file, verify, then unpack from there.
+		return extractArtifactSet(ctx, src, verifier, desc, res, kind, output, checked)
 	}
 	r := src
 	var gz *gzip.Reader
@@ -106,6 +107,32 @@ func extractBlob(ctx context.Context, src io.Reader, verifier *blob.Verifier, de
 	return &Result{Path: output, Format: "directory", Digest: desc.Digest, Verified: checked}, nil
 }
 
+func extractArtifactSet(ctx context.Context, src io.Reader, verifier *blob.Verifier, desc ocispec.Descriptor, res *descriptor.Resource, kind blobKind, output string, checked []string) (*Result, error) {
+	tmp, err := blob.CreateAtomic(output + ".archive")
+	if err != nil {
+		return nil, err
+	}
+	defer tmp.Abort()
+	if _, err := copyContext(ctx, tmp, src); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", desc.Digest, err)
+	}
+	if err := finish(verifier, desc); err != nil {
+		return nil, err
+	}
+	if err := verifyArtifactSet(tmp.Name(), res.Digest); err != nil {
+		return nil, err
+	}
+	checked = append(checked, "resource digest "+res.Digest.HashAlgorithm+"/"+res.Digest.NormalisationAlgorithm)
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	// The stored bytes are verified; unpack them without hashing again.
+	plain := *res
+	plain.Digest = nil
+	v, _ := blob.NewVerifier()
+	return extractBlob(ctx, v.TeeReader(tmp), v, ocispec.Descriptor{Digest: desc.Digest, Size: -1}, &plain, kind, output, checked)
+}
+
 // drainAndFinish reads what the decoder left (tar padding, gzip trailer) so
 // that the whole blob is hashed, then verifies.
 func drainAndFinish(src io.Reader, v *blob.Verifier, desc ocispec.Descriptor) error {
@@ -144,6 +171,10 @@ func ExtractTar(ctx context.Context, r io.Reader, dir string) error {
 		if err != nil {
 			return err
 		}
+		if isSparse(h) {
+			// Sparse entries expand to data the archive does not hold.
+			return fmt.Errorf("tar entry %q: sparse files are not allowed", h.Name)
+		}
 		if name == "" {
 			continue
 		}
@@ -154,6 +185,9 @@ func ExtractTar(ctx context.Context, r io.Reader, dir string) error {
 			}
 		case tar.TypeReg, tar.TypeRegA:
 			if err := writeEntry(root, name, tr, h); err != nil {
+				if errors.Is(err, io.ErrUnexpectedEOF) {
+					return fmt.Errorf("truncated tar: entry %q: %w", h.Name, err)
+				}
 				return fmt.Errorf("tar entry %q: %w", h.Name, err)
 			}
 		case tar.TypeSymlink:
@@ -182,6 +216,18 @@ func ExtractTar(ctx context.Context, r io.Reader, dir string) error {
 			return fmt.Errorf("tar entry %q: type %q not allowed (only files, directories and links)", h.Name, string(h.Typeflag))
 		}
 	}
+}
+
+func isSparse(h *tar.Header) bool {
+	if h.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range h.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }
 
 func writeEntry(root *os.Root, name string, r io.Reader, h *tar.Header) error {

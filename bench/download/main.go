@@ -8,7 +8,6 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -21,11 +20,10 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
-	"github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ocmgo/ocm/descriptor"
-	"github.com/ocmgo/ocm/repository/ocimap"
+	"github.com/ocmgo/ocm/internal/testutil"
 )
 
 func main() {
@@ -149,35 +147,6 @@ func makeCTF(dir string, size int64) (string, error) {
 			Digest: &descriptor.DigestSpec{HashAlgorithm: "SHA-256", NormalisationAlgorithm: "genericBlobDigest/v1", Value: hexsum},
 		}},
 	}}
-	cdJSON, err := descriptor.EncodeJSON(cd)
-	if err != nil {
-		return "", err
-	}
-	cdDesc, err := putBlob(blobs, ocimap.MediaTypeDescriptorJSON, cdJSON)
-	if err != nil {
-		return "", err
-	}
-	cfg, _ := json.Marshal(map[string]any{"componentDescriptorLayer": cdDesc})
-	cfgDesc, err := putBlob(blobs, ocimap.MediaTypeComponentConfig, cfg)
-	if err != nil {
-		return "", err
-	}
-	manifest, _ := json.Marshal(ocispec.Manifest{
-		Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest, Config: cfgDesc,
-		Layers: []ocispec.Descriptor{cdDesc, {MediaType: "application/octet-stream", Digest: digest.Digest("sha256:" + hexsum), Size: size}},
-	})
-	mDesc, err := putBlob(blobs, ocispec.MediaTypeImageManifest, manifest)
-	if err != nil {
-		return "", err
-	}
-	index, _ := json.Marshal(map[string]any{"schemaVersion": 1, "artifacts": []map[string]string{{
-		"repository": "component-descriptors/example.com/bench/big", "tag": "1.0.0", "digest": mDesc.Digest.String(), "mediaType": ocispec.MediaTypeImageManifest,
-	}}})
-	return blobPath, os.WriteFile(filepath.Join(dir, "artifact-index.json"), index, 0o644)
-}
-
-func putBlob(dir, mediaType string, data []byte) (ocispec.Descriptor, error) {
-	d := digest.FromBytes(data)
-	err := os.WriteFile(filepath.Join(dir, "sha256."+d.Encoded()), data, 0o644)
-	return ocispec.Descriptor{MediaType: mediaType, Digest: d, Size: int64(len(data))}, err
+	layer := testutil.Layer{Desc: ocispec.Descriptor{MediaType: "application/octet-stream", Digest: digest.Digest("sha256:" + hexsum), Size: size}}
+	return blobPath, testutil.AddComponentVersion(dir, cd, layer)
 }
