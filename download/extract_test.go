@@ -109,8 +109,8 @@ func TestExtractTarRefusesEscapes(t *testing.T) {
 
 func TestClassify(t *testing.T) {
 	tests := map[string]blobKind{
-		"application/x-tar":                                   kindTar,
-		"application/tar":                                     kindTar,
+		"application/x-tar": kindTar,
+		"application/tar":   kindTar,
 		"application/vnd.ocm.software.oci.layout.v1+tar":      kindTar,
 		"application/x-tar+gzip":                              kindTarGzip,
 		"application/x-tgz":                                   kindTarGzip,
