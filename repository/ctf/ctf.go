@@ -61,9 +61,9 @@ const (
 	maxSniffSize = 4 << 20
 )
 
-// Archive is an open, read-only CTF archive. It is safe for concurrent use;
-// readers returned by Fetch must be closed by the caller and become invalid
-// after Close.
+// Archive is an open, read-only CTF archive. It is immutable after Open and
+// therefore safe for concurrent use. Readers returned by Fetch must be closed
+// by the caller; tar and tgz readers stop working once the Archive is closed.
 type Archive struct {
 	path   string
 	format Format

@@ -249,6 +249,14 @@ func TestFormatSniffing(t *testing.T) {
 		}
 		a.Close()
 	}
+	// Zero padding after the gzip stream is tolerated.
+	padded := append(gzipBytes(t, tarData), make([]byte, 10240)...)
+	a, err := Open(writeFile(t, filepath.Join(tmp, "padded.tgz"), padded))
+	if err != nil {
+		t.Errorf("padded tgz: %v", err)
+	} else {
+		a.Close()
+	}
 	if s := Format(7).String(); s != "Format(7)" {
 		t.Errorf("Format(7).String() = %q", s)
 	}

@@ -103,8 +103,10 @@ func (a *Archive) loadTarGzip(f *os.File) error {
 	if err != nil {
 		return err
 	}
-	// Read to the end of the gzip stream so its checksum is verified.
-	if _, err := io.Copy(io.Discard, gz); err != nil {
+	// Read to the end of the gzip stream so its checksum is verified. Bytes
+	// after the last gzip member (some tools pad with zeros) cannot change
+	// the content any more and are ignored.
+	if _, err := io.Copy(io.Discard, gz); err != nil && !errors.Is(err, gzip.ErrHeader) {
 		return a.tarError(err)
 	}
 	return nil
