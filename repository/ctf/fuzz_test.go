@@ -21,7 +21,7 @@ func FuzzParseIndex(f *testing.F) {
 	f.Add([]byte(`{"schemaVersion":1,"artifacts":[{"repository":"r","digest":"sha256:../../x"}]}`))
 	f.Add([]byte(`{"schemaVersion":1,"artifacts":[{"repository":"r","digest":"` + good + `","x":1}]}`))
 	f.Add([]byte(`{"schemaVersion":1,"artifacts":[`))
-	if data, err := os.ReadFile(filepath.Join(interopCTF, IndexFileName)); err == nil {
+	if data, err := os.ReadFile(filepath.Join(interopCTF(f), IndexFileName)); err == nil {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -11,9 +11,12 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/ocmgo/ocm/internal/testutil"
 )
 
-const interopCTF = "/work/shared/interop/v2-ctf-signed/ctf"
+// interopCTF is the reference CLI's archive in the shared fixtures.
+func interopCTF(t testing.TB) string { return filepath.Join(testutil.InteropDir(t), "ctf") }
 
 // tarEntry is one entry of a test tar: a header (Mode, Size and Typeflag
 // default to a regular 0644 file of len(data)) and its data.
@@ -87,8 +90,8 @@ func writeFile(t testing.TB, path string, data []byte) string {
 func copyInterop(t testing.TB) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "ctf")
-	if err := os.CopyFS(dst, os.DirFS(interopCTF)); err != nil {
-		t.Fatalf("copying %s: %v", interopCTF, err)
+	if err := os.CopyFS(dst, os.DirFS(interopCTF(t))); err != nil {
+		t.Fatalf("copying %s: %v", interopCTF(t), err)
 	}
 	// CopyFS keeps the read-only modes; make the copy writable so tests can
 	// modify it and t.TempDir can clean it up.
