@@ -20,6 +20,7 @@ import (
 
 	"github.com/ocmgo/ocm/blob"
 	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
 const maxManifestSize = 4 << 20
@@ -122,7 +123,7 @@ func collectGraph(ctx context.Context, fetcher content.Fetcher, root ocispec.Des
 		if depth > 8 {
 			return fmt.Errorf("OCI artifact %s nests too deep", root.Digest)
 		}
-		if !isManifest(d.MediaType) {
+		if !ocimap.IsManifest(d.MediaType) {
 			out = append(out, node{desc: d})
 			return nil
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/ocmgo/ocm/blob"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/repository"
+	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
 // ExtractionPolicy says whether recognised archives are unpacked.
@@ -98,7 +99,7 @@ func resource(ctx context.Context, repo repository.Repository, cv *descriptor.De
 	if err != nil {
 		return nil, err
 	}
-	if isManifest(desc.MediaType) {
+	if ocimap.IsManifest(desc.MediaType) {
 		return downloadArtifact(ctx, fetcher, desc, res, output, opts)
 	}
 	return downloadBlob(ctx, fetcher, desc, res, output, opts)
@@ -144,15 +145,6 @@ func sanitize(s string) string {
 		}
 		return '-'
 	}, s)
-}
-
-func isManifest(mediaType string) bool {
-	switch mediaType {
-	case ocispec.MediaTypeImageManifest, ocispec.MediaTypeImageIndex,
-		"application/vnd.docker.distribution.manifest.v2+json", "application/vnd.docker.distribution.manifest.list.v2+json":
-		return true
-	}
-	return false
 }
 
 // expectations lists the digests a plain blob must have: its content address
