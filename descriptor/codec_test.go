@@ -88,3 +88,34 @@ func TestDecodeErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeEdgeCases(t *testing.T) {
+	flow := "{meta: {schemaVersion: v2}, component: {name: example.com/a, version: 1.0.0, provider: p}}"
+	if d, err := Decode([]byte(flow)); err != nil || d.Component.Name != "example.com/a" {
+		t.Fatalf("flow-style YAML: %v", err)
+	}
+	for in, want := range map[string]string{
+		`{"meta":{"schemaVersion":"v2"}}}`:                                                       "trailing data",
+		`{"meta":{"schemaVersion":"v2"}}]`:                                                       "trailing data",
+		"meta: {schemaVersion: v2}\n---\nmeta: {schemaVersion: v3}\n":                            "more than one YAML document",
+		"meta: {schemaVersion: v2}\ncomponent: {name: \"\xff\"}\n":                               "not valid UTF-8",
+		`{"meta":{"schemaVersion":"v2"},"component":{"resources":[{"access":{"TYPE":"none"}}]}}`: "missing field type",
+	} {
+		if _, err := Decode([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Decode(%q) = %v, want error containing %q", in, err, want)
+		}
+	}
+	if _, err := Decode([]byte("---\nmeta: {schemaVersion: v2}\n")); err != nil {
+		t.Fatalf("a leading document marker is fine: %v", err)
+	}
+	// Characters YAML cannot carry survive a YAML round trip exactly.
+	d, _ := Decode([]byte(`{"meta":{"schemaVersion":"v2"},"component":{"name":"example.com/a","version":"1","provider":"a\u0085b\u007fc"}}`))
+	y, err := EncodeYAML(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Decode(y)
+	if err != nil || back.Component.Provider != "a\u0085b\u007fc" {
+		t.Fatalf("YAML round trip changed the provider to %q (%v)", back.Component.Provider, err)
+	}
+}

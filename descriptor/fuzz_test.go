@@ -2,11 +2,14 @@ package descriptor_test
 
 import (
 	"bytes"
+	"github.com/ocmgo/ocm/internal/testutil"
 	"os"
 	"path/filepath"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/descriptor/normalisation"
 )
 
 var decodeSeeds = []string{
@@ -56,10 +59,8 @@ func FuzzDecode(f *testing.F) {
 	// Real descriptors, when the fixtures are present.
 	for _, p := range []string{
 		"normalisation/testdata/conformance-v3-01/input.yaml",
-		"normalisation/testdata/interop/sha256.363507eed72fb5042a1f52dc2e35398f6949d7a5060f56339cdaa3479268e940",
-		"normalisation/testdata/interop/sha256.c9b478638c018fe911b420b62737f57f59a20b1709897f245543da73ace06bfc",
-		"/work/shared/interop/v2-ctf-signed/app.descriptor.yaml",
-		"/work/shared/interop/v2-ctf-signed/lib.descriptor.yaml",
+		filepath.Join(testutil.InteropDir(f), "ctf", "blobs", "sha256.363507eed72fb5042a1f52dc2e35398f6949d7a5060f56339cdaa3479268e940"),
+		filepath.Join(testutil.InteropDir(f), "ctf", "blobs", "sha256.c9b478638c018fe911b420b62737f57f59a20b1709897f245543da73ace06bfc"),
 	} {
 		if data, err := os.ReadFile(filepath.FromSlash(p)); err == nil {
 			f.Add(data)
@@ -85,8 +86,28 @@ func FuzzDecode(f *testing.F) {
 		if !bytes.Equal(enc1, enc2) {
 			t.Fatalf("round trip not stable:\n%s\n%s", enc1, enc2)
 		}
-		if _, err := descriptor.EncodeYAML(d); err != nil {
-			t.Fatalf("EncodeYAML failed: %v", err)
+		// Decode refuses invalid UTF-8, so everything written must be valid,
+		// and EncodeYAML escapes what YAML cannot carry.
+		if !utf8.Valid(enc1) {
+			t.Fatalf("EncodeJSON wrote invalid UTF-8: %q", enc1)
+		}
+		{
+			y, err := descriptor.EncodeYAML(d)
+			if err != nil {
+				t.Fatalf("EncodeYAML failed: %v", err)
+			}
+			// YAML may respell raw values (1.0 as 1), but never what is signed.
+			dy, err := descriptor.Decode(y)
+			if err != nil {
+				t.Fatalf("re-decoding EncodeYAML output failed: %v\n%s", err, y)
+			}
+			for _, alg := range normalisation.Algorithms() {
+				n1, err1 := normalisation.Normalise(d, alg)
+				n2, err2 := normalisation.Normalise(dy, alg)
+				if err1 == nil && err2 == nil && !bytes.Equal(n1, n2) {
+					t.Fatalf("YAML round trip changed the %s form:\n%s\n%s", alg, n1, n2)
+				}
+			}
 		}
 		_ = descriptor.Validate(d)
 		c := &d.Component

@@ -167,20 +167,25 @@ func NewTyped(v any) (Typed, error) {
 
 // UnmarshalJSON keeps the object verbatim (compacted) and extracts its type.
 func (t *Typed) UnmarshalJSON(data []byte) error {
-	var head struct {
-		Type *string `json:"type"`
-	}
-	if err := json.Unmarshal(data, &head); err != nil {
+	// A map, not a struct: struct decoding matches keys case-insensitively,
+	// but normalisation and other tools look for exactly "type".
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
 		return fmt.Errorf("expected an object with a type: %w", err)
 	}
-	if head.Type == nil {
+	rawType, ok := fields["type"]
+	if !ok {
 		return fmt.Errorf("missing field type")
+	}
+	var typ string
+	if err := json.Unmarshal(rawType, &typ); err != nil {
+		return fmt.Errorf("field type must be a string: %w", err)
 	}
 	var buf strings.Builder
 	if err := compactInto(&buf, data); err != nil {
 		return err
 	}
-	t.Type = *head.Type
+	t.Type = typ
 	t.Raw = json.RawMessage(buf.String())
 	return nil
 }

@@ -2,6 +2,7 @@ package normalisation_test
 
 import (
 	"encoding/json"
+	"github.com/ocmgo/ocm/internal/testutil"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,15 +12,13 @@ import (
 	"github.com/ocmgo/ocm/descriptor/normalisation"
 )
 
-// Facts from /work/shared/interop/README.md: descriptors written and signed
+// Facts from shared/interop/README.md: descriptors written and signed
 // by the OCM v2 CLI.
 const (
-	libDigest   = "a6f7a4eb5b4dc1fd061b5da0c1b5171f9d6cfa0898823667d8f534df6798f647"
-	appDigest   = "0e620fa8ae2390bd21cf081c6812cb06734ed8d8830564c2e8db6ecbc95c818b"
-	libLayer    = "sha256:363507eed72fb5042a1f52dc2e35398f6949d7a5060f56339cdaa3479268e940"
-	appLayer    = "sha256:c9b478638c018fe911b420b62737f57f59a20b1709897f245543da73ace06bfc"
-	interopCTF  = "/work/shared/interop/v2-ctf-signed/ctf"
-	interopEnvV = "OCM_INTEROP_CTF" // overrides interopCTF
+	libDigest = "a6f7a4eb5b4dc1fd061b5da0c1b5171f9d6cfa0898823667d8f534df6798f647"
+	appDigest = "0e620fa8ae2390bd21cf081c6812cb06734ed8d8830564c2e8db6ecbc95c818b"
+	libLayer  = "sha256:363507eed72fb5042a1f52dc2e35398f6949d7a5060f56339cdaa3479268e940"
+	appLayer  = "sha256:c9b478638c018fe911b420b62737f57f59a20b1709897f245543da73ace06bfc"
 )
 
 func readBlob(t *testing.T, dir, digest string) []byte {
@@ -66,7 +65,7 @@ func checkSigned(t *testing.T, data []byte, want string) *descriptor.Descriptor 
 }
 
 func TestInteropSignedDescriptors(t *testing.T) {
-	dir := filepath.Join("testdata", "interop")
+	dir := filepath.Join(testutil.InteropDir(t), "ctf", "blobs")
 	lib := checkSigned(t, readBlob(t, dir, libLayer), libDigest)
 	app := checkSigned(t, readBlob(t, dir, appLayer), appDigest)
 
@@ -86,13 +85,7 @@ func TestInteropSignedDescriptors(t *testing.T) {
 // TestInteropCTF finds the signed descriptors the way a reader does: tag in
 // artifact-index.json → manifest (through the index for app) → layers[0].
 func TestInteropCTF(t *testing.T) {
-	ctf := os.Getenv(interopEnvV)
-	if ctf == "" {
-		ctf = interopCTF
-	}
-	if _, err := os.Stat(filepath.Join(ctf, "artifact-index.json")); err != nil {
-		t.Skipf("interop CTF not available (%v); TestInteropSignedDescriptors covers the copied blobs", err)
-	}
+	ctf := filepath.Join(testutil.InteropDir(t), "ctf")
 	var index struct {
 		Artifacts []struct{ Repository, Tag, Digest string }
 	}

@@ -4,7 +4,7 @@ import "strings"
 
 // Test descriptors. Sources are named per vector; "asserted" values are
 // compared by an upstream test, "computed" ones come from the spec digest's
-// independent model (docs: /work/shared/notes/ocm-spec.md §2.7, §8).
+// independent model (docs: shared/notes/ocm-spec.md §2.7, §8).
 
 // cd1 is CD1 from OCM v1 api/ocm/compdesc/norm_test.go (§2.7 b).
 const cd1 = `
