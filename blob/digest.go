@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -32,15 +33,20 @@ type Verifier struct {
 	n            int64
 }
 
-// NewHash returns a hash for an OCM or OCI algorithm name and its canonical OCM name.
+// ErrUnknownHash is returned for hash algorithms other than SHA-256 and SHA-512.
+var ErrUnknownHash = errors.New("unsupported hash algorithm")
+
+// NewHash returns a hash for name and its canonical OCM spelling. Besides
+// SHA-256 and SHA-512 it accepts the legacy spellings sha256/sha512 that old
+// descriptors carry and OCI digests use (any case, with or without the dash).
 func NewHash(name string) (hash.Hash, string, error) {
-	switch strings.ToUpper(strings.ReplaceAll(name, "-", "")) {
-	case "SHA256":
+	switch strings.ToUpper(name) {
+	case "SHA-256", "SHA256":
 		return sha256.New(), "SHA-256", nil
-	case "SHA512":
+	case "SHA-512", "SHA512":
 		return sha512.New(), "SHA-512", nil
 	}
-	return nil, "", fmt.Errorf("unsupported hash algorithm %q (supported: SHA-256, SHA-512)", name)
+	return nil, "", fmt.Errorf("%w %q (supported: SHA-256, SHA-512)", ErrUnknownHash, name)
 }
 
 // NewVerifier prepares hashing for the given expectations.

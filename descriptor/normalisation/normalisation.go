@@ -15,11 +15,10 @@
 package normalisation
 
 import (
-	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/ocmgo/ocm/blob"
 	"hash"
 	"strings"
 
@@ -52,7 +51,7 @@ var (
 	// ErrUnknownAlgorithm is wrapped by Normalise and Digest for an unsupported normalisation algorithm.
 	ErrUnknownAlgorithm = errors.New("unknown normalisation algorithm")
 	// ErrUnknownHash is wrapped by NewHash and Digest for an unsupported hash algorithm.
-	ErrUnknownHash = errors.New("unknown hash algorithm")
+	ErrUnknownHash = blob.ErrUnknownHash
 )
 
 // Algorithms lists the supported normalisation algorithms.
@@ -104,18 +103,9 @@ func Digest(d *descriptor.Descriptor, algorithm, hashAlgorithm string) (*descrip
 	}, nil
 }
 
-// NewHash returns a hash for name and its canonical spelling. Besides
-// SHA-256 and SHA-512 it accepts the legacy spellings sha256/sha512 that old
-// descriptors carry (any case, with or without the dash).
-func NewHash(name string) (hash.Hash, string, error) {
-	switch strings.ToUpper(name) {
-	case "SHA-256", "SHA256":
-		return sha256.New(), SHA256, nil
-	case "SHA-512", "SHA512":
-		return sha512.New(), SHA512, nil
-	}
-	return nil, "", fmt.Errorf("%w %q (supported: %s, %s)", ErrUnknownHash, name, SHA256, SHA512)
-}
+// NewHash returns a hash for name and its canonical spelling (SHA-256,
+// SHA-512; legacy sha256/sha512 accepted).
+func NewHash(name string) (hash.Hash, string, error) { return blob.NewHash(name) }
 
 // IsSafelyDigestible reports whether d can be normalised for signing: every
 // resource with content has a complete digest (the EXCLUDE-FROM-SIGNATURE /
