@@ -110,7 +110,7 @@ func Copy(ctx context.Context, dst io.Writer, src io.Reader, w io.Writer) (int64
 	for range copyBufferCount {
 		bufPool.Put(<-free)
 	}
-	return written, firstNonNil(writeErr, readErr, hashErr)
+	return written, firstNonNil(writeErr, hashErr, readErr)
 }
 
 func firstNonNil(errs ...error) error {

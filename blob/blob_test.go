@@ -1,0 +1,154 @@
+package blob
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.NewChaCha8([32]byte{7}).Read(b)
+	return b
+}
+
+func TestCopyVerifies(t *testing.T) {
+	for _, size := range []int{0, 1, copyBufferSize - 1, copyBufferSize, 3*copyBufferSize + 17} {
+		data := randomBytes(size)
+		s256 := sha256.Sum256(data)
+		s512 := sha512.Sum512(data)
+		v, err := NewVerifier(
+			Expectation{Algorithm: "sha256", Value: hex.EncodeToString(s256[:]), What: "content"},
+			Expectation{Algorithm: "SHA-256", Value: strings.ToUpper(hex.EncodeToString(s256[:])), What: "resource"},
+			Expectation{Algorithm: "SHA-512", Value: hex.EncodeToString(s512[:]), What: "resource512"},
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dst bytes.Buffer
+		n, err := Copy(context.Background(), &dst, bytes.NewReader(data), v)
+		if err != nil || n != int64(size) || !bytes.Equal(dst.Bytes(), data) {
+			t.Fatalf("size %d: copied %d, err %v", size, n, err)
+		}
+		if v.Size() != int64(size) {
+			t.Fatalf("hashed %d bytes, want %d", v.Size(), size)
+		}
+		if err := v.Verify(); err != nil {
+			t.Fatalf("size %d: %v", size, err)
+		}
+	}
+}
+
+func TestVerifyMismatch(t *testing.T) {
+	v, _ := NewVerifier(Expectation{Algorithm: "SHA-256", Value: strings.Repeat("0", 64), What: "resource digest"})
+	v.Write([]byte("x"))
+	var me *MismatchError
+	err := v.Verify()
+	if !errors.As(err, &me) || !strings.Contains(err.Error(), "resource digest mismatch: expected SHA-256 0000") {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := NewVerifier(Expectation{Algorithm: "md5", What: "x"}); !errors.Is(err, ErrUnknownHash) {
+		t.Fatalf("md5: %v", err)
+	}
+}
+
+type failingWriter struct{ after int }
+
+func (f *failingWriter) Write(p []byte) (int, error) {
+	if f.after <= 0 {
+		return 0, errors.New("disk full")
+	}
+	f.after--
+	return len(p), nil
+}
+
+func TestCopyErrors(t *testing.T) {
+	data := randomBytes(5 * copyBufferSize)
+	if _, err := Copy(context.Background(), &failingWriter{after: 2}, bytes.NewReader(data), io.Discard); err == nil || err.Error() != "disk full" {
+		t.Fatalf("write error: %v", err)
+	}
+	if _, err := Copy(context.Background(), io.Discard, bytes.NewReader(data), &failingWriter{after: 1}); err == nil || err.Error() != "disk full" {
+		t.Fatalf("hash error: %v", err)
+	}
+	rerr := errors.New("connection reset")
+	if _, err := Copy(context.Background(), io.Discard, io.MultiReader(bytes.NewReader(data[:100]), errReader{rerr}), io.Discard); !errors.Is(err, rerr) {
+		t.Fatalf("read error: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Copy(ctx, io.Discard, bytes.NewReader(data), io.Discard); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: %v", err)
+	}
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+func TestAtomicFile(t *testing.T) {
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "sub", "out.bin")
+	f, err := CreateAtomic(dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("partial"))
+	if _, err := os.Stat(dest); !os.IsNotExist(err) {
+		t.Fatal("destination visible before Commit")
+	}
+	f.Abort()
+	if entries, _ := os.ReadDir(filepath.Join(dir, "sub")); len(entries) != 0 {
+		t.Fatalf("Abort left %v", entries)
+	}
+	f, _ = CreateAtomic(dest)
+	f.Durable = true
+	f.Write([]byte("done"))
+	if err := f.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	f.Abort() // no-op after Commit
+	if data, _ := os.ReadFile(dest); string(data) != "done" {
+		t.Fatalf("content %q", data)
+	}
+	if _, err := CreateAtomic(dir); err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Fatalf("directory destination: %v", err)
+	}
+}
+
+func TestAtomicDir(t *testing.T) {
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "out")
+	d, err := CreateAtomicDir(dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(d.Path, "f"), []byte("x"), 0o644)
+	if err := d.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dest, "f")); string(data) != "x" {
+		t.Fatal("content missing after Commit")
+	}
+	if _, err := CreateAtomicDir(dest); err == nil || !strings.Contains(err.Error(), "exists and is not empty") {
+		t.Fatalf("non-empty destination: %v", err)
+	}
+	empty := filepath.Join(dir, "empty")
+	os.Mkdir(empty, 0o755)
+	d, err = CreateAtomicDir(empty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Abort()
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Fatalf("Abort left %v", entries)
+	}
+}
