@@ -1,11 +1,12 @@
-// Package ctf reads OCM Common Transport Format (CTF) archives: an
-// artifact-index.json plus a flat blob store blobs/<alg>.<hex>, stored as a
-// directory, a tar file or a gzip-compressed tar file.
+// Package ctf reads and writes OCM Common Transport Format (CTF) archives:
+// an artifact-index.json plus a flat blob store blobs/<alg>.<hex>, stored as
+// a directory, a tar file or a gzip-compressed tar file.
 //
-// Archives are opened read-only and served without extraction: directories
-// through an os.Root (so symlinks cannot leave the archive), tar files in place
-// through section readers, and tgz files decompressed once into memory and at
-// most one spool file.
+// Open opens archives read-only and serves them without extraction:
+// directories through an os.Root (so symlinks cannot leave the archive), tar
+// files in place through section readers, and tgz files decompressed once
+// into memory and at most one spool file. OpenWritable (writer.go) adds
+// content in a locked transaction that becomes visible only at Commit.
 package ctf
 
 import (

@@ -1,0 +1,272 @@
+package ctf
+
+import (
+	"archive/tar"
+	"bufio"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+)
+
+// gzipLevel is the compression level of tgz archives. BestSpeed, because a
+// commit rewrites the whole archive and CTF blobs are mostly compressed
+// already (image layers, tarballs); the output is deterministic for a given
+// Go release (compress/flate may change between releases).
+const gzipLevel = gzip.BestSpeed
+
+// publish makes the pending content visible. Every path ends in a single
+// rename, so a crash before it leaves the archive as it was.
+func (w *Writer) publish() error {
+	if !w.creating && !w.dirty {
+		return nil
+	}
+	index, err := json.Marshal(w.index)
+	if err == nil {
+		switch {
+		case w.format == FormatDirectory && !w.creating:
+			err = w.publishIntoDir(index)
+		case w.format == FormatDirectory:
+			err = w.publishNewDir(index)
+		default:
+			err = w.publishArchive(index)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("committing CTF archive %s: %w", w.path, err)
+	}
+	return nil
+}
+
+// stagedByName returns the staged blobs keyed by archive file name
+// (blobs/<alg>.<hex>) and the sorted names.
+func (w *Writer) stagedByName() (map[string]stagedBlob, []string) {
+	m := make(map[string]stagedBlob, len(w.pending))
+	for d, sb := range w.pending {
+		m["blobs/"+d.Algorithm().String()+"."+d.Encoded()] = sb
+	}
+	return m, slices.Sorted(maps.Keys(m))
+}
+
+// moveStaged fsyncs the staged blobs and renames them into dir (relative to
+// root; "" is root itself).
+func (w *Writer) moveStaged(dir string) error {
+	staged, names := w.stagedByName()
+	if len(names) == 0 {
+		return nil
+	}
+	blobs := dir + "blobs"
+	if err := w.root.MkdirAll(blobs, 0o755); err != nil {
+		return err
+	}
+	for _, name := range names {
+		sb := staged[name]
+		if err := syncFile(w.root, sb.file); err != nil {
+			return err
+		}
+		if err := w.root.Rename(sb.file, dir+name); err != nil {
+			return err
+		}
+	}
+	return syncDir(w.root, blobs)
+}
+
+// publishIntoDir updates a directory archive in place: blobs first (readers
+// ignore blobs the index does not name), then the index by rename.
+func (w *Writer) publishIntoDir(index []byte) error {
+	if err := w.moveStaged(""); err != nil {
+		return err
+	}
+	tmp := w.stage + "/" + IndexFileName
+	if err := writeSynced(w.root, tmp, index); err != nil {
+		return err
+	}
+	runCommitHook()
+	if err := w.root.Rename(tmp, IndexFileName); err != nil {
+		return err
+	}
+	return syncDir(w.root, ".")
+}
+
+// publishNewDir builds the archive inside the staging directory and renames
+// it into place, so the path appears complete or not at all.
+func (w *Writer) publishNewDir(index []byte) error {
+	dir := w.stage + "/archive"
+	if err := w.root.Mkdir(dir, 0o755); err != nil {
+		return err
+	}
+	if err := w.root.Mkdir(dir+"/blobs", 0o755); err != nil {
+		return err
+	}
+	if err := w.moveStaged(dir + "/"); err != nil {
+		return err
+	}
+	if err := writeSynced(w.root, dir+"/"+IndexFileName, index); err != nil {
+		return err
+	}
+	if err := syncDir(w.root, dir); err != nil {
+		return err
+	}
+	runCommitHook()
+	// An empty directory stood in for the archive (WriteOptions.Create);
+	// rename cannot replace a directory, and Remove only takes empty ones.
+	if err := w.root.Remove(w.name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := w.root.Rename(dir, w.name); err != nil {
+		return err
+	}
+	return syncDir(w.root, ".")
+}
+
+// publishArchive writes a complete new tar or tgz beside the old one and
+// renames it over it.
+func (w *Writer) publishArchive(index []byte) error {
+	tmp := w.stage + "/archive.tmp"
+	f, err := w.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	err = w.writeTar(f, index)
+	if err == nil && w.mode != 0 {
+		err = f.Chmod(w.mode) // keep the permissions of the archive we replace
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if err = errors.Join(err, f.Close()); err != nil {
+		return err
+	}
+	runCommitHook()
+	if err := w.root.Rename(tmp, w.name); err != nil {
+		return err
+	}
+	return syncDir(w.root, ".")
+}
+
+// tarSource is one blob of the new tar: an entry of the old archive (read
+// in place for tar, from the reader's spool for tgz) or a staged file.
+type tarSource struct {
+	size int64
+	open func() (io.ReadCloser, error)
+}
+
+// writeTar writes the archive: artifact-index.json, the blobs/ directory,
+// then every blob sorted by name, with fixed metadata so that the same
+// content always gives the same bytes.
+func (w *Writer) writeTar(f *os.File, index []byte) error {
+	sources := map[string]tarSource{}
+	if w.base != nil {
+		for name, e := range w.base.entries {
+			if strings.HasPrefix(name, "blobs/") {
+				sources[name] = tarSource{size: e.size, open: func() (io.ReadCloser, error) {
+					return sectionReadCloser{io.NewSectionReader(e.ra, e.off, e.size)}, nil
+				}}
+			}
+		}
+	}
+	staged, _ := w.stagedByName()
+	for name, sb := range staged {
+		sources[name] = tarSource{size: sb.size, open: func() (io.ReadCloser, error) { return w.root.Open(sb.file) }}
+	}
+
+	bw := bufio.NewWriterSize(f, copyBufferSize)
+	var out io.Writer = bw
+	var zw *gzip.Writer
+	if w.format == FormatTarGzip {
+		zw, _ = gzip.NewWriterLevel(bw, gzipLevel) // zero Header: no name, mtime 0
+		out = zw
+	}
+	tw := tar.NewWriter(out)
+	if err := tw.WriteHeader(w.tarHeader(IndexFileName, int64(len(index)))); err != nil {
+		return err
+	}
+	if _, err := tw.Write(index); err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(w.tarHeader("blobs/", -1)); err != nil {
+		return err
+	}
+	for _, name := range slices.Sorted(maps.Keys(sources)) {
+		if err := w.tarBlob(tw, name, sources[name]); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	if zw != nil {
+		if err := zw.Close(); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+func (w *Writer) tarBlob(tw *tar.Writer, name string, src tarSource) error {
+	rc, err := src.open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if err := tw.WriteHeader(w.tarHeader(name, src.size)); err != nil {
+		return err
+	}
+	n, err := copyChunks(context.Background(), nil, tw, rc)
+	if err == nil && n != src.size {
+		err = fmt.Errorf("%s: read %d of %d bytes", name, n, src.size)
+	}
+	return err
+}
+
+// tarHeader is the header of a regular file, or with size < 0 of a
+// directory: fixed mtime, owner 0:0 without names, modes 0644/0755. The
+// format is USTAR unless a field does not fit (then PAX); both are
+// deterministic.
+func (w *Writer) tarHeader(name string, size int64) *tar.Header {
+	if size < 0 {
+		return &tar.Header{Typeflag: tar.TypeDir, Name: name, Mode: 0o755, ModTime: w.mtime}
+	}
+	return &tar.Header{Typeflag: tar.TypeReg, Name: name, Size: size, Mode: 0o644, ModTime: w.mtime}
+}
+
+func runCommitHook() {
+	if commitHook != nil {
+		commitHook()
+	}
+}
+
+// syncDir fsyncs a directory of root so that renames into it are durable.
+func syncDir(root *os.Root, name string) error {
+	d, err := root.Open(name)
+	if err != nil {
+		return err
+	}
+	return errors.Join(d.Sync(), d.Close())
+}
+
+// syncFile fsyncs an existing file of root.
+func syncFile(root *os.Root, name string) error {
+	f, err := root.OpenFile(name, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	return errors.Join(f.Sync(), f.Close())
+}
+
+// writeSynced writes data to a new file of root and fsyncs it.
+func writeSynced(root *os.Root, name string, data []byte) error {
+	f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	return errors.Join(err, f.Sync(), f.Close())
+}
