@@ -94,6 +94,13 @@ func Build(ctx context.Context, spec *Spec, store ocimap.WriteStore, opts BuildO
 	return results, nil
 }
 
+func makeOrNil[T any](n int) []T {
+	if n == 0 {
+		return nil
+	}
+	return make([]T, n)
+}
+
 // creationTime is SOURCE_DATE_EPOCH (reproducible builds) or now, as RFC 3339 UTC seconds.
 func creationTime() (string, error) {
 	t := time.Now()
@@ -183,8 +190,9 @@ func (b *builder) component(ctx context.Context, c *Component, path string) (Res
 	}
 	repoName := ocimap.RepositoryName(c.Name)
 
-	cc.Resources = make([]descriptor.Resource, len(c.Resources))
-	cc.Sources = make([]descriptor.Source, len(c.Sources))
+	// Empty lists stay nil and are written as null, as the reference writes them.
+	cc.Resources = makeOrNil[descriptor.Resource](len(c.Resources))
+	cc.Sources = makeOrNil[descriptor.Source](len(c.Sources))
 	// One slot per element, so the manifest lists blobs in descriptor order
 	// whatever finished first.
 	slots := make([]*ocimap.LocalBlob, len(c.Resources)+len(c.Sources))
@@ -234,7 +242,7 @@ func (b *builder) component(ctx context.Context, c *Component, path string) (Res
 		return Result{}, err
 	}
 
-	cc.References = make([]descriptor.Reference, len(c.References))
+	cc.References = makeOrNil[descriptor.Reference](len(c.References))
 	for i, r := range c.References {
 		p := fmt.Sprintf("%s.componentReferences[%d]", path, i)
 		refCD, ok := b.built[r.ComponentName+":"+r.Version]

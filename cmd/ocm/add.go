@@ -1,0 +1,133 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ocmgo/ocm/constructor"
+	"github.com/ocmgo/ocm/reference"
+	"github.com/ocmgo/ocm/repository"
+	"github.com/ocmgo/ocm/repository/ctf"
+)
+
+func newAddCommand(g *globalOptions) *cobra.Command {
+	add := &cobra.Command{Use: "add", Short: "Add component versions to a repository"}
+	add.AddCommand(newAddComponentVersionCommand(g))
+	return add
+}
+
+type addCVOptions struct {
+	constructor   string
+	repository    string
+	conflict      string
+	externalCopy  string
+	concurrency   int
+	blobCache     string
+	skipRefDigest bool
+	displayMode   string
+	output        string
+}
+
+func newAddComponentVersionCommand(g *globalOptions) *cobra.Command {
+	o := &addCVOptions{}
+	cmd := &cobra.Command{
+		Use:     "component-version",
+		Aliases: componentVersionAliases,
+		Short:   "Build component versions from a component-constructor.yaml into a CTF archive",
+		Long: `Build the component versions a component constructor describes and add them to a
+repository (a CTF archive: directory, .tar or .tgz; created when missing).
+
+Every input is read once and streamed into the archive while it is hashed.
+The archive changes atomically: a failing or interrupted add leaves it as it
+was. ${VAR} and $VAR in the constructor are replaced by environment variables;
+an unset variable is an error. SOURCE_DATE_EPOCH sets creationTime, so the
+same constructor and inputs give byte-identical archives.`,
+		Example: `  ocm add cv --repository ./transport-archive --constructor component-constructor.yaml
+  ocm add cv -r ctf::archive.tgz -c examples/ --component-version-conflict-policy replace -o yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd, g) },
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.constructor, "constructor", "c", "component-constructor.yaml", "component constructor file (or a directory holding component-constructor.yaml/.yml)")
+	f.StringVarP(&o.repository, "repository", "r", "transport-archive", "target repository: [ctf::]<path> (directory, .tar, .tgz)")
+	f.StringVar(&o.conflict, "component-version-conflict-policy", string(constructor.AbortAndFail), "when the version exists: abort-and-fail, replace or skip")
+	f.StringVar(&o.externalCopy, "external-component-version-copy-policy", "skip", "referenced component versions outside the constructor: skip (they must be in the target)")
+	f.IntVar(&o.concurrency, "concurrency-limit", 4, "inputs processed in parallel")
+	f.StringVar(&o.blobCache, "blob-cache-directory", ".ocm/cache", "accepted for compatibility; inputs are streamed, nothing is cached")
+	f.BoolVar(&o.skipRefDigest, "skip-reference-digest-processing", false, "accepted for compatibility; reference digests are always computed")
+	f.StringVar(&o.displayMode, "display-mode", "static", "static or live; accepted for compatibility (progress bars show on a terminal for inputs over 4 MiB)")
+	f.StringVarP(&o.output, "output", "o", "table", "output format: table, yaml, json, ndjson, tree")
+	return cmd
+}
+
+func (o *addCVOptions) run(cmd *cobra.Command, g *globalOptions) error {
+	if err := oneOf("output", o.output, "table", "yaml", "json", "ndjson", "tree"); err != nil {
+		return err
+	}
+	if err := oneOf("component-version-conflict-policy", o.conflict, string(constructor.AbortAndFail), string(constructor.Replace), string(constructor.Skip)); err != nil {
+		return err
+	}
+	if err := oneOf("external-component-version-copy-policy", o.externalCopy, "skip"); err != nil {
+		return fmt.Errorf("%w (copying referenced versions from other repositories arrives with transfer)", err)
+	}
+	if err := oneOf("display-mode", o.displayMode, "static", "live"); err != nil {
+		return err
+	}
+	if o.concurrency < 1 {
+		return fmt.Errorf("--concurrency-limit %d: must be at least 1", o.concurrency)
+	}
+	spec, err := constructor.Load(constructorPath(o.constructor), constructor.LoadOptions{})
+	if err != nil {
+		return err
+	}
+	repoSpec, err := reference.ParseRepository(o.repository)
+	if err != nil {
+		return fmt.Errorf("--repository: %w", err)
+	}
+	if repoSpec.Type != reference.TypeCTF {
+		return fmt.Errorf("--repository %s: only CTF archives can be written by this build", repoSpec)
+	}
+	ctx := cmd.Context()
+	w, err := ctf.OpenWritable(repoSpec.FilePath, ctf.WriteOptions{Create: true, OnWait: func() {
+		fmt.Fprintf(cmd.ErrOrStderr(), "waiting for another ocm process to finish writing %s ...\n", repoSpec.FilePath)
+	}})
+	if err != nil {
+		return err
+	}
+	defer w.Abort()
+	progress := newProgress(cmd.ErrOrStderr())
+	results, err := constructor.Build(ctx, spec, w, constructor.BuildOptions{
+		ConflictPolicy: constructor.ConflictPolicy(o.conflict),
+		Concurrency:    o.concurrency,
+		Progress:       progress.wrap,
+		Logger:         g.logger,
+	})
+	progress.wait()
+	if err != nil {
+		return err
+	}
+	if err := w.Commit(); err != nil {
+		return err
+	}
+	var roots []*repository.Node
+	for _, r := range results {
+		roots = append(roots, &repository.Node{Descriptor: r.Descriptor})
+	}
+	return printComponentVersions(cmd.OutOrStdout(), o.output, roots)
+}
+
+// constructorPath accepts the reference's default name with .yml too.
+func constructorPath(p string) string {
+	if p == "component-constructor.yaml" {
+		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+			if _, err := os.Stat("component-constructor.yml"); err == nil {
+				return filepath.Clean("component-constructor.yml")
+			}
+		}
+	}
+	return p
+}
