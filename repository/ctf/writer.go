@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ocmgo/ocm/blob"
 	"hash"
 	"io"
 	"io/fs"
@@ -600,7 +601,7 @@ func (w *Writer) stageStream(ctx context.Context, r io.Reader, h hash.Hash, limi
 	if limit >= 0 && limit < math.MaxInt64 {
 		r = io.LimitReader(r, limit+1)
 	}
-	n, err = copyChunks(ctx, w.stop, io.MultiWriter(f, h), r)
+	n, err = w.copyHashing(ctx, f, r, h)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -609,6 +610,29 @@ func (w *Writer) stageStream(ctx context.Context, r io.Reader, h hash.Hash, limi
 		return "", n, err
 	}
 	return file, n, nil
+}
+
+// copyHashing streams r to f while h hashes the same bytes in parallel
+// (blob.Copy), stopping when ctx is done or Commit/Abort begins.
+func (w *Writer) copyHashing(ctx context.Context, f io.Writer, r io.Reader, h hash.Hash) (int64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-w.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	n, err := blob.Copy(ctx, f, r, h)
+	if err != nil && errors.Is(err, context.Canceled) {
+		select {
+		case <-w.stop:
+			return n, errWriterClosed
+		default:
+		}
+	}
+	return n, err
 }
 
 // errWriterClosed stops copies still running when Commit or Abort begins.
