@@ -1,6 +1,7 @@
 package descriptor
 
 import (
+	"encoding/json"
 	"maps"
 	"slices"
 	"strings"
@@ -27,6 +28,12 @@ func (id Identity) String() string {
 		b.WriteString(k + "=" + id[k])
 	}
 	return b.String()
+}
+
+// key is an unambiguous canonical form (JSON with sorted keys), for maps.
+func (id Identity) key() string {
+	data, _ := json.Marshal(map[string]string(id))
+	return string(data)
 }
 
 // Matches reports whether every attribute of sel is present in id with the same value.
@@ -56,22 +63,21 @@ func (m *ElementMeta) BaseIdentity() Identity {
 
 // identities computes the effective identities of a list of elements: the
 // version joins the identity of every element whose name and extraIdentity
-// (ignoring a version key) clash with another element's.
+// (ignoring a version key) clash with another element's. Linear in the
+// number of elements: clashes are found by counting canonical keys.
 func identities(metas []*ElementMeta) []Identity {
 	ids := make([]Identity, len(metas))
+	keys := make([]string, len(metas))
+	count := map[string]int{}
 	for i, m := range metas {
 		ids[i] = m.BaseIdentity()
+		keys[i] = withoutVersion(ids[i]).key()
+		count[keys[i]]++
 	}
 	for i, m := range metas {
-		for j, o := range metas {
-			if i == j {
-				continue
-			}
-			if withoutVersion(ids[i]).Equal(withoutVersion(o.BaseIdentity())) {
-				if _, explicit := m.ExtraIdentity["version"]; !explicit {
-					ids[i]["version"] = m.Version
-				}
-				break
+		if count[keys[i]] > 1 {
+			if _, explicit := m.ExtraIdentity["version"]; !explicit {
+				ids[i]["version"] = m.Version
 			}
 		}
 	}

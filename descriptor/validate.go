@@ -263,12 +263,13 @@ func (v *validator) labels(path string, labels []Label) {
 }
 
 func (v *validator) unique(path string, ids []Identity) {
-	for i := range ids {
-		for j := 0; j < i; j++ {
-			if ids[i].Equal(ids[j]) {
-				v.addf(fmt.Sprintf("%s[%d]", path, i), "duplicate identity %s (same as %s[%d])", ids[i], path, j)
-				break
-			}
+	first := map[string]int{}
+	for i, id := range ids {
+		key := id.key()
+		if j, dup := first[key]; dup {
+			v.addf(fmt.Sprintf("%s[%d]", path, i), "duplicate identity %s (same as %s[%d])", id, path, j)
+			continue
 		}
+		first[key] = i
 	}
 }

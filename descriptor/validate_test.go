@@ -1,6 +1,7 @@
 package descriptor
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -144,5 +145,28 @@ component:
 	}
 	if got := d.Component.SelectResources(Identity{"name": "other", "version": "1.0.0"}); len(got) != 1 {
 		t.Fatalf("version may always be used to select: %v", got)
+	}
+}
+
+func TestIdentitiesUnambiguousAndLinear(t *testing.T) {
+	// Values containing separators must not make distinct identities clash.
+	c := Component{Resources: []Resource{
+		{ElementMeta: ElementMeta{Name: "a", Version: "1", ExtraIdentity: map[string]string{"x": "1,y=2"}}},
+		{ElementMeta: ElementMeta{Name: "a", Version: "2", ExtraIdentity: map[string]string{"x": "1", "y": "2"}}},
+	}}
+	for _, id := range c.ResourceIdentities() {
+		if _, ok := id["version"]; ok {
+			t.Fatalf("distinct identities treated as a clash: %v", id)
+		}
+	}
+	// Many elements stay cheap (the check was quadratic once).
+	many := make([]Resource, 50000)
+	for i := range many {
+		many[i] = Resource{ElementMeta: ElementMeta{Name: "r" + strings.Repeat("x", i%7) + fmt.Sprint(i), Version: "1"}}
+	}
+	v := &validator{}
+	v.unique("component.resources", (&Component{Resources: many}).ResourceIdentities())
+	if len(v.errs) != 0 {
+		t.Fatalf("unexpected duplicates: %v", v.errs[0])
 	}
 }
