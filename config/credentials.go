@@ -1,0 +1,258 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Configuration entry types for credentials and signing.
+const (
+	CredentialsType = "credentials.config.ocm.software"
+	SigningType     = "signing.config.ocm.software"
+)
+
+// Credential property names, as the legacy Credentials/v1 type spells them;
+// typed credentials (RSACredentials/v1) are mapped onto them.
+const (
+	PropPrivateKeyPEM     = "private_key_pem"
+	PropPrivateKeyPEMFile = "private_key_pem_file"
+	PropPublicKeyPEM      = "public_key_pem"
+	PropPublicKeyPEMFile  = "public_key_pem_file"
+	PropUsername          = "username"
+	PropPassword          = "password"
+	PropIdentityToken     = "identityToken"
+)
+
+// Credentials are the properties found for a consumer identity. String never
+// shows values, so credentials can be logged safely by accident.
+type Credentials struct {
+	Properties map[string]string
+	// Source is the config file that provided them.
+	Source string
+}
+
+func (c Credentials) String() string {
+	keys := make([]string, 0, len(c.Properties))
+	for k := range c.Properties {
+		keys = append(keys, k)
+	}
+	return fmt.Sprintf("credentials{%s from %s}", strings.Join(keys, ","), c.Source)
+}
+
+// Get returns a property.
+func (c Credentials) Get(name string) string { return c.Properties[name] }
+
+// ReadPEM returns the inline PEM property, or the content of the *_file one.
+// Relative files resolve against the working directory, then the directory
+// of the config file that named them.
+func (c Credentials) ReadPEM(inline, file string) ([]byte, error) {
+	if v := c.Properties[inline]; v != "" {
+		return []byte(v), nil
+	}
+	p := c.Properties[file]
+	if p == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(p)
+	if err != nil && !filepath.IsAbs(p) && c.Source != "" {
+		if alt, err2 := os.ReadFile(filepath.Join(filepath.Dir(c.Source), p)); err2 == nil {
+			return alt, nil
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s (named in %s): %w", file, c.Source, err)
+	}
+	return data, nil
+}
+
+type consumer struct {
+	Identity    map[string]string   `json:"identity"`
+	Identities  []map[string]string `json:"identities"`
+	Credentials []json.RawMessage   `json:"credentials"`
+}
+
+// Credentials returns the credentials of the last consumer (in precedence
+// order) whose identity equals id on every attribute. The identity type
+// matches with or without a version ("RSA" and "RSA/v1alpha1").
+func (c *Config) Credentials(id map[string]string) (Credentials, bool, error) {
+	var found Credentials
+	ok := false
+	for _, e := range c.EntriesOfType(CredentialsType) {
+		var doc struct {
+			Consumers []consumer `json:"consumers"`
+		}
+		if err := json.Unmarshal(e.Raw, &doc); err != nil {
+			return Credentials{}, false, fmt.Errorf("config file %s: %s: %w", e.Source, e.Type, err)
+		}
+		for i, cons := range doc.Consumers {
+			ids := cons.Identities
+			if cons.Identity != nil {
+				ids = append(ids, cons.Identity)
+			}
+			matched := false
+			for _, cid := range ids {
+				if identityEqual(cid, id) {
+					matched = true
+				}
+			}
+			if !matched {
+				continue
+			}
+			props := map[string]string{}
+			for j, raw := range cons.Credentials {
+				if err := mergeCredentials(props, raw); err != nil {
+					return Credentials{}, false, fmt.Errorf("config file %s: consumers[%d].credentials[%d]: %w", e.Source, i, j, err)
+				}
+			}
+			found, ok = Credentials{Properties: props, Source: e.Source}, true
+		}
+	}
+	return found, ok, nil
+}
+
+func identityEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		w, ok := b[k]
+		if !ok {
+			return false
+		}
+		if k == "type" {
+			v, _, _ = strings.Cut(v, "/")
+			w, _, _ = strings.Cut(w, "/")
+		}
+		if v != w {
+			return false
+		}
+	}
+	return true
+}
+
+// mergeCredentials maps one typed credentials entry onto property names.
+func mergeCredentials(props map[string]string, raw json.RawMessage) error {
+	var head struct {
+		Type       string            `json:"type"`
+		Properties map[string]string `json:"properties"`
+	}
+	if err := json.Unmarshal(raw, &head); err != nil {
+		return err
+	}
+	base, _, _ := strings.Cut(head.Type, "/")
+	switch base {
+	case "Credentials", "DirectCredentials":
+		for k, v := range head.Properties {
+			props[k] = v
+		}
+	case "RSACredentials":
+		var rc struct {
+			PrivateKeyPEM     string `json:"privateKeyPEM"`
+			PrivateKeyPEMFile string `json:"privateKeyPEMFile"`
+			PublicKeyPEM      string `json:"publicKeyPEM"`
+			PublicKeyPEMFile  string `json:"publicKeyPEMFile"`
+		}
+		if err := json.Unmarshal(raw, &rc); err != nil {
+			return err
+		}
+		set := func(k, v string) {
+			if v != "" {
+				props[k] = v
+			}
+		}
+		set(PropPrivateKeyPEM, rc.PrivateKeyPEM)
+		set(PropPrivateKeyPEMFile, rc.PrivateKeyPEMFile)
+		set(PropPublicKeyPEM, rc.PublicKeyPEM)
+		set(PropPublicKeyPEMFile, rc.PublicKeyPEMFile)
+	case "OCICredentials":
+		var oc struct {
+			Username      string `json:"username"`
+			Password      string `json:"password"`
+			AccessToken   string `json:"accessToken"`
+			IdentityToken string `json:"identityToken"`
+		}
+		if err := json.Unmarshal(raw, &oc); err != nil {
+			return err
+		}
+		props[PropUsername], props[PropPassword] = oc.Username, oc.Password
+		if oc.IdentityToken != "" {
+			props[PropIdentityToken] = oc.IdentityToken
+		}
+		if oc.AccessToken != "" {
+			props["accessToken"] = oc.AccessToken
+		}
+	case "":
+		return fmt.Errorf("credentials entry without type")
+	default:
+		return fmt.Errorf("unsupported credentials type %q (Credentials/v1, RSACredentials/v1, OCICredentials/v1)", head.Type)
+	}
+	return nil
+}
+
+// SignerConfig is the signing.config.ocm.software/v1alpha1 choice for one
+// signature name: the RSASigningConfiguration/v1alpha1 settings.
+type SignerConfig struct {
+	// SignatureAlgorithm is RSASSA-PSS (default) or RSASSA-PKCS1-V1_5.
+	SignatureAlgorithm string `json:"signatureAlgorithm"`
+	// SignatureEncodingPolicy is Plain (default, hex) or PEM (with the certificate chain).
+	SignatureEncodingPolicy string `json:"signatureEncodingPolicy"`
+}
+
+// Signer returns the signer (or, with verifier, the verifier) settings for
+// a signature: the entry naming the signature wins over one without a name.
+func (c *Config) Signer(signature string, verifier bool) (SignerConfig, error) {
+	field := "signer"
+	if verifier {
+		field = "verifier"
+	}
+	var named, fallback *SignerConfig
+	for _, e := range c.EntriesOfType(SigningType) {
+		var doc map[string]json.RawMessage
+		if err := json.Unmarshal(e.Raw, &doc); err != nil {
+			return SignerConfig{}, fmt.Errorf("config file %s: %s: %w", e.Source, e.Type, err)
+		}
+		raw, ok := doc[field]
+		if !ok {
+			continue
+		}
+		var sc SignerConfig
+		var head struct {
+			Type string `json:"type"`
+		}
+		if err := json.Unmarshal(raw, &head); err != nil {
+			return SignerConfig{}, fmt.Errorf("config file %s: %s.%s: %w", e.Source, e.Type, field, err)
+		}
+		if base, _, _ := strings.Cut(head.Type, "/"); base != "RSASigningConfiguration" {
+			return SignerConfig{}, fmt.Errorf("config file %s: %s.%s: unsupported type %q (RSASigningConfiguration/v1alpha1)", e.Source, e.Type, field, head.Type)
+		}
+		if err := json.Unmarshal(raw, &sc); err != nil {
+			return SignerConfig{}, fmt.Errorf("config file %s: %s.%s: %w", e.Source, e.Type, field, err)
+		}
+		var name string
+		if s, ok := doc["signature"]; ok {
+			json.Unmarshal(s, &name)
+		}
+		switch name {
+		case signature:
+			named = &sc
+		case "":
+			fallback = &sc
+		}
+	}
+	out := SignerConfig{SignatureAlgorithm: "RSASSA-PSS", SignatureEncodingPolicy: "Plain"}
+	for _, sc := range []*SignerConfig{fallback, named} {
+		if sc == nil {
+			continue
+		}
+		if sc.SignatureAlgorithm != "" {
+			out.SignatureAlgorithm = sc.SignatureAlgorithm
+		}
+		if sc.SignatureEncodingPolicy != "" {
+			out.SignatureEncodingPolicy = sc.SignatureEncodingPolicy
+		}
+	}
+	return out, nil
+}
