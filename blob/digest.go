@@ -19,7 +19,7 @@ type Expectation struct {
 	// Algorithm is an OCM hash name (SHA-256, SHA-512; legacy sha256/sha512)
 	// or an OCI digest algorithm (sha256, sha512).
 	Algorithm string
-	// Value is the lowercase hex digest.
+	// Value is the hex digest; empty means "compute only" (read it with Sum).
 	Value string
 	// What names the expectation in errors, e.g. "resource digest" or "localReference".
 	What string
@@ -105,6 +105,9 @@ func (e *MismatchError) Error() string {
 // Verify checks every expectation against what was hashed.
 func (v *Verifier) Verify() error {
 	for _, e := range v.expectations {
+		if e.Value == "" {
+			continue
+		}
 		if got := v.Sum(e.Algorithm); got != e.Value {
 			return &MismatchError{Expectation: e, Actual: got}
 		}

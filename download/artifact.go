@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/ocmgo/ocm/blob"
 	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/integrity"
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
@@ -240,87 +240,17 @@ func (d *dirLayoutWriter) put(name string, n int64, r io.Reader) error {
 	return err
 }
 
-// verifyArtifactSet checks an ociArtifactDigest/v1 resource digest against a
-// stored OCM v1 artifact set or OCI layout archive: the main manifest (index
-// annotation software.ocm/main, else the only manifest) must have that
-// digest, and the archive must hold a manifest blob that hashes to it.
+// verifyArtifactSet checks an ociArtifactDigest/v1 resource digest against
+// a stored artifact set or OCI layout archive.
 func verifyArtifactSet(path string, d *descriptor.DigestSpec) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	br := bufio.NewReader(f)
-	var r io.Reader = br
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		gz, err := gzip.NewReader(br)
-		if err != nil {
-			return fmt.Errorf("artifact archive: %w", err)
-		}
-		defer gz.Close()
-		r = gz
-	}
-	var main digest.Digest
-	hashed := map[digest.Digest]bool{}
-	tr := tar.NewReader(r)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("reading artifact archive: %w", err)
-		}
-		name := strings.TrimPrefix(h.Name, "./")
-		switch {
-		case name == "index.json" || name == "artifact-descriptor.json":
-			if main, err = mainManifest(name, tr); err != nil {
-				return err
-			}
-		case strings.HasPrefix(name, "blobs/") && h.Size <= maxManifestSize:
-			// Blob names are <alg>.<hex> (artifact sets) or <alg>/<hex> (OCI layouts).
-			rest := strings.TrimPrefix(name, "blobs/")
-			claimed := digest.Digest(strings.Replace(strings.Replace(rest, "/", ":", 1), ".", ":", 1))
-			if claimed.Validate() != nil {
-				continue
-			}
-			data, err := io.ReadAll(tr)
-			if err != nil {
-				return fmt.Errorf("reading artifact archive: %w", err)
-			}
-			if claimed.Algorithm().FromBytes(data) == claimed {
-				hashed[claimed] = true
-			}
-		}
-	}
-	if main == "" {
-		return fmt.Errorf("artifact archive has no index.json or artifact-descriptor.json to verify the resource digest against")
-	}
-	if !hashed[main] {
-		return fmt.Errorf("artifact archive does not hold main manifest %s (or its content does not match)", main)
+	main, err := integrity.ArtifactSetDigest(f)
+	if err != nil {
+		return err
 	}
 	return matchDigest(d, main)
-}
-
-func mainManifest(name string, r io.Reader) (digest.Digest, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxManifestSize))
-	if err != nil {
-		return "", err
-	}
-	var idx ocispec.Index
-	if err := json.Unmarshal(data, &idx); err != nil {
-		return "", fmt.Errorf("artifact archive %s: %w", name, err)
-	}
-	main := idx.Annotations["software.ocm/main"]
-	if main == "" {
-		if len(idx.Manifests) != 1 {
-			return "", fmt.Errorf("artifact archive %s lists %d manifests and no software.ocm/main annotation", name, len(idx.Manifests))
-		}
-		main = idx.Manifests[0].Digest.String()
-	}
-	dg, err := digest.Parse(main)
-	if err != nil {
-		return "", fmt.Errorf("artifact archive main manifest %q: %w", main, err)
-	}
-	return dg, nil
 }

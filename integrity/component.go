@@ -1,0 +1,208 @@
+package integrity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/descriptor/normalisation"
+	"github.com/ocmgo/ocm/repository"
+)
+
+// Element statuses.
+const (
+	StatusOK         = "ok"          // recomputed and equal to the recorded digest
+	StatusComputed   = "computed"    // no digest was recorded; it was computed
+	StatusNotChecked = "not checked" // the recorded digest was taken as is
+	StatusMismatch   = "mismatch"
+	StatusError      = "error"
+)
+
+// Options say how digests are computed.
+type Options struct {
+	// Normalisation and Hash for component digests where no recorded
+	// reference digest says otherwise (default jsonNormalisation/v4alpha1, SHA-256).
+	Normalisation string
+	Hash          string
+	// Content re-hashes local blobs; without it recorded resource digests are trusted.
+	Content bool
+}
+
+// ElementResult is the outcome for one resource or reference.
+type ElementResult struct {
+	Kind     string // "resource" or "reference"
+	Identity string
+	Status   string
+	Recorded *descriptor.DigestSpec
+	Actual   *descriptor.DigestSpec
+	Err      error
+}
+
+// VersionResult is the outcome for one component version.
+type VersionResult struct {
+	Component, Version string
+	Elements           []ElementResult
+	// Digested is the descriptor with every digest filled in and checked.
+	Digested *descriptor.Descriptor
+	// Err is set when any element failed (or a referenced version did).
+	Err error
+}
+
+// Engine recomputes digests over a repository's component graph, each
+// version once per engine.
+type Engine struct {
+	repo     repository.Repository
+	opts     Options
+	done     map[string]*VersionResult
+	visiting map[string]bool
+}
+
+// NewEngine returns an engine reading from repo.
+func NewEngine(repo repository.Repository, opts Options) *Engine {
+	if opts.Normalisation == "" {
+		opts.Normalisation = normalisation.JSONv4alpha1
+	}
+	if opts.Hash == "" {
+		opts.Hash = normalisation.SHA256
+	}
+	return &Engine{repo: repo, opts: opts, done: map[string]*VersionResult{}, visiting: map[string]bool{}}
+}
+
+// Results returns every version result computed so far.
+func (e *Engine) Results() map[string]*VersionResult { return e.done }
+
+// Version loads component:version and checks it (see Check).
+func (e *Engine) Version(ctx context.Context, component, version string) (*VersionResult, error) {
+	key := component + ":" + version
+	if r, ok := e.done[key]; ok {
+		return r, nil
+	}
+	cd, err := e.repo.GetComponentVersion(ctx, component, version)
+	if err != nil {
+		return nil, err
+	}
+	return e.Check(ctx, cd)
+}
+
+// Check recomputes the resource digests of cd (from content when
+// Options.Content) and its reference digests (recursively, from the
+// referenced versions in the repository) and compares them with what cd
+// records. The error names every element that failed.
+func (e *Engine) Check(ctx context.Context, cd *descriptor.Descriptor) (*VersionResult, error) {
+	key := cd.Component.Name + ":" + cd.Component.Version
+	if r, ok := e.done[key]; ok {
+		return r, nil
+	}
+	if e.visiting[key] {
+		return nil, fmt.Errorf("component reference cycle through %s", key)
+	}
+	e.visiting[key] = true
+	defer delete(e.visiting, key)
+
+	res := &VersionResult{Component: cd.Component.Name, Version: cd.Component.Version}
+	digested := *cd
+	digested.Component.Resources = append([]descriptor.Resource(nil), cd.Component.Resources...)
+	digested.Component.References = append([]descriptor.Reference(nil), cd.Component.References...)
+	var errs []error
+
+	ids := cd.Component.ResourceIdentities()
+	for i := range digested.Component.Resources {
+		r := &digested.Component.Resources[i]
+		el := ElementResult{Kind: "resource", Identity: ids[i].String(), Recorded: r.Digest}
+		switch {
+		case r.Access == nil || r.Access.IsNone():
+			el.Status = StatusOK
+			if r.Digest != nil {
+				el.Status, el.Err = StatusError, errors.New("a resource without content (access none) must not have a digest")
+			}
+		case r.Digest != nil && !e.opts.Content:
+			el.Status, el.Actual = StatusNotChecked, r.Digest
+		default:
+			actual, err := ResourceDigest(ctx, e.repo, cd, i)
+			switch {
+			case errors.Is(err, ErrNoContentAccess) && r.Digest != nil:
+				el.Status, el.Actual = StatusNotChecked, r.Digest
+			case err != nil:
+				el.Status, el.Err = StatusError, err
+			case r.Digest == nil:
+				el.Status, el.Actual = StatusComputed, actual
+				r.Digest = actual
+			case SameDigest(r.Digest, actual):
+				el.Status, el.Actual = StatusOK, actual
+			default:
+				el.Status, el.Actual = StatusMismatch, actual
+				el.Err = fmt.Errorf("digest mismatch: descriptor records %s %s, content has %s", r.Digest.HashAlgorithm, r.Digest.Value, actual.Value)
+			}
+		}
+		if el.Err != nil {
+			errs = append(errs, fmt.Errorf("resource %s: %w", el.Identity, el.Err))
+		}
+		res.Elements = append(res.Elements, el)
+	}
+
+	refIDs := cd.Component.ReferenceIdentities()
+	for i := range digested.Component.References {
+		ref := &digested.Component.References[i]
+		el := ElementResult{Kind: "reference", Identity: refIDs[i].String() + " (" + ref.ComponentName + ":" + ref.Version + ")", Recorded: ref.Digest}
+		child, err := e.Version(ctx, ref.ComponentName, ref.Version)
+		if err == nil && child.Err != nil {
+			err = child.Err
+		}
+		if err == nil {
+			norm, hash := e.opts.Normalisation, e.opts.Hash
+			if ref.Digest != nil && ref.Digest.NormalisationAlgorithm != "" {
+				norm, hash = ref.Digest.NormalisationAlgorithm, ref.Digest.HashAlgorithm
+			}
+			var actual *descriptor.DigestSpec
+			actual, err = normalisation.Digest(child.Digested, norm, hash)
+			el.Actual = actual
+			switch {
+			case err != nil:
+			case ref.Digest == nil:
+				el.Status = StatusComputed
+				ref.Digest = actual
+			case SameDigest(ref.Digest, actual):
+				el.Status = StatusOK
+			default:
+				el.Status = StatusMismatch
+				err = fmt.Errorf("digest mismatch: descriptor records %s %s, %s:%s normalises to %s", ref.Digest.HashAlgorithm, ref.Digest.Value, ref.ComponentName, ref.Version, actual.Value)
+			}
+		}
+		if err != nil {
+			if el.Status == "" {
+				el.Status = StatusError
+			}
+			el.Err = err
+			errs = append(errs, fmt.Errorf("reference %s: %w", el.Identity, err))
+		}
+		res.Elements = append(res.Elements, el)
+	}
+	res.Digested = &digested
+	if len(errs) > 0 {
+		res.Err = fmt.Errorf("%s: %w", key, joinErrors(errs))
+	}
+	e.done[key] = res
+	return res, nil
+}
+
+// joinErrors joins on one line, as CLI errors print.
+func joinErrors(errs []error) error {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	msgs := make([]string, len(errs))
+	for i, err := range errs {
+		msgs[i] = err.Error()
+	}
+	return &multiError{errs: errs, msg: strings.Join(msgs, "; ")}
+}
+
+type multiError struct {
+	errs []error
+	msg  string
+}
+
+func (m *multiError) Error() string   { return m.msg }
+func (m *multiError) Unwrap() []error { return m.errs }

@@ -1,0 +1,209 @@
+// Package integrity recomputes what a component version's signature
+// promises, from content: resource digests by streaming their blobs,
+// reference digests by digesting the referenced versions recursively, and the
+// normalised descriptor digest. Signing and verification are built on it.
+package integrity
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/content"
+
+	"github.com/ocmgo/ocm/blob"
+	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/descriptor/normalisation"
+	"github.com/ocmgo/ocm/repository"
+	"github.com/ocmgo/ocm/repository/ocimap"
+)
+
+// ErrNoContentAccess marks resources whose content cannot be read from the
+// repository itself (e.g. an image in an external registry).
+var ErrNoContentAccess = errors.New("content not reachable through the repository")
+
+// ResourceDigest recomputes the digest of resource i of cd from its content,
+// with the recorded normalisation algorithm (genericBlobDigest/v1 when none
+// is recorded) and hash (SHA-256 when none). A resource without content
+// (access none) has no digest: (nil, nil). An EXCLUDE-FROM-SIGNATURE digest
+// is returned as recorded.
+func ResourceDigest(ctx context.Context, repo repository.Repository, cd *descriptor.Descriptor, i int) (*descriptor.DigestSpec, error) {
+	r := &cd.Component.Resources[i]
+	if r.Access == nil || r.Access.IsNone() {
+		return nil, nil
+	}
+	norm, hashName := normalisation.GenericBlobDigestV1, normalisation.SHA256
+	if r.Digest != nil {
+		if r.Digest.NormalisationAlgorithm == normalisation.ExcludeFromSignature {
+			d := *r.Digest
+			return &d, nil
+		}
+		norm, hashName = r.Digest.NormalisationAlgorithm, r.Digest.HashAlgorithm
+	}
+	if !r.Access.IsLocalBlob() {
+		return nil, fmt.Errorf("access type %s: %w", r.Access.Type, ErrNoContentAccess)
+	}
+	lb, err := r.Access.LocalBlob()
+	if err != nil {
+		return nil, err
+	}
+	desc, fetcher, err := repo.GetLocalBlob(ctx, cd.Component.Name, cd.Component.Version, lb.LocalReference)
+	if err != nil {
+		return nil, err
+	}
+	if ocimap.IsManifest(desc.MediaType) {
+		// A native OCI artifact: every blob of its graph must match its
+		// descriptor; the digest is the manifest digest.
+		if err := VerifyGraph(ctx, fetcher, desc); err != nil {
+			return nil, err
+		}
+		if norm != normalisation.GenericBlobDigestV1 && !isArtifactDigest(norm) {
+			return nil, fmt.Errorf("unknown normalisation algorithm %q", norm)
+		}
+		return &descriptor.DigestSpec{HashAlgorithm: canonicalHash(hashName), NormalisationAlgorithm: norm, Value: desc.Digest.Encoded()}, nil
+	}
+	switch {
+	case norm == normalisation.GenericBlobDigestV1:
+		v, err := blob.NewVerifier(
+			blob.Expectation{Algorithm: string(desc.Digest.Algorithm()), Value: desc.Digest.Encoded(), What: "content digest (localReference " + desc.Digest.String() + ")"},
+			blob.Expectation{Algorithm: hashName, What: "resource digest"},
+		)
+		if err != nil {
+			return nil, err
+		}
+		if err := stream(ctx, fetcher, desc, v, nil); err != nil {
+			return nil, err
+		}
+		return &descriptor.DigestSpec{HashAlgorithm: canonicalHash(hashName), NormalisationAlgorithm: norm, Value: v.Sum(hashName)}, nil
+	case isArtifactDigest(norm):
+		v, err := blob.NewVerifier(blob.Expectation{Algorithm: string(desc.Digest.Algorithm()), Value: desc.Digest.Encoded(), What: "content digest (localReference " + desc.Digest.String() + ")"})
+		if err != nil {
+			return nil, err
+		}
+		var main digest.Digest
+		err = stream(ctx, fetcher, desc, v, func(r io.Reader) error {
+			var err error
+			main, err = ArtifactSetDigest(r)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &descriptor.DigestSpec{HashAlgorithm: canonicalHash(hashName), NormalisationAlgorithm: norm, Value: main.Encoded()}, nil
+	}
+	return nil, fmt.Errorf("unknown normalisation algorithm %q", norm)
+}
+
+func isArtifactDigest(norm string) bool {
+	return norm == normalisation.OCIArtifactDigestV1 || norm == "ociArtefactDigest/v1"
+}
+
+func canonicalHash(name string) string {
+	if _, c, err := blob.NewHash(name); err == nil {
+		return c
+	}
+	return name
+}
+
+// stream reads desc through v (which must verify the content address) and,
+// when parse is set, lets parse read the same bytes; the rest is drained so
+// that the whole blob is hashed.
+func stream(ctx context.Context, fetcher content.Fetcher, desc ocispec.Descriptor, v *blob.Verifier, parse func(io.Reader) error) error {
+	rc, err := fetcher.Fetch(ctx, desc)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if parse != nil {
+		tee := v.TeeReader(rc)
+		if err := parse(tee); err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, tee)
+	} else {
+		_, err = blob.Copy(ctx, io.Discard, rc, v)
+	}
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", desc.Digest, err)
+	}
+	if desc.Size >= 0 && v.Size() != desc.Size {
+		return fmt.Errorf("blob %s: size mismatch: expected %d bytes, read %d", desc.Digest, desc.Size, v.Size())
+	}
+	return v.Verify()
+}
+
+// VerifyGraph fetches root and everything it references, checking every
+// blob against its descriptor.
+func VerifyGraph(ctx context.Context, fetcher content.Fetcher, root ocispec.Descriptor) error {
+	seen := map[digest.Digest]bool{}
+	var walk func(d ocispec.Descriptor, depth int) error
+	walk = func(d ocispec.Descriptor, depth int) error {
+		if seen[d.Digest] {
+			return nil
+		}
+		seen[d.Digest] = true
+		if depth > 8 {
+			return fmt.Errorf("OCI artifact %s nests too deep", root.Digest)
+		}
+		if err := d.Digest.Validate(); err != nil {
+			return fmt.Errorf("invalid digest %q: %w", d.Digest, err)
+		}
+		rc, err := fetcher.Fetch(ctx, d)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		if !ocimap.IsManifest(d.MediaType) {
+			vr := content.NewVerifyReader(rc, d)
+			if _, err := io.Copy(io.Discard, vr); err != nil {
+				return fmt.Errorf("blob %s: %w", d.Digest, err)
+			}
+			if err := vr.Verify(); err != nil {
+				return fmt.Errorf("blob %s: %w", d.Digest, err)
+			}
+			return nil
+		}
+		if d.Size > maxManifestSize {
+			return fmt.Errorf("manifest %s is larger than %d bytes", d.Digest, maxManifestSize)
+		}
+		data, err := content.ReadAll(rc, d)
+		if err != nil {
+			return fmt.Errorf("manifest %s: %w", d.Digest, err)
+		}
+		var m struct {
+			Config    *ocispec.Descriptor  `json:"config"`
+			Layers    []ocispec.Descriptor `json:"layers"`
+			Manifests []ocispec.Descriptor `json:"manifests"`
+		}
+		if err := json.Unmarshal(data, &m); err != nil {
+			return fmt.Errorf("manifest %s: %w", d.Digest, err)
+		}
+		children := append([]ocispec.Descriptor{}, m.Manifests...)
+		if m.Config != nil {
+			children = append(children, *m.Config)
+		}
+		for _, c := range append(children, m.Layers...) {
+			if err := walk(c, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk(root, 0)
+}
+
+// SameDigest compares a recorded digest with a recomputed one: value and
+// hash algorithm (spellings normalised). Like the reference, the
+// normalisation algorithm name is not compared for resources, so OCM v1's
+// ociArtifactDigest/v1 and v2's genericBlobDigest/v1 of a manifest agree.
+func SameDigest(recorded, actual *descriptor.DigestSpec) bool {
+	if recorded == nil || actual == nil {
+		return recorded == actual
+	}
+	return canonicalHash(recorded.HashAlgorithm) == canonicalHash(actual.HashAlgorithm) && strings.EqualFold(recorded.Value, actual.Value)
+}
