@@ -40,7 +40,7 @@ func TestInteropGraphVerifies(t *testing.T) {
 			}
 			want := map[string]string{
 				"resource name=greeting": StatusOK, "resource name=config": StatusOK, "resource name=chart": StatusOK,
-				"resource name=image":                                  StatusNotChecked, // external registry
+				"resource name=image": StatusNotChecked, // external registry
 				"reference name=lib (example.com/interop/lib:0.3.1+build.7)": StatusOK,
 			}
 			for k, v := range want {

@@ -44,12 +44,17 @@ func Open(ctx context.Context, spec reference.Repository) (Repository, error) {
 		if err != nil {
 			return nil, err
 		}
-		where := "CTF archive " + spec.FilePath
-		return &mapped{Repository: ocimap.New(a, where), closer: a, where: where}, nil
+		return FromStore(a, "CTF archive "+spec.FilePath, a), nil
 	case reference.TypeOCI:
 		return nil, fmt.Errorf("repository %s: OCI registries are not supported yet by this build", spec)
 	}
 	return nil, fmt.Errorf("repository %s: unknown type %q", spec, spec.Type)
+}
+
+// FromStore returns a Repository over any store laid out per the OCM OCI
+// mapping; where names it in messages and closer (optional) is closed by Close.
+func FromStore(store ocimap.Store, where string, closer io.Closer) Repository {
+	return &mapped{Repository: ocimap.New(store, where), closer: closer, where: where}
 }
 
 // mapped is a Repository over any store that follows the OCM OCI mapping.
@@ -61,7 +66,18 @@ type mapped struct {
 
 func (m *mapped) String() string { return m.where }
 
-func (m *mapped) Close() error { return m.closer.Close() }
+func (m *mapped) Close() error {
+	if m.closer == nil {
+		return nil
+	}
+	return m.closer.Close()
+}
+
+// ComponentVersion returns the stored form of a version (manifest, index),
+// for writers that update it.
+func (m *mapped) ComponentVersion(ctx context.Context, component, version string) (*ocimap.ComponentVersion, error) {
+	return m.Repository.GetComponentVersion(ctx, component, version)
+}
 
 func (m *mapped) GetComponentVersion(ctx context.Context, component, version string) (*descriptor.Descriptor, error) {
 	cv, err := m.Repository.GetComponentVersion(ctx, component, version)

@@ -116,7 +116,9 @@ func (w *Writer) AddComponentVersion(ctx context.Context, cd *descriptor.Descrip
 		if d.Annotations == nil {
 			d.Annotations = map[string]string{}
 		}
-		d.Annotations[AnnotationArtifact] = ArtifactAnnotation(b.Artifacts...)
+		if len(b.Artifacts) > 0 {
+			d.Annotations[AnnotationArtifact] = ArtifactAnnotation(b.Artifacts...)
+		}
 		if IsManifest(d.MediaType) {
 			seen[d.Digest] = len(manifests)
 			manifests = append(manifests, d)
@@ -156,6 +158,27 @@ func (w *Writer) AddComponentVersion(ctx context.Context, cd *descriptor.Descrip
 		return ocispec.Descriptor{}, fmt.Errorf("tagging %s:%s: %w", name, version, err)
 	}
 	return root, nil
+}
+
+// ReplaceDescriptor writes cd as the new descriptor of an existing version
+// (e.g. with a signature added), keeping its local blobs with their
+// annotations, and moves the tag to the new manifest or index.
+func (w *Writer) ReplaceDescriptor(ctx context.Context, cv *ComponentVersion, cd *descriptor.Descriptor) (ocispec.Descriptor, error) {
+	if cd.Component.Name != cv.Descriptor.Component.Name || cd.Component.Version != cv.Descriptor.Component.Version {
+		return ocispec.Descriptor{}, fmt.Errorf("replacing the descriptor of %s:%s with one of %s:%s", cv.Descriptor.Component.Name, cv.Descriptor.Component.Version, cd.Component.Name, cd.Component.Version)
+	}
+	var blobs []LocalBlob
+	for _, l := range cv.Manifest.Layers[1:] {
+		blobs = append(blobs, LocalBlob{Descriptor: l})
+	}
+	if cv.Index != nil {
+		for _, m := range cv.Index.Manifests {
+			if m.ArtifactType != ArtifactTypeDescriptor {
+				blobs = append(blobs, LocalBlob{Descriptor: m})
+			}
+		}
+	}
+	return w.AddComponentVersion(ctx, cd, blobs)
 }
 
 func versionAnnotations(name, version string) map[string]string {
