@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Adds a 1 GiB file input to a new CTF archive with `ocm add cv`, as a
+# directory (against `sha256sum`) and as a .tgz (against `gzip -1 | sha256sum`),
+# and prints the ratios and ocm's peak RSS.
+# Usage: bash bench/add.sh [-size bytes] [-runs n] [-dir workdir]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=$(mktemp -d)
+trap 'rm -rf "$bin"' EXIT
+go build -o "$bin/ocm" ./cmd/ocm
+go run ./bench/add -ocm "$bin/ocm" "$@"
