@@ -37,7 +37,8 @@ type BuildOptions struct {
 	// Concurrency bounds how many inputs of a component are processed at once (default 4).
 	Concurrency int
 	// CreationTime is written to component.creationTime when the constructor
-	// has none. Empty: SOURCE_DATE_EPOCH if set, else the current time.
+	// has none. Empty: SOURCE_DATE_EPOCH if set, else no creationTime (as the
+	// reference writes it, so the same inputs give the same digests).
 	CreationTime string
 	// Progress, if set, wraps the stream of each input (e.g. a progress bar); name is the element's path.
 	Progress func(name string, size int64, r io.Reader) io.Reader
@@ -101,17 +102,17 @@ func makeOrNil[T any](n int) []T {
 	return make([]T, n)
 }
 
-// creationTime is SOURCE_DATE_EPOCH (reproducible builds) or now, as RFC 3339 UTC seconds.
+// creationTime is SOURCE_DATE_EPOCH as RFC 3339 UTC seconds, or "".
 func creationTime() (string, error) {
-	t := time.Now()
-	if s := os.Getenv("SOURCE_DATE_EPOCH"); s != "" {
-		sec, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return "", fmt.Errorf("SOURCE_DATE_EPOCH %q is not a number of seconds", s)
-		}
-		t = time.Unix(sec, 0)
+	s := os.Getenv("SOURCE_DATE_EPOCH")
+	if s == "" {
+		return "", nil
 	}
-	return t.UTC().Format(time.RFC3339), nil
+	sec, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return "", fmt.Errorf("SOURCE_DATE_EPOCH %q is not a number of seconds", s)
+	}
+	return time.Unix(sec, 0).UTC().Format(time.RFC3339), nil
 }
 
 // buildOrder sorts components so that referenced ones of the same
@@ -283,6 +284,10 @@ func (b *builder) component(ctx context.Context, c *Component, path string) (Res
 func (b *builder) store1(ctx context.Context, repo, path string, open func(context.Context) (*Content, error), kind string, meta descriptor.ElementMeta) (ocimap.LocalBlob, *descriptor.Typed, *descriptor.DigestSpec, error) {
 	c, err := open(ctx)
 	if err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			return ocimap.LocalBlob{}, nil, nil, err // names its file and field already
+		}
 		return ocimap.LocalBlob{}, nil, nil, fmt.Errorf("%s.input: %w", path, err)
 	}
 	identity := maps.Clone(meta.ExtraIdentity)

@@ -92,7 +92,7 @@ func (o *addCVOptions) run(cmd *cobra.Command, g *globalOptions) error {
 		return fmt.Errorf("--repository %s: only CTF archives can be written by this build", repoSpec)
 	}
 	ctx := cmd.Context()
-	w, err := ctf.OpenWritable(repoSpec.FilePath, ctf.WriteOptions{Create: true, OnWait: func() {
+	w, err := ctf.OpenWritable(repoSpec.FilePath, ctf.WriteOptions{Create: true, Context: ctx, OnWait: func() {
 		fmt.Fprintf(cmd.ErrOrStderr(), "waiting for another ocm process to finish writing %s ...\n", repoSpec.FilePath)
 	}})
 	if err != nil {

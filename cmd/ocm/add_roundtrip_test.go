@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -318,8 +319,10 @@ func acvCheckAllDescriptor(t *testing.T, fx *acvFixture, cd *descriptor.Descript
 	if len(c.Labels) != 1 || c.Labels[0].Name != "example.com/purpose" || !bool(c.Labels[0].Signing) || string(c.Labels[0].Value) != `{"kind":"roundtrip"}` {
 		t.Errorf("labels %+v", c.Labels)
 	}
-	if c.CreationTime == "" {
-		t.Errorf("no creationTime")
+	// Like the reference, creationTime is only written when the constructor
+	// or SOURCE_DATE_EPOCH gives one.
+	if want := acvSourceDateEpochTime(); c.CreationTime != want {
+		t.Errorf("creationTime %q, want %q", c.CreationTime, want)
 	}
 	var names []string
 	for _, r := range c.Resources {
@@ -482,4 +485,16 @@ func acvCheckSource(t *testing.T, archive string, cd *descriptor.Descriptor, wan
 	if err != nil || !slices.Equal(got, want) {
 		t.Errorf("source blob %q (%v), want %q", got, err, want)
 	}
+}
+
+func acvSourceDateEpochTime() string {
+	s := os.Getenv("SOURCE_DATE_EPOCH")
+	if s == "" {
+		return ""
+	}
+	sec, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return ""
+	}
+	return time.Unix(sec, 0).UTC().Format(time.RFC3339)
 }

@@ -3,6 +3,7 @@ package ctf
 import (
 	"archive/tar"
 	"bufio"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -22,12 +23,38 @@ import (
 // Go release (compress/flate may change between releases).
 const gzipLevel = gzip.BestSpeed
 
+// orderNewEntries keeps the entries the archive already had in their order
+// and sorts the ones this write added (by repository, tag, digest): they were
+// appended as concurrent pushes finished, and the same content must give the
+// same index bytes.
+func (w *Writer) orderNewEntries(arts []ArtifactEntry) []ArtifactEntry {
+	old := map[string]bool{}
+	if w.base != nil {
+		for _, a := range w.base.Index().Artifacts {
+			old[a.Repository+"@"+a.Digest] = true
+		}
+	}
+	var kept, added []ArtifactEntry
+	for _, a := range arts {
+		if old[a.Repository+"@"+a.Digest] {
+			kept = append(kept, a)
+		} else {
+			added = append(added, a)
+		}
+	}
+	slices.SortFunc(added, func(a, b ArtifactEntry) int {
+		return cmp.Or(strings.Compare(a.Repository, b.Repository), strings.Compare(a.Tag, b.Tag), strings.Compare(a.Digest, b.Digest))
+	})
+	return append(kept, added...)
+}
+
 // publish makes the pending content visible. Every path ends in a single
 // rename, so a crash before it leaves the archive as it was.
 func (w *Writer) publish() error {
 	if !w.creating && !w.dirty {
 		return nil
 	}
+	w.index.Artifacts = w.orderNewEntries(w.index.Artifacts)
 	index, err := json.Marshal(w.index)
 	if err == nil {
 		switch {

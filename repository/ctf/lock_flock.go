@@ -3,6 +3,7 @@
 package ctf
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -16,7 +17,7 @@ import (
 // releases it when the holder dies. The file itself is never removed:
 // unlinking a lock file lets a waiter lock an orphaned inode while a newcomer
 // locks a fresh one.
-func acquireLock(archive, lockFile string, timeout time.Duration, onWait func()) (*os.File, error) {
+func acquireLock(ctx context.Context, archive, lockFile string, timeout time.Duration, onWait func()) (*os.File, error) {
 	f, err := os.OpenFile(lockFile, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("locking CTF archive %s: %w", archive, err)
@@ -45,7 +46,12 @@ func acquireLock(archive, lockFile string, timeout time.Duration, onWait func())
 			f.Close()
 			return nil, &LockedError{Path: archive, LockFile: lockFile, Waited: timeout}
 		}
-		time.Sleep(min(left, lockPollInterval))
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("interrupted while waiting for the lock on CTF archive %s: %w", archive, ctx.Err())
+		case <-time.After(min(left, lockPollInterval)):
+		}
 	}
 }
 

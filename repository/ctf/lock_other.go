@@ -3,6 +3,7 @@
 package ctf
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -11,7 +12,7 @@ import (
 
 // Writing needs flock; without it two writers could corrupt an archive, so
 // this platform gets read-only CTF support.
-func acquireLock(archive, lockFile string, _ time.Duration, _ func()) (*os.File, error) {
+func acquireLock(_ context.Context, archive, lockFile string, _ time.Duration, _ func()) (*os.File, error) {
 	return nil, fmt.Errorf("locking CTF archive %s (lock file %s): %w", archive, lockFile, errors.ErrUnsupported)
 }
 

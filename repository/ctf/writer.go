@@ -38,6 +38,8 @@ type WriteOptions struct {
 	// OnWait, if set, is called once when the lock is busy, before waiting
 	// (the CLI prints "waiting for ...").
 	OnWait func()
+	// Context, if set, interrupts the wait for the lock (Ctrl-C).
+	Context context.Context
 }
 
 // Writer adds content to a CTF archive: a transaction over the archive that
@@ -147,7 +149,11 @@ func OpenWritable(path string, opts WriteOptions) (*Writer, error) {
 	}
 	w.abs, w.name = abs, filepath.Base(abs)
 
-	w.lock, err = acquireLock(w.path, w.lockFile, opts.LockTimeout, opts.OnWait)
+	ctx := opts.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	w.lock, err = acquireLock(ctx, w.path, w.lockFile, opts.LockTimeout, opts.OnWait)
 	if err != nil {
 		return nil, err
 	}
