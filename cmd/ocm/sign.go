@@ -1,0 +1,403 @@
+package main
+
+import (
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	"github.com/ocmgo/ocm/config"
+	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/integrity"
+	"github.com/ocmgo/ocm/reference"
+	"github.com/ocmgo/ocm/repository"
+	"github.com/ocmgo/ocm/repository/ctf"
+	"github.com/ocmgo/ocm/repository/ocimap"
+	"github.com/ocmgo/ocm/signing"
+)
+
+func newSignCommand(g *globalOptions) *cobra.Command {
+	c := &cobra.Command{Use: "sign", Short: "Sign component versions"}
+	c.AddCommand(newSignComponentVersionCommand(g))
+	return c
+}
+
+type signOptions struct {
+	signature, hash, normalisation, output, signerSpec string
+	force, dryRun                                      bool
+}
+
+func newSignComponentVersionCommand(g *globalOptions) *cobra.Command {
+	o := &signOptions{}
+	cmd := &cobra.Command{
+		Use:     "component-version {reference}",
+		Aliases: componentVersionAliases,
+		Short:   "Sign a component version",
+		Long: `Sign a component version with an RSA key from the configuration.
+
+Before signing, every resource digest is recomputed from its content and every
+reference digest from the referenced component version (recursively); a
+mismatch with a recorded digest fails the signing and names the element. The
+signed descriptor is written back atomically.
+
+The key comes from a credentials consumer with identity
+{type: RSA/v1alpha1, algorithm: <RSASSA-PSS|RSASSA-PKCS1-V1_5>, signature: <name>}
+(properties private_key_pem[_file]; public_key_pem[_file] with a certificate
+chain for the PEM encoding). The algorithm and encoding come from
+signing.config.ocm.software/v1alpha1 (RSASigningConfiguration/v1alpha1;
+default RSASSA-PSS, Plain).`,
+		Example: `  ocm sign cv ./transport-archive//example.com/app:1.0.0 --config ./signing.ocmconfig
+  ocm sign cv ./transport-archive//example.com/app:1.0.0 --signature release --hash SHA-512 --force`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, g, args[0]) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.signature, "signature", "default", "name of the signature")
+	f.StringVar(&o.hash, "hash", "SHA-256", "hash algorithm: SHA-256 or SHA-512")
+	f.StringVar(&o.normalisation, "normalisation", "jsonNormalisation/v4alpha1", "normalisation algorithm")
+	f.BoolVar(&o.force, "force", false, "replace an existing signature of the same name")
+	f.BoolVar(&o.dryRun, "dry-run", false, "compute and print the signature without writing it")
+	f.StringVarP(&o.output, "output", "o", "yaml", "output format of the signature: yaml or json")
+	f.StringVar(&o.signerSpec, "signer-spec", "", "RSASigningConfiguration/v1alpha1 file (signatureAlgorithm, signatureEncodingPolicy); overrides the configuration")
+	return cmd
+}
+
+func (o *signOptions) run(cmd *cobra.Command, g *globalOptions, arg string) error {
+	if err := oneOf("output", o.output, "yaml", "json"); err != nil {
+		return err
+	}
+	ref, err := reference.Parse(arg)
+	if err != nil {
+		return err
+	}
+	if ref.Version == "" {
+		return fmt.Errorf("%s: name the version to sign", arg)
+	}
+	if ref.Repository.Type != reference.TypeCTF {
+		return fmt.Errorf("%s: only CTF archives can be signed by this build", ref.Repository)
+	}
+	signer, err := o.signer(g.config)
+	if err != nil {
+		return err
+	}
+	w, err := ctf.OpenWritable(ref.Repository.FilePath, ctf.WriteOptions{OnWait: func() {
+		fmt.Fprintf(cmd.ErrOrStderr(), "waiting for another ocm process to finish writing %s ...\n", ref.Repository.FilePath)
+	}})
+	if err != nil {
+		return err
+	}
+	defer w.Abort()
+	repo := repository.FromStore(w, "CTF archive "+ref.Repository.FilePath, nil)
+	ctx := cmd.Context()
+	signed, sig, err := integrity.Sign(ctx, repo, ref.Component, ref.Version, integrity.SignOptions{
+		Name: o.signature, Normalisation: o.normalisation, Hash: o.hash, Force: o.force, Signer: signer,
+	})
+	if err != nil {
+		return err
+	}
+	if !o.dryRun {
+		cv, err := ocimap.New(w, "CTF archive "+ref.Repository.FilePath).GetComponentVersion(ctx, ref.Component, ref.Version)
+		if err != nil {
+			return err
+		}
+		if _, err := ocimap.NewWriter(w).ReplaceDescriptor(ctx, cv, signed); err != nil {
+			return err
+		}
+		if err := w.Commit(); err != nil {
+			return err
+		}
+	}
+	return printSignature(cmd, o.output, sig)
+}
+
+func printSignature(cmd *cobra.Command, format string, sig *descriptor.Signature) error {
+	data, err := json.MarshalIndent(sig, "", "  ")
+	if err != nil {
+		return err
+	}
+	if format == "yaml" {
+		if data, err = yaml.JSONToYAML(data); err != nil {
+			return err
+		}
+	} else {
+		data = append(data, '\n')
+	}
+	_, err = cmd.OutOrStdout().Write(data)
+	return err
+}
+
+// signer resolves algorithm, encoding and key for the signature name.
+func (o *signOptions) signer(cfg *config.Config) (signing.Signer, error) {
+	sc, err := cfg.Signer(o.signature, false)
+	if err != nil {
+		return signing.Signer{}, err
+	}
+	if o.signerSpec != "" {
+		if sc, err = readSignerSpec(o.signerSpec, sc); err != nil {
+			return signing.Signer{}, err
+		}
+	}
+	if err := oneOf("signatureAlgorithm", sc.SignatureAlgorithm, signing.AlgorithmRSAPSS, signing.AlgorithmRSAPKCS1v15); err != nil {
+		return signing.Signer{}, err
+	}
+	id := map[string]string{"type": "RSA/v1alpha1", "algorithm": sc.SignatureAlgorithm, "signature": o.signature}
+	creds, ok, err := cfg.Credentials(id)
+	if err != nil {
+		return signing.Signer{}, err
+	}
+	keyPEM, err := creds.ReadPEM(config.PropPrivateKeyPEM, config.PropPrivateKeyPEMFile)
+	if err != nil {
+		return signing.Signer{}, err
+	}
+	if !ok || keyPEM == nil {
+		return signing.Signer{}, fmt.Errorf("no private key configured for signature %q: add a credentials consumer with identity type=RSA/v1alpha1, algorithm=%s, signature=%s and private_key_pem[_file] (config files read: %s)",
+			o.signature, sc.SignatureAlgorithm, o.signature, filesRead(cfg))
+	}
+	key, err := signing.ParsePrivateKey(keyPEM)
+	if err != nil {
+		return signing.Signer{}, fmt.Errorf("private key for signature %q (from %s): %w", o.signature, creds.Source, err)
+	}
+	s := signing.Signer{Algorithm: sc.SignatureAlgorithm, Key: key}
+	if strings.EqualFold(sc.SignatureEncodingPolicy, "PEM") {
+		chainPEM, err := creds.ReadPEM(config.PropPublicKeyPEM, config.PropPublicKeyPEMFile)
+		if err != nil {
+			return signing.Signer{}, err
+		}
+		if s.Chain, err = signing.ParseCertificates(chainPEM); err != nil || len(s.Chain) == 0 {
+			return signing.Signer{}, fmt.Errorf("PEM encoding for signature %q needs a certificate chain in public_key_pem[_file] (from %s): %v", o.signature, creds.Source, err)
+		}
+	}
+	return s, nil
+}
+
+func readSignerSpec(path string, base config.SignerConfig) (config.SignerConfig, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return base, fmt.Errorf("--signer-spec: %w", err)
+	}
+	var spec struct {
+		Type string `json:"type"`
+		config.SignerConfig
+	}
+	if err := yaml.Unmarshal(data, &spec); err != nil {
+		return base, fmt.Errorf("--signer-spec %s: %w", path, err)
+	}
+	if t, _, _ := strings.Cut(spec.Type, "/"); t != "RSASigningConfiguration" {
+		return base, fmt.Errorf("--signer-spec %s: type %q is not supported (RSASigningConfiguration/v1alpha1)", path, spec.Type)
+	}
+	if spec.SignatureAlgorithm != "" {
+		base.SignatureAlgorithm = spec.SignatureAlgorithm
+	}
+	if spec.SignatureEncodingPolicy != "" {
+		base.SignatureEncodingPolicy = spec.SignatureEncodingPolicy
+	}
+	return base, nil
+}
+
+func filesRead(cfg *config.Config) string {
+	if len(cfg.Files) == 0 {
+		return "none"
+	}
+	return strings.Join(cfg.Files, ", ")
+}
+
+func newVerifyCommand(g *globalOptions) *cobra.Command {
+	c := &cobra.Command{Use: "verify", Short: "Verify component versions"}
+	c.AddCommand(newVerifyComponentVersionCommand(g))
+	return c
+}
+
+type verifyOptions struct {
+	signatures   []string
+	verifierSpec string
+	publicKey    string
+	noContent    bool
+}
+
+func newVerifyComponentVersionCommand(g *globalOptions) *cobra.Command {
+	o := &verifyOptions{}
+	cmd := &cobra.Command{
+		Use:     "component-version {reference}",
+		Aliases: componentVersionAliases,
+		Short:   "Verify the signatures and content of a component version",
+		Long: `Verify a component version: each signature (or those named with --signature)
+against the configured public key or trust roots, the normalised descriptor
+digest recomputed with each signature's algorithms, every local blob re-hashed
+from content, and every component reference verified recursively (any depth,
+cycles detected). Failures name the component version and element.
+
+Keys come from credentials consumers {type: RSA/v1alpha1, algorithm, signature}
+with public_key_pem[_file] (a public key, or CA certificates for PEM-encoded
+signatures), or from --public-key.`,
+		Example: `  ocm verify cv ./transport-archive//example.com/app:1.0.0 --public-key key.pub
+  ocm verify cv ./transport-archive//example.com/app:1.0.0 --signature release --config verify.ocmconfig`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, g, args[0]) },
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&o.signatures, "signature", nil, "signatures to verify (default: all)")
+	f.StringVar(&o.verifierSpec, "verifier-spec", "", "RSASigningConfiguration/v1alpha1 file; accepted for compatibility (the algorithm is read from each signature)")
+	f.StringVar(&o.publicKey, "public-key", "", "PEM file with the public key (or CA certificates) to verify every signature with")
+	f.BoolVar(&o.noContent, "no-content", false, "trust recorded resource digests instead of re-hashing blobs (faster, weaker)")
+	return cmd
+}
+
+func (o *verifyOptions) run(cmd *cobra.Command, g *globalOptions, arg string) error {
+	ref, err := reference.Parse(arg)
+	if err != nil {
+		return err
+	}
+	if ref.Version == "" {
+		return fmt.Errorf("%s: name the version to verify", arg)
+	}
+	if o.verifierSpec != "" {
+		if _, err := readSignerSpec(o.verifierSpec, config.SignerConfig{}); err != nil {
+			return err
+		}
+	}
+	ctx := cmd.Context()
+	repo, err := repository.Open(ctx, ref.Repository)
+	if err != nil {
+		return err
+	}
+	defer repo.Close()
+	res, err := integrity.Verify(ctx, repo, ref.Component, ref.Version, integrity.VerifyOptions{
+		Signatures: o.signatures, Content: !o.noContent, Keys: o.keys(g.config),
+	})
+	if err != nil {
+		return err
+	}
+	printVerification(cmd, res)
+	if res.Err != nil {
+		return res.Err
+	}
+	return nil
+}
+
+// keys resolves a signature's verification material: --public-key, or the
+// credentials consumer for its name and algorithm.
+func (o *verifyOptions) keys(cfg *config.Config) integrity.KeyLookup {
+	return func(sig descriptor.Signature) (signing.VerifyOptions, error) {
+		var data []byte
+		var source string
+		if o.publicKey != "" {
+			d, err := os.ReadFile(o.publicKey)
+			if err != nil {
+				return signing.VerifyOptions{}, fmt.Errorf("--public-key: %w", err)
+			}
+			data, source = d, o.publicKey
+		} else {
+			id := map[string]string{"type": "RSA/v1alpha1", "algorithm": sig.Signature.Algorithm, "signature": sig.Name}
+			creds, ok, err := cfg.Credentials(id)
+			if err != nil {
+				return signing.VerifyOptions{}, err
+			}
+			if ok {
+				if data, err = creds.ReadPEM(config.PropPublicKeyPEM, config.PropPublicKeyPEMFile); err != nil {
+					return signing.VerifyOptions{}, err
+				}
+				source = creds.Source
+			}
+			if data == nil {
+				return signing.VerifyOptions{}, fmt.Errorf("no public key configured for signature %q: use --public-key or a credentials consumer with identity type=RSA/v1alpha1, algorithm=%s, signature=%s and public_key_pem[_file] (config files read: %s)",
+					sig.Name, sig.Signature.Algorithm, sig.Name, filesRead(cfg))
+			}
+		}
+		pub, certs, err := signing.ParsePublicKey(data)
+		if err != nil {
+			return signing.VerifyOptions{}, fmt.Errorf("public key for signature %q (from %s): %w", sig.Name, source, err)
+		}
+		if len(certs) > 0 && sig.Signature.MediaType == signing.MediaTypePEM {
+			// Certificates verify PEM signatures as trust roots.
+			roots := x509.NewCertPool()
+			for _, c := range certs {
+				roots.AddCert(c)
+			}
+			return signing.VerifyOptions{Roots: roots}, nil
+		}
+		return signing.VerifyOptions{PublicKey: pub}, nil
+	}
+}
+
+func printVerification(cmd *cobra.Command, res *integrity.VerifyResult) {
+	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "COMPONENT VERSION\tCHECK\tRESULT")
+	cv := res.Component + ":" + res.Version
+	for _, s := range res.Signatures {
+		status := "verified"
+		if s.Err != nil {
+			status = "FAILED: " + s.Err.Error()
+		}
+		fmt.Fprintf(tw, "%s\tsignature %s (%s)\t%s\n", cv, s.Name, s.Algorithm, status)
+	}
+	// The verified version first, then what it references, sorted.
+	keys := slices.Sorted(maps.Keys(res.Versions))
+	slices.SortStableFunc(keys, func(a, b string) int {
+		switch {
+		case a == cv:
+			return -1
+		case b == cv:
+			return 1
+		}
+		return 0
+	})
+	for _, key := range keys {
+		for _, el := range res.Versions[key].Elements {
+			status := el.Status
+			if el.Err != nil {
+				status = "FAILED: " + el.Err.Error()
+			}
+			fmt.Fprintf(tw, "%s\t%s %s\t%s\n", key, el.Kind, el.Identity, status)
+		}
+	}
+	tw.Flush()
+}
+
+func newCreateCommand() *cobra.Command {
+	c := &cobra.Command{Use: "create", Short: "Create keys"}
+	var bits int
+	rsakp := &cobra.Command{
+		Use:     "rsakeypair [private-key-file [public-key-file]]",
+		Aliases: []string{"rsa"},
+		Short:   "Create an RSA key pair for signing (PKCS#1 private key, PKIX public key)",
+		Args:    cobra.MaximumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			priv, pubFile := "rsa.priv", ""
+			if len(args) > 0 {
+				priv = args[0]
+			}
+			if len(args) > 1 {
+				pubFile = args[1]
+			} else {
+				pubFile = strings.TrimSuffix(priv, ".priv") + ".pub"
+			}
+			privPEM, pubPEM, err := signing.GenerateKeyPair(bits)
+			if err != nil {
+				return err
+			}
+			for _, p := range []string{priv, pubFile} {
+				if _, err := os.Stat(p); err == nil {
+					return fmt.Errorf("%s exists; not overwriting a key", p)
+				}
+			}
+			if err := os.WriteFile(priv, privPEM, 0o600); err != nil {
+				return err
+			}
+			if err := os.WriteFile(pubFile, pubPEM, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "created RSA key pair: %s (private, mode 0600), %s (public)\n", priv, pubFile)
+			return nil
+		},
+	}
+	rsakp.Flags().IntVar(&bits, "bits", 2048, "key size")
+	c.AddCommand(rsakp)
+	return c
+}

@@ -1,0 +1,171 @@
+package integrity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/descriptor/normalisation"
+	"github.com/ocmgo/ocm/repository"
+	"github.com/ocmgo/ocm/signing"
+)
+
+// SignOptions say how to sign.
+type SignOptions struct {
+	Name          string // signature name (default "default")
+	Normalisation string // default jsonNormalisation/v4alpha1
+	Hash          string // default SHA-256
+	Force         bool   // replace a signature of the same name
+	Signer        signing.Signer
+}
+
+// Sign recomputes every digest of component:version from content
+// (resources by streaming their blobs, references by digesting the
+// referenced versions recursively), fails on any mismatch with a recorded
+// digest, and returns the descriptor with the digests filled in and the new
+// signature appended (or replacing one of the same name with Force).
+func Sign(ctx context.Context, repo repository.Repository, component, version string, opts SignOptions) (*descriptor.Descriptor, *descriptor.Signature, error) {
+	if opts.Name == "" {
+		opts.Name = "default"
+	}
+	e := NewEngine(repo, Options{Normalisation: opts.Normalisation, Hash: opts.Hash, Content: true})
+	res, err := e.Version(ctx, component, version)
+	if err != nil {
+		return nil, nil, err
+	}
+	if res.Err != nil {
+		return nil, nil, fmt.Errorf("not signing: %w", res.Err)
+	}
+	cd := res.Digested
+	idx := -1
+	for i, s := range cd.Signatures {
+		if s.Name == opts.Name {
+			idx = i
+		}
+	}
+	if idx >= 0 && !opts.Force {
+		return nil, nil, fmt.Errorf("%s:%s already has a signature named %q (use --force to replace it)", component, version, opts.Name)
+	}
+	if err := normalisation.IsSafelyDigestible(cd); err != nil {
+		return nil, nil, err
+	}
+	d, err := normalisation.Digest(cd, e.opts.Normalisation, e.opts.Hash)
+	if err != nil {
+		return nil, nil, err
+	}
+	spec, err := opts.Signer.Sign(*d)
+	if err != nil {
+		return nil, nil, fmt.Errorf("signing %s:%s: %w", component, version, err)
+	}
+	sig := descriptor.Signature{Name: opts.Name, Digest: *d, Signature: spec}
+	out := *cd
+	out.Signatures = append([]descriptor.Signature(nil), cd.Signatures...)
+	if idx >= 0 {
+		out.Signatures[idx] = sig
+	} else {
+		out.Signatures = append(out.Signatures, sig)
+	}
+	return &out, &sig, nil
+}
+
+// SignatureResult is the outcome for one signature.
+type SignatureResult struct {
+	Name      string
+	Algorithm string
+	Err       error
+}
+
+// VerifyResult is the outcome of verifying a component version.
+type VerifyResult struct {
+	Component, Version string
+	Signatures         []SignatureResult
+	// Versions holds the digest checks of the version and everything it references.
+	Versions map[string]*VersionResult
+	Err      error
+}
+
+// KeyLookup returns the verification options for a signature.
+type KeyLookup func(sig descriptor.Signature) (signing.VerifyOptions, error)
+
+// VerifyOptions say what to verify.
+type VerifyOptions struct {
+	// Signatures to verify; empty: all (there must be at least one).
+	Signatures []string
+	// Content re-hashes blobs; references are always verified recursively.
+	Content bool
+	Keys    KeyLookup
+}
+
+// Verify checks the signatures of component:version: the normalised digest
+// recomputed with each signature's algorithms must equal the signed one, the
+// signature must verify with the configured key or trust roots, and every
+// recorded digest — resources (re-hashed from content unless disabled) and
+// references, recursively to any depth — must match. It fails closed: any
+// missing key, digest or content is an error.
+func Verify(ctx context.Context, repo repository.Repository, component, version string, opts VerifyOptions) (*VerifyResult, error) {
+	cd, err := repo.GetComponentVersion(ctx, component, version)
+	if err != nil {
+		return nil, err
+	}
+	out := &VerifyResult{Component: component, Version: version}
+	var sigs []descriptor.Signature
+	if len(opts.Signatures) == 0 {
+		sigs = cd.Signatures
+	} else {
+		for _, name := range opts.Signatures {
+			found := false
+			for _, s := range cd.Signatures {
+				if s.Name == name {
+					sigs, found = append(sigs, s), true
+				}
+			}
+			if !found {
+				return nil, fmt.Errorf("%s:%s has no signature named %q", component, version, name)
+			}
+		}
+	}
+	if len(sigs) == 0 {
+		return nil, fmt.Errorf("%s:%s is not signed", component, version)
+	}
+	var errs []error
+	for _, s := range sigs {
+		r := SignatureResult{Name: s.Name, Algorithm: s.Signature.Algorithm}
+		r.Err = verifySignature(cd, s, opts.Keys)
+		if r.Err != nil {
+			errs = append(errs, fmt.Errorf("signature %q: %w", s.Name, r.Err))
+		}
+		out.Signatures = append(out.Signatures, r)
+	}
+	e := NewEngine(repo, Options{Content: opts.Content})
+	res, err := e.Check(ctx, cd)
+	if err != nil {
+		return nil, err
+	}
+	out.Versions = e.Results()
+	if res.Err != nil {
+		errs = append(errs, res.Err)
+	}
+	if len(errs) > 0 {
+		out.Err = fmt.Errorf("verifying %s:%s: %w", component, version, joinErrors(errs))
+	}
+	return out, nil
+}
+
+func verifySignature(cd *descriptor.Descriptor, s descriptor.Signature, keys KeyLookup) error {
+	d, err := normalisation.Digest(cd, s.Digest.NormalisationAlgorithm, s.Digest.HashAlgorithm)
+	if err != nil {
+		return err
+	}
+	if d.Value != s.Digest.Value {
+		return fmt.Errorf("descriptor digest mismatch: signed %s %s, the descriptor normalises (%s) to %s", s.Digest.HashAlgorithm, s.Digest.Value, s.Digest.NormalisationAlgorithm, d.Value)
+	}
+	if keys == nil {
+		return errors.New("no verification key configured")
+	}
+	vo, err := keys(s)
+	if err != nil {
+		return err
+	}
+	return signing.Verify(s.Digest, s.Signature, vo)
+}
