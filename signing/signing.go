@@ -73,12 +73,11 @@ type Signer struct {
 
 // Sign signs the raw hash bytes of d.
 //
-// With a Chain, Issuer is set to the leaf certificate's Subject DN, written as
-// an RFC 2253 string (Go's pkix.Name.String). OCM v1 does the same, and its
-// verifier checks the issuer against the certificate subject. OCM v2 leaves
-// the issuer empty when signing and compares a non-empty issuer with the
-// leaf's Issuer DN, so a V2 verifier rejects these PEM signatures unless the
-// caller clears Issuer first. Verify in this package accepts either meaning.
+// With a Chain the issuer is left empty, as OCM v2 writes it: OCM v1 would
+// put the leaf's Subject there and v2 compares a non-empty issuer with the
+// leaf's Issuer, so any value breaks one of them, while both skip the check
+// for an empty issuer (the chain itself names the signer). Verify in this
+// package accepts either meaning when an issuer is present.
 func (s Signer) Sign(d descriptor.DigestSpec) (descriptor.SignatureSpec, error) {
 	mediaType, err := plainMediaType(s.Algorithm)
 	if err != nil {
@@ -133,7 +132,6 @@ func (s Signer) Sign(d descriptor.DigestSpec) (descriptor.SignatureSpec, error) 
 		Algorithm: s.Algorithm,
 		Value:     string(encodeSignaturePEM(s.Algorithm, sig, s.Chain)),
 		MediaType: MediaTypePEM,
-		Issuer:    s.Chain[0].Subject.String(),
 	}, nil
 }
 
