@@ -8,6 +8,7 @@ import (
 
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/download"
+	"github.com/ocmgo/ocm/integrity"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
 )
@@ -22,6 +23,9 @@ type downloadOptions struct {
 	identity   string
 	output     string
 	extraction string
+	verify     bool
+	signatures []string
+	publicKey  string
 }
 
 func newDownloadResourceCommand(g *globalOptions) *cobra.Command {
@@ -53,6 +57,9 @@ image layout tar.`,
 	f.StringVar(&o.identity, "identity", "", "identity of the resource: name=<name>[,<key>=<value>...] (version may be used too)")
 	f.StringVar(&o.output, "output", "", "output path (file, or directory when extracted); default: the ocm.software/download-name label or the resource name")
 	f.StringVar(&o.extraction, "extraction-policy", string(download.ExtractAuto), "auto: unpack recognised archives; disable: write the blob as stored")
+	f.BoolVar(&o.verify, "verify", false, "verify the component version's signatures (and its reference graph) before downloading")
+	f.StringSliceVar(&o.signatures, "signature", nil, "with --verify: signatures to verify (default: all)")
+	f.StringVar(&o.publicKey, "public-key", "", "with --verify: PEM file with the public key or CA certificates (default: from the configuration)")
 	return cmd
 }
 
@@ -111,6 +118,21 @@ func (o *downloadOptions) run(cmd *cobra.Command, g *globalOptions, arg string) 
 	cv, err := repo.GetComponentVersion(ctx, ref.Component, version)
 	if err != nil {
 		return err
+	}
+	if o.verify {
+		// The signature covers the resource digest, which the download checks
+		// while streaming; blobs of other resources need not be re-hashed.
+		res, err := integrity.Verify(ctx, repo, ref.Component, version, integrity.VerifyOptions{
+			Signatures: o.signatures, Keys: verificationKeys(g.config, o.publicKey),
+		})
+		if err != nil {
+			return err
+		}
+		if res.Err != nil {
+			return fmt.Errorf("not downloading: %w", res.Err)
+		}
+	} else if len(o.signatures) > 0 || o.publicKey != "" {
+		return fmt.Errorf("--signature and --public-key need --verify")
 	}
 	idx, err := selectResource(cv, sel)
 	if err != nil {

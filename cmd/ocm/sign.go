@@ -269,7 +269,7 @@ func (o *verifyOptions) run(cmd *cobra.Command, g *globalOptions, arg string) er
 	}
 	defer repo.Close()
 	res, err := integrity.Verify(ctx, repo, ref.Component, ref.Version, integrity.VerifyOptions{
-		Signatures: o.signatures, Content: !o.noContent, Keys: o.keys(g.config),
+		Signatures: o.signatures, Content: !o.noContent, Keys: verificationKeys(g.config, o.publicKey),
 	})
 	if err != nil {
 		return err
@@ -281,18 +281,18 @@ func (o *verifyOptions) run(cmd *cobra.Command, g *globalOptions, arg string) er
 	return nil
 }
 
-// keys resolves a signature's verification material: --public-key, or the
-// credentials consumer for its name and algorithm.
-func (o *verifyOptions) keys(cfg *config.Config) integrity.KeyLookup {
+// verificationKeys resolves a signature's verification material: the
+// --public-key file, or the credentials consumer for its name and algorithm.
+func verificationKeys(cfg *config.Config, publicKey string) integrity.KeyLookup {
 	return func(sig descriptor.Signature) (signing.VerifyOptions, error) {
 		var data []byte
 		var source string
-		if o.publicKey != "" {
-			d, err := os.ReadFile(o.publicKey)
+		if publicKey != "" {
+			d, err := os.ReadFile(publicKey)
 			if err != nil {
 				return signing.VerifyOptions{}, fmt.Errorf("--public-key: %w", err)
 			}
-			data, source = d, o.publicKey
+			data, source = d, publicKey
 		} else {
 			id := map[string]string{"type": "RSA/v1alpha1", "algorithm": sig.Signature.Algorithm, "signature": sig.Name}
 			creds, ok, err := cfg.Credentials(id)
