@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on local CTF archives, no server needed: build ocm; pack the
-# example component (examples/podinfo) into a CTF archive and print it;
-# download its resources with digest verification; read the reference CLI's
-# signed interop archive in directory, tar and tgz form.
+# example component (examples/podinfo) into a CTF archive and print it; sign
+# it and verify it (signature, every blob re-hashed); download its resources
+# with digest verification; read and verify the reference CLI's signed
+# interop archive in directory, tar and tgz form.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -18,6 +19,21 @@ echo "== pack: ocm add cv (examples/podinfo -> transport-archive.tgz)"
 "$ocm" add cv --constructor "$root/examples/podinfo" --repository ctf::transport-archive.tgz
 "$ocm" get cv ctf::transport-archive.tgz//example.com/demo/podinfo:6.9.1 -o yaml
 
+echo "== sign and verify"
+"$ocm" create rsakeypair signing.priv signing.pub
+cat > signing.ocmconfig <<EOC
+type: generic.config.ocm.software/v1
+configurations:
+- type: credentials.config.ocm.software
+  consumers:
+  - identity: {type: RSA/v1alpha1, algorithm: RSASSA-PSS, signature: default}
+    credentials:
+    - type: Credentials/v1
+      properties: {private_key_pem_file: signing.priv, public_key_pem_file: signing.pub}
+EOC
+"$ocm" sign cv --config signing.ocmconfig ctf::transport-archive.tgz//example.com/demo/podinfo:6.9.1
+"$ocm" verify cv --config signing.ocmconfig ctf::transport-archive.tgz//example.com/demo/podinfo:6.9.1
+
 echo "== download (verified while streaming)"
 "$ocm" download resource transport-archive.tgz//example.com/demo/podinfo:6.9.1 --identity name=chart --output out/chart.oci.tar --extraction-policy disable
 "$ocm" download resource transport-archive.tgz//example.com/demo/podinfo:6.9.1 --identity name=config --output out/config
@@ -30,5 +46,6 @@ chmod -R u+w ctf
 for archive in ctf ctf.tar ctf.tgz; do
   "$ocm" get cv "ctf::$archive//example.com/interop/app:1.2.0" --recursive -o tree
 done
-"$ocm" download resource ctf.tgz//example.com/interop/lib:0.3.1+build.7 --identity name=payload,arch=amd64 --output out/payload.bin
+"$ocm" verify cv ctf.tgz//example.com/interop/app:1.2.0 --public-key "$shared/interop/v2-ctf-signed/public-key.pem"
+"$ocm" download resource ctf.tgz//example.com/interop/lib:0.3.1+build.7 --identity name=payload,arch=amd64 --output out/payload.bin --verify --public-key "$shared/interop/v2-ctf-signed/public-key.pem"
 echo "main job: OK"
