@@ -123,7 +123,7 @@ func (o *downloadOptions) run(cmd *cobra.Command, g *globalOptions, arg string) 
 		// The signature covers the resource digest, which the download checks
 		// while streaming; blobs of other resources need not be re-hashed.
 		res, err := integrity.Verify(ctx, repo, ref.Component, version, integrity.VerifyOptions{
-			Signatures: o.signatures, Keys: verificationKeys(g.config, o.publicKey),
+			Signatures: o.signatures, Keys: verificationKeys(g.config, o.publicKey, false),
 		})
 		if err != nil {
 			return err

@@ -219,6 +219,7 @@ type verifyOptions struct {
 	verifierSpec string
 	publicKey    string
 	noContent    bool
+	systemRoots  bool
 }
 
 func newVerifyComponentVersionCommand(g *globalOptions) *cobra.Command {
@@ -246,6 +247,7 @@ signatures), or from --public-key.`,
 	f.StringVar(&o.verifierSpec, "verifier-spec", "", "RSASigningConfiguration/v1alpha1 file; accepted for compatibility (the algorithm is read from each signature)")
 	f.StringVar(&o.publicKey, "public-key", "", "PEM file with the public key (or CA certificates) to verify every signature with")
 	f.BoolVar(&o.noContent, "no-content", false, "trust recorded resource digests instead of re-hashing blobs (faster, weaker)")
+	f.BoolVar(&o.systemRoots, "use-system-roots", false, "also trust the system's CA certificates for PEM (certificate chain) signatures")
 	return cmd
 }
 
@@ -269,7 +271,7 @@ func (o *verifyOptions) run(cmd *cobra.Command, g *globalOptions, arg string) er
 	}
 	defer repo.Close()
 	res, err := integrity.Verify(ctx, repo, ref.Component, ref.Version, integrity.VerifyOptions{
-		Signatures: o.signatures, Content: !o.noContent, Keys: verificationKeys(g.config, o.publicKey),
+		Signatures: o.signatures, Content: !o.noContent, Keys: verificationKeys(g.config, o.publicKey, o.systemRoots),
 	})
 	if err != nil {
 		return err
@@ -283,7 +285,7 @@ func (o *verifyOptions) run(cmd *cobra.Command, g *globalOptions, arg string) er
 
 // verificationKeys resolves a signature's verification material: the
 // --public-key file, or the credentials consumer for its name and algorithm.
-func verificationKeys(cfg *config.Config, publicKey string) integrity.KeyLookup {
+func verificationKeys(cfg *config.Config, publicKey string, systemRoots bool) integrity.KeyLookup {
 	return func(sig descriptor.Signature) (signing.VerifyOptions, error) {
 		var data []byte
 		var source string
@@ -305,6 +307,9 @@ func verificationKeys(cfg *config.Config, publicKey string) integrity.KeyLookup 
 				}
 				source = creds.Source
 			}
+			if data == nil && systemRoots && sig.Signature.MediaType == signing.MediaTypePEM {
+				return signing.VerifyOptions{UseSystemRoots: true}, nil
+			}
 			if data == nil {
 				return signing.VerifyOptions{}, fmt.Errorf("no public key configured for signature %q: use --public-key or a credentials consumer with identity type=RSA/v1alpha1, algorithm=%s, signature=%s and public_key_pem[_file] (config files read: %s)",
 					sig.Name, sig.Signature.Algorithm, sig.Name, filesRead(cfg))
@@ -320,7 +325,7 @@ func verificationKeys(cfg *config.Config, publicKey string) integrity.KeyLookup 
 			for _, c := range certs {
 				roots.AddCert(c)
 			}
-			return signing.VerifyOptions{Roots: roots}, nil
+			return signing.VerifyOptions{Roots: roots, UseSystemRoots: systemRoots}, nil
 		}
 		return signing.VerifyOptions{PublicKey: pub}, nil
 	}
