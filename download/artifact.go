@@ -20,10 +20,8 @@ import (
 	"github.com/ocmgo/ocm/blob"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/integrity"
-	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
-const maxManifestSize = 4 << 20
 
 // downloadArtifact writes a native OCI artifact (manifest or index and all
 // it references) as an OCI image layout: a tar with ExtractDisable, a
@@ -44,7 +42,7 @@ func downloadArtifact(ctx context.Context, fetcher content.Fetcher, root ocispec
 		}
 		checked = append(checked, "resource digest "+d.HashAlgorithm+"/"+d.NormalisationAlgorithm)
 	}
-	nodes, err := collectGraph(ctx, fetcher, root)
+	nodes, err := integrity.Graph(ctx, fetcher, root)
 	if err != nil {
 		return nil, err
 	}
@@ -104,77 +102,12 @@ func matchDigest(d *descriptor.DigestSpec, dg digest.Digest) error {
 	return nil
 }
 
-// collectGraph walks manifests and indexes from root; small JSON nodes are
-// kept in memory (and verified), blobs are listed for streaming later.
-type node struct {
-	desc ocispec.Descriptor
-	data []byte // set for manifests and indexes
-}
-
-func collectGraph(ctx context.Context, fetcher content.Fetcher, root ocispec.Descriptor) ([]node, error) {
-	var out []node
-	seen := map[digest.Digest]bool{}
-	var walk func(d ocispec.Descriptor, depth int) error
-	walk = func(d ocispec.Descriptor, depth int) error {
-		if seen[d.Digest] {
-			return nil
-		}
-		seen[d.Digest] = true
-		if depth > 8 {
-			return fmt.Errorf("OCI artifact %s nests too deep", root.Digest)
-		}
-		if !ocimap.IsManifest(d.MediaType) {
-			out = append(out, node{desc: d})
-			return nil
-		}
-		if d.Size > maxManifestSize || d.Size < 0 {
-			return fmt.Errorf("manifest %s has size %d, outside 0..%d", d.Digest, d.Size, maxManifestSize)
-		}
-		rc, err := fetcher.Fetch(ctx, d)
-		if err != nil {
-			return err
-		}
-		data, err := content.ReadAll(rc, d)
-		rc.Close()
-		if err != nil {
-			return fmt.Errorf("manifest %s: %w", d.Digest, err)
-		}
-		out = append(out, node{desc: d, data: data})
-		var m struct {
-			Config    *ocispec.Descriptor  `json:"config"`
-			Layers    []ocispec.Descriptor `json:"layers"`
-			Manifests []ocispec.Descriptor `json:"manifests"`
-		}
-		if err := json.Unmarshal(data, &m); err != nil {
-			return fmt.Errorf("manifest %s: %w", d.Digest, err)
-		}
-		children := m.Manifests
-		if m.Config != nil {
-			children = append(children, *m.Config)
-		}
-		children = append(children, m.Layers...)
-		for _, c := range children {
-			if err := c.Digest.Validate(); err != nil {
-				return fmt.Errorf("manifest %s references invalid digest %q: %w", d.Digest, c.Digest, err)
-			}
-			if err := walk(c, depth+1); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if err := walk(root, 0); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 type layoutWriter interface {
 	// put writes one file of size n from r.
 	put(name string, n int64, r io.Reader) error
 }
 
-func writeLayout(ctx context.Context, w layoutWriter, fetcher content.Fetcher, nodes []node, index, layout []byte) error {
+func writeLayout(ctx context.Context, w layoutWriter, fetcher content.Fetcher, nodes []integrity.Node, index, layout []byte) error {
 	if err := w.put(ocispec.ImageLayoutFile, int64(len(layout)), bytes.NewReader(layout)); err != nil {
 		return err
 	}
@@ -182,14 +115,14 @@ func writeLayout(ctx context.Context, w layoutWriter, fetcher content.Fetcher, n
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		name := "blobs/" + string(n.desc.Digest.Algorithm()) + "/" + n.desc.Digest.Encoded()
-		if n.data != nil {
-			if err := w.put(name, int64(len(n.data)), bytes.NewReader(n.data)); err != nil {
+		name := "blobs/" + string(n.Descriptor.Digest.Algorithm()) + "/" + n.Descriptor.Digest.Encoded()
+		if n.Data != nil {
+			if err := w.put(name, int64(len(n.Data)), bytes.NewReader(n.Data)); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := putVerified(ctx, w, fetcher, n.desc, name); err != nil {
+		if err := putVerified(ctx, w, fetcher, n.Descriptor, name); err != nil {
 			return err
 		}
 	}

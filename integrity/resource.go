@@ -137,9 +137,18 @@ func stream(ctx context.Context, fetcher content.Fetcher, desc ocispec.Descripto
 	return v.Verify()
 }
 
-// VerifyGraph fetches root and everything it references, checking every
-// blob against its descriptor.
-func VerifyGraph(ctx context.Context, fetcher content.Fetcher, root ocispec.Descriptor) error {
+// Node is one piece of content in an OCI artifact's graph. Data holds the
+// (verified) bytes of manifests and indexes; blobs are left to stream.
+type Node struct {
+	Descriptor ocispec.Descriptor
+	Data       []byte
+}
+
+// Graph walks an OCI artifact from root: manifests and indexes are fetched,
+// size-limited and verified against their digests; every descriptor they
+// reference is listed once, in depth-first order (root first).
+func Graph(ctx context.Context, fetcher content.Fetcher, root ocispec.Descriptor) ([]Node, error) {
+	var out []Node
 	seen := map[digest.Digest]bool{}
 	var walk func(d ocispec.Descriptor, depth int) error
 	walk = func(d ocispec.Descriptor, depth int) error {
@@ -153,28 +162,23 @@ func VerifyGraph(ctx context.Context, fetcher content.Fetcher, root ocispec.Desc
 		if err := d.Digest.Validate(); err != nil {
 			return fmt.Errorf("invalid digest %q: %w", d.Digest, err)
 		}
+		if !ocimap.IsManifest(d.MediaType) {
+			out = append(out, Node{Descriptor: d})
+			return nil
+		}
+		if d.Size > maxManifestSize || d.Size < 0 {
+			return fmt.Errorf("manifest %s has size %d, outside 0..%d", d.Digest, d.Size, maxManifestSize)
+		}
 		rc, err := fetcher.Fetch(ctx, d)
 		if err != nil {
 			return err
 		}
-		defer rc.Close()
-		if !ocimap.IsManifest(d.MediaType) {
-			vr := content.NewVerifyReader(rc, d)
-			if _, err := io.Copy(io.Discard, vr); err != nil {
-				return fmt.Errorf("blob %s: %w", d.Digest, err)
-			}
-			if err := vr.Verify(); err != nil {
-				return fmt.Errorf("blob %s: %w", d.Digest, err)
-			}
-			return nil
-		}
-		if d.Size > maxManifestSize {
-			return fmt.Errorf("manifest %s is larger than %d bytes", d.Digest, maxManifestSize)
-		}
 		data, err := content.ReadAll(rc, d)
+		rc.Close()
 		if err != nil {
 			return fmt.Errorf("manifest %s: %w", d.Digest, err)
 		}
+		out = append(out, Node{Descriptor: d, Data: data})
 		var m struct {
 			Config    *ocispec.Descriptor  `json:"config"`
 			Layers    []ocispec.Descriptor `json:"layers"`
@@ -194,7 +198,44 @@ func VerifyGraph(ctx context.Context, fetcher content.Fetcher, root ocispec.Desc
 		}
 		return nil
 	}
-	return walk(root, 0)
+	if err := walk(root, 0); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// VerifyGraph fetches root and everything it references, checking every
+// blob against its descriptor.
+func VerifyGraph(ctx context.Context, fetcher content.Fetcher, root ocispec.Descriptor) error {
+	nodes, err := Graph(ctx, fetcher, root)
+	if err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		if n.Data != nil {
+			continue
+		}
+		if err := verifyBlob(ctx, fetcher, n.Descriptor); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func verifyBlob(ctx context.Context, fetcher content.Fetcher, d ocispec.Descriptor) error {
+	rc, err := fetcher.Fetch(ctx, d)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	vr := content.NewVerifyReader(rc, d)
+	if _, err := io.Copy(io.Discard, vr); err != nil {
+		return fmt.Errorf("blob %s: %w", d.Digest, err)
+	}
+	if err := vr.Verify(); err != nil {
+		return fmt.Errorf("blob %s: %w", d.Digest, err)
+	}
+	return nil
 }
 
 // SameDigest compares a recorded digest with a recomputed one: value and
