@@ -6,20 +6,17 @@
 package main
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/ocmgo/ocm/bench/internal/benchutil"
 )
 
 func main() {
@@ -67,7 +64,7 @@ func run(ocm string, size int64, runs int, dir string) error {
 	}
 
 	file := filepath.Join(dir, "big.bin")
-	hexsum, err := makeFile(file, size)
+	hexsum, err := benchutil.MakeFile(file, size)
 	if err != nil {
 		return err
 	}
@@ -175,7 +172,7 @@ func measureN(args []string, n int, clean ...string) (result, error) {
 		if err := removeAll(); err != nil {
 			return r, err
 		}
-		d, rss, err := measure(args)
+		d, rss, err := benchutil.Measure(args)
 		if err != nil {
 			return r, err
 		}
@@ -185,46 +182,6 @@ func measureN(args []string, n int, clean ...string) (result, error) {
 	slices.Sort(times)
 	r.min, r.median = times[0], times[len(times)/2]
 	return r, nil
-}
-
-// measure runs args once with stdout discarded and returns the wall time and
-// the peak RSS in KiB (rusage Maxrss; for `sh -c` that is the largest of the
-// shell's children, not their sum). stderr is captured rather than passed on
-// so ocm never sees a terminal and draws no progress bars.
-func measure(args []string) (time.Duration, int64, error) {
-	cmd := exec.Command(args[0], args[1:]...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	start := time.Now()
-	err := cmd.Run()
-	d := time.Since(start)
-	if err != nil {
-		return 0, 0, fmt.Errorf("%s: %w\n%s", strings.Join(args, " "), err, stderr.Bytes())
-	}
-	var rss int64
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru != nil {
-		rss = int64(ru.Maxrss)
-	}
-	return d, rss, nil
-}
-
-// makeFile streams size random bytes (ChaCha8, fixed seed) to path and
-// returns their SHA-256 in hex.
-func makeFile(path string, size int64) (string, error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return "", err
-	}
-	h := sha256.New()
-	rng := rand.NewChaCha8([32]byte{1})
-	if _, err := io.CopyN(io.MultiWriter(f, h), rng, size); err != nil {
-		f.Close()
-		return "", err
-	}
-	if err := f.Close(); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func writeConstructor(path, file string) error {

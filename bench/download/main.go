@@ -6,24 +6,14 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"flag"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"time"
 
-	"github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-
-	"github.com/ocmgo/ocm/descriptor"
-	"github.com/ocmgo/ocm/internal/testutil"
+	"github.com/ocmgo/ocm/bench/internal/benchutil"
 )
 
 func main() {
@@ -48,16 +38,16 @@ func run(ocm string, size int64, runs int, dir string) error {
 		dir = d
 	}
 	ctf := filepath.Join(dir, "ctf")
-	blobPath, err := makeCTF(ctf, size)
+	blobPath, err := benchutil.MakeCTF(ctf, size)
 	if err != nil {
 		return err
 	}
 	out := filepath.Join(dir, "out.bin")
 	cp := []string{"cp", blobPath, out}
-	dl := []string{ocm, "download", "resource", "ctf::" + ctf + "//example.com/bench/big:1.0.0", "--identity", "name=big", "--output", out, "--extraction-policy", "disable"}
+	dl := []string{ocm, "download", "resource", "ctf::" + ctf + "//" + benchutil.Component, "--identity", "name=big", "--output", out, "--extraction-policy", "disable"}
 	sum := []string{"sha256sum", blobPath}
 	// Warm the page cache so every command reads from memory.
-	if _, _, err := measure(cp); err != nil {
+	if _, _, err := benchutil.Measure(cp); err != nil {
 		return err
 	}
 	// Interleave the commands: on this VM, memory freed and reused within a
@@ -69,7 +59,7 @@ func run(ocm string, size int64, runs int, dir string) error {
 	for range runs {
 		for i, c := range cmds {
 			os.RemoveAll(out)
-			d, r, err := measure(c)
+			d, r, err := benchutil.Measure(c)
 			if err != nil {
 				return err
 			}
@@ -90,62 +80,4 @@ func run(ocm string, size int64, runs int, dir string) error {
 	fmt.Printf("ratio ocm/sha256sum:  %.2fx\n", float64(dlTime)/float64(sumTime))
 	fmt.Printf("ocm peak RSS:         %.1f MiB (target <= 100 MiB)\n", float64(rss[1])/1024)
 	return nil
-}
-
-func measure(args []string) (time.Duration, int64, error) {
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Stderr = os.Stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return 0, 0, fmt.Errorf("%v: %w", args, err)
-	}
-	d := time.Since(start)
-	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	var rss int64
-	if ru != nil {
-		rss = ru.Maxrss
-	}
-	return d, rss, nil
-}
-
-// makeCTF writes a CTF directory with one component version holding one
-// local blob of size random bytes, and returns the blob's path.
-func makeCTF(dir string, size int64) (string, error) {
-	blobs := filepath.Join(dir, "blobs")
-	if err := os.MkdirAll(blobs, 0o755); err != nil {
-		return "", err
-	}
-	tmp := filepath.Join(blobs, "tmp")
-	f, err := os.Create(tmp)
-	if err != nil {
-		return "", err
-	}
-	h := sha256.New()
-	rng := rand.NewChaCha8([32]byte{1})
-	if _, err := io.CopyN(io.MultiWriter(f, h), rng, size); err != nil {
-		f.Close()
-		return "", err
-	}
-	if err := f.Close(); err != nil {
-		return "", err
-	}
-	hexsum := hex.EncodeToString(h.Sum(nil))
-	blobPath := filepath.Join(blobs, "sha256."+hexsum)
-	if err := os.Rename(tmp, blobPath); err != nil {
-		return "", err
-	}
-	access, err := descriptor.NewTyped(descriptor.LocalBlobAccess{Type: "LocalBlob/v1", LocalReference: "sha256:" + hexsum, MediaType: "application/octet-stream"})
-	if err != nil {
-		return "", err
-	}
-	cd := &descriptor.Descriptor{Meta: descriptor.Meta{SchemaVersion: "v2"}, Component: descriptor.Component{
-		Name: "example.com/bench/big", Version: "1.0.0", Provider: "example.com",
-		Resources: []descriptor.Resource{{
-			ElementMeta: descriptor.ElementMeta{Name: "big", Version: "1.0.0"},
-			Type:        "blob", Relation: "local", Access: &access,
-			Digest: &descriptor.DigestSpec{HashAlgorithm: "SHA-256", NormalisationAlgorithm: "genericBlobDigest/v1", Value: hexsum},
-		}},
-	}}
-	layer := testutil.Layer{Desc: ocispec.Descriptor{MediaType: "application/octet-stream", Digest: digest.Digest("sha256:" + hexsum), Size: size}}
-	return blobPath, testutil.AddComponentVersion(dir, cd, layer)
 }

@@ -9,25 +9,16 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"flag"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-
-	"github.com/ocmgo/ocm/descriptor"
-	"github.com/ocmgo/ocm/internal/testutil"
+	"github.com/ocmgo/ocm/bench/internal/benchutil"
 )
 
 func main() {
@@ -42,7 +33,7 @@ func main() {
 	}
 }
 
-const component = "example.com/bench/big:1.0.0"
+const component = benchutil.Component
 
 func run(ocm string, size int64, runs int, dir string) error {
 	if runs < 1 {
@@ -57,7 +48,7 @@ func run(ocm string, size int64, runs int, dir string) error {
 		dir = d
 	}
 	ctf := filepath.Join(dir, "ctf")
-	blobPath, err := makeCTF(ctf, size)
+	blobPath, err := benchutil.MakeCTF(ctf, size)
 	if err != nil {
 		return err
 	}
@@ -79,7 +70,7 @@ func run(ocm string, size int64, runs int, dir string) error {
 	if err := check(noContent, " not checked"); err != nil {
 		return err
 	}
-	if _, _, err := measure(sum); err != nil {
+	if _, _, err := benchutil.Measure(sum); err != nil {
 		return err
 	}
 	// Interleave the commands: on this VM, memory freed and reused within a
@@ -90,7 +81,7 @@ func run(ocm string, size int64, runs int, dir string) error {
 	rss := make([]int64, len(cmds))
 	for range runs {
 		for i, c := range cmds {
-			d, r, err := measure(c)
+			d, r, err := benchutil.Measure(c)
 			if err != nil {
 				return err
 			}
@@ -167,62 +158,4 @@ func output(args ...string) (string, error) {
 		return "", fmt.Errorf("%v: %w\n%s", args, err, out.String())
 	}
 	return out.String(), nil
-}
-
-func measure(args []string) (time.Duration, int64, error) {
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Stderr = os.Stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return 0, 0, fmt.Errorf("%v: %w", args, err)
-	}
-	d := time.Since(start)
-	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	var rss int64
-	if ru != nil {
-		rss = ru.Maxrss
-	}
-	return d, rss, nil
-}
-
-// makeCTF writes a CTF directory with one component version holding one
-// local blob of size random bytes, and returns the blob's path.
-func makeCTF(dir string, size int64) (string, error) {
-	blobs := filepath.Join(dir, "blobs")
-	if err := os.MkdirAll(blobs, 0o755); err != nil {
-		return "", err
-	}
-	tmp := filepath.Join(blobs, "tmp")
-	f, err := os.Create(tmp)
-	if err != nil {
-		return "", err
-	}
-	h := sha256.New()
-	rng := rand.NewChaCha8([32]byte{1})
-	if _, err := io.CopyN(io.MultiWriter(f, h), rng, size); err != nil {
-		f.Close()
-		return "", err
-	}
-	if err := f.Close(); err != nil {
-		return "", err
-	}
-	hexsum := hex.EncodeToString(h.Sum(nil))
-	blobPath := filepath.Join(blobs, "sha256."+hexsum)
-	if err := os.Rename(tmp, blobPath); err != nil {
-		return "", err
-	}
-	access, err := descriptor.NewTyped(descriptor.LocalBlobAccess{Type: "LocalBlob/v1", LocalReference: "sha256:" + hexsum, MediaType: "application/octet-stream"})
-	if err != nil {
-		return "", err
-	}
-	cd := &descriptor.Descriptor{Meta: descriptor.Meta{SchemaVersion: "v2"}, Component: descriptor.Component{
-		Name: "example.com/bench/big", Version: "1.0.0", Provider: "example.com",
-		Resources: []descriptor.Resource{{
-			ElementMeta: descriptor.ElementMeta{Name: "big", Version: "1.0.0"},
-			Type:        "blob", Relation: "local", Access: &access,
-			Digest: &descriptor.DigestSpec{HashAlgorithm: "SHA-256", NormalisationAlgorithm: "genericBlobDigest/v1", Value: hexsum},
-		}},
-	}}
-	layer := testutil.Layer{Desc: ocispec.Descriptor{MediaType: "application/octet-stream", Digest: digest.Digest("sha256:" + hexsum), Size: size}}
-	return blobPath, testutil.AddComponentVersion(dir, cd, layer)
 }
