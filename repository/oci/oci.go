@@ -1,0 +1,366 @@
+// Package oci serves an OCI registry (distribution API) as an
+// ocimap.WriteStore through oras-go v2, so that component versions can be
+// written with ocimap.Writer and read with repository.FromStore.
+//
+// Repository names of the store are relative to a base: a registry host and
+// an optional sub path; the store's repository "component-descriptors/x" is
+// the registry repository "<subPath>/component-descriptors/x".
+package oci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry"
+	"oras.land/oras-go/v2/registry/remote"
+	"oras.land/oras-go/v2/registry/remote/auth"
+	"oras.land/oras-go/v2/registry/remote/errcode"
+	"oras.land/oras-go/v2/registry/remote/retry"
+)
+
+// UserAgent is sent with every request.
+const UserAgent = "ocmgo"
+
+// Options configure the connection to a registry.
+type Options struct {
+	// PlainHTTP talks HTTP instead of HTTPS. It is implied by an http://
+	// base URL and, without a scheme, by loopback hosts (127.0.0.0/8, ::1,
+	// localhost).
+	PlainHTTP bool
+	// Credential supplies credentials per registry host (oras auth); nil
+	// means anonymous access.
+	Credential auth.CredentialFunc
+	// Client is the HTTP client to use; its transport is wrapped with
+	// oras' retry transport (backoff on 5xx and 429). Nil uses
+	// http.DefaultTransport with retries.
+	Client *http.Client
+}
+
+// Registry is an OCI registry below a sub path. It is safe for concurrent use.
+type Registry struct {
+	host      string // host[:port] as in references
+	subPath   string // no leading or trailing '/'
+	plainHTTP bool
+	client    *auth.Client
+
+	mu    sync.Mutex
+	repos map[string]*remote.Repository // by full registry repository name
+}
+
+// New connects lazily to the registry at baseURL ("localhost:5000",
+// "https://ghcr.io", "http://127.0.0.1:5000", optionally with a path that is
+// prepended to subPath). Repository names are <subPath>/<name>.
+func New(baseURL, subPath string, opts Options) (*Registry, error) {
+	host, basePath, scheme, err := parseBase(baseURL)
+	if err != nil {
+		return nil, err
+	}
+	sub := strings.Trim(path.Join(basePath, strings.Trim(subPath, "/")), "/")
+	if sub == "." {
+		sub = ""
+	}
+	if sub != "" {
+		// Validate the sub path as a repository name prefix.
+		ref := registry.Reference{Registry: host, Repository: sub}
+		if err := ref.ValidateRepository(); err != nil {
+			return nil, fmt.Errorf("registry %s: invalid sub path %q: %w", host, sub, err)
+		}
+	}
+	plain := opts.PlainHTTP || scheme == "http" || (scheme == "" && isLoopback(host))
+
+	hc := &http.Client{}
+	if opts.Client != nil {
+		c := *opts.Client
+		hc = &c
+	}
+	hc.Transport = retry.NewTransport(hc.Transport) // nil base: http.DefaultTransport
+	header := http.Header{}
+	header.Set("User-Agent", UserAgent)
+	return &Registry{
+		host:      host,
+		subPath:   sub,
+		plainHTTP: plain,
+		client: &auth.Client{
+			Client:     hc,
+			Header:     header,
+			Credential: opts.Credential,
+			Cache:      auth.NewCache(),
+		},
+		repos: map[string]*remote.Repository{},
+	}, nil
+}
+
+// parseBase splits a base URL into host, path and scheme ("" when absent).
+// User information is refused, so that credentials cannot end up in
+// messages; they belong into Options.Credential.
+func parseBase(baseURL string) (host, p, scheme string, err error) {
+	s := strings.TrimSpace(baseURL)
+	if s == "" {
+		return "", "", "", errors.New("registry: empty base URL")
+	}
+	if i := strings.Index(s, "://"); i >= 0 {
+		scheme = strings.ToLower(s[:i])
+		switch scheme {
+		case "http", "https":
+		case "oci":
+			scheme = "" // the OCM reference form: TLS unless loopback
+		default:
+			return "", "", "", fmt.Errorf("registry base URL: unsupported scheme %q (want http, https or oci)", scheme)
+		}
+		s = s[i+3:]
+	}
+	hostPart, rest, _ := strings.Cut(s, "/")
+	if strings.Contains(hostPart, "@") {
+		return "", "", "", errors.New("registry base URL: user information is not allowed in the URL; pass credentials separately")
+	}
+	if strings.ContainsAny(rest, "?#") {
+		return "", "", "", errors.New("registry base URL: query or fragment not allowed")
+	}
+	u, perr := url.Parse("//" + hostPart)
+	if perr != nil || u.Host == "" || u.Host != hostPart {
+		return "", "", "", fmt.Errorf("registry base URL: invalid host %q", hostPart)
+	}
+	return strings.ToLower(hostPart), strings.Trim(rest, "/"), scheme, nil
+}
+
+func isLoopback(host string) bool {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	h = strings.Trim(h, "[]")
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// String names the registry and sub path, for messages.
+func (r *Registry) String() string {
+	if r.subPath == "" {
+		return "registry " + r.host
+	}
+	return "registry " + r.host + "/" + r.subPath
+}
+
+// Host returns the registry host (host[:port]).
+func (r *Registry) Host() string { return r.host }
+
+// SubPath returns the repository prefix, without slashes at either end.
+func (r *Registry) SubPath() string { return r.subPath }
+
+// PlainHTTP reports whether the registry is accessed without TLS.
+func (r *Registry) PlainHTTP() bool { return r.plainHTTP }
+
+func (r *Registry) fullName(repository string) string {
+	if r.subPath == "" {
+		return repository
+	}
+	return r.subPath + "/" + repository
+}
+
+// repo returns the cached oras repository for a store repository name.
+func (r *Registry) repo(repository string) (*remote.Repository, string, error) {
+	full := r.fullName(repository)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if rr, ok := r.repos[full]; ok {
+		return rr, full, nil
+	}
+	ref := registry.Reference{Registry: r.host, Repository: full}
+	if err := ref.ValidateRepository(); err != nil {
+		return nil, full, fmt.Errorf("registry %s: repository %q: %w", r.host, full, err)
+	}
+	rr := &remote.Repository{Reference: ref, Client: r.client, PlainHTTP: r.plainHTTP}
+	r.repos[full] = rr
+	return rr, full, nil
+}
+
+// wrap adds the registry and repository to err and makes 404 answers wrap
+// errdef.ErrNotFound.
+func (r *Registry) wrap(full, what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var resp *errcode.ErrorResponse
+	if !errors.Is(err, errdef.ErrNotFound) && errors.As(err, &resp) && resp.StatusCode == http.StatusNotFound {
+		return fmt.Errorf("registry %s: repository %s: %s: %w: %w", r.host, full, what, errdef.ErrNotFound, err)
+	}
+	return fmt.Errorf("registry %s: repository %s: %s: %w", r.host, full, what, err)
+}
+
+// Repositories lists the repositories below the sub path through the
+// registry catalog API, with the sub path stripped, sorted. Registries
+// without a catalog API answer with an error wrapping errors.ErrUnsupported.
+func (r *Registry) Repositories(ctx context.Context) ([]string, error) {
+	reg := &remote.Registry{RepositoryOptions: remote.RepositoryOptions{
+		Reference: registry.Reference{Registry: r.host},
+		Client:    r.client,
+		PlainHTTP: r.plainHTTP,
+	}}
+	prefix := ""
+	if r.subPath != "" {
+		prefix = r.subPath + "/"
+	}
+	var names []string
+	err := reg.Repositories(ctx, "", func(repos []string) error {
+		for _, n := range repos {
+			if rest, ok := strings.CutPrefix(n, prefix); ok && rest != "" {
+				names = append(names, rest)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		var resp *errcode.ErrorResponse
+		if errors.As(err, &resp) {
+			switch resp.StatusCode {
+			case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusNotImplemented:
+				return nil, fmt.Errorf("registry %s: listing repositories: catalog API %w: %w", r.host, errors.ErrUnsupported, err)
+			}
+		}
+		return nil, fmt.Errorf("registry %s: listing repositories: %w", r.host, err)
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
+}
+
+// Tags lists the tags of repository, sorted. A repository the registry does
+// not know is an error wrapping errdef.ErrNotFound.
+func (r *Registry) Tags(ctx context.Context, repository string) ([]string, error) {
+	rr, full, err := r.repo(repository)
+	if err != nil {
+		return nil, err
+	}
+	tags := []string{}
+	err = rr.Tags(ctx, "", func(page []string) error {
+		tags = append(tags, page...)
+		return nil
+	})
+	if err != nil {
+		return nil, r.wrap(full, "listing tags", err)
+	}
+	slices.Sort(tags)
+	return slices.Compact(tags), nil
+}
+
+// Resolve returns the manifest descriptor that tag (or a digest) names.
+func (r *Registry) Resolve(ctx context.Context, repository, tag string) (ocispec.Descriptor, error) {
+	rr, full, err := r.repo(repository)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	if tag == "" {
+		return ocispec.Descriptor{}, fmt.Errorf("registry %s: repository %s: resolving: empty tag", r.host, full)
+	}
+	d, err := rr.Resolve(ctx, tag)
+	if err != nil {
+		return ocispec.Descriptor{}, r.wrap(full, fmt.Sprintf("resolving %q", tag), err)
+	}
+	return d, nil
+}
+
+// Fetch streams desc (a blob, or a manifest/index by its media type). oras
+// limits the stream to desc.Size; the caller verifies the digest.
+func (r *Registry) Fetch(ctx context.Context, repository string, desc ocispec.Descriptor) (io.ReadCloser, error) {
+	rr, full, err := r.repo(repository)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := rr.Fetch(ctx, desc)
+	if err != nil {
+		return nil, r.wrap(full, "fetching "+string(desc.Digest), err)
+	}
+	return rc, nil
+}
+
+// Exists reports whether the repository holds desc.
+func (r *Registry) Exists(ctx context.Context, repository string, desc ocispec.Descriptor) (bool, error) {
+	rr, full, err := r.repo(repository)
+	if err != nil {
+		return false, err
+	}
+	ok, err := rr.Exists(ctx, desc)
+	if err != nil {
+		return false, r.wrap(full, "checking "+string(desc.Digest), err)
+	}
+	return ok, nil
+}
+
+// Push uploads content as desc; manifests and indexes (by media type) go to
+// the manifest endpoint, everything else is a blob upload. The registry
+// verifies the digest.
+func (r *Registry) Push(ctx context.Context, repository string, desc ocispec.Descriptor, content io.Reader) error {
+	rr, full, err := r.repo(repository)
+	if err != nil {
+		return err
+	}
+	if err := rr.Push(ctx, desc, content); err != nil {
+		return r.wrap(full, "pushing "+string(desc.Digest), err)
+	}
+	return nil
+}
+
+// PushBlob uploads content whose digest is not known yet: it is spooled to
+// a temporary file while hashing (never held in memory), then pushed with
+// its descriptor unless the repository has it already.
+func (r *Registry) PushBlob(ctx context.Context, repository, mediaType string, content io.Reader) (ocispec.Descriptor, error) {
+	rr, full, err := r.repo(repository)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	f, err := os.CreateTemp("", "ocm-oci-blob-*")
+	if err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("registry %s: repository %s: spooling blob: %w", r.host, full, err)
+	}
+	defer func() {
+		f.Close()
+		os.Remove(f.Name())
+	}()
+	dg := digest.Canonical.Digester()
+	n, err := io.Copy(io.MultiWriter(f, dg.Hash()), content)
+	if err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("registry %s: repository %s: spooling blob: %w", r.host, full, err)
+	}
+	desc := ocispec.Descriptor{MediaType: mediaType, Digest: dg.Digest(), Size: n}
+	if ok, err := rr.Blobs().Exists(ctx, desc); err != nil {
+		return ocispec.Descriptor{}, r.wrap(full, "checking "+string(desc.Digest), err)
+	} else if ok {
+		return desc, nil
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("registry %s: repository %s: spooling blob: %w", r.host, full, err)
+	}
+	// Always the blob endpoint: the digest was computed here, whatever the
+	// media type says.
+	if err := rr.Blobs().Push(ctx, desc, f); err != nil {
+		return ocispec.Descriptor{}, r.wrap(full, "pushing blob "+string(desc.Digest), err)
+	}
+	return desc, nil
+}
+
+// Tag points repository:tag at desc, a manifest or index already stored.
+func (r *Registry) Tag(ctx context.Context, repository string, desc ocispec.Descriptor, tag string) error {
+	rr, full, err := r.repo(repository)
+	if err != nil {
+		return err
+	}
+	if err := rr.Tag(ctx, desc, tag); err != nil {
+		return r.wrap(full, fmt.Sprintf("tagging %s as %q", desc.Digest, tag), err)
+	}
+	return nil
+}
