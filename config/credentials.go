@@ -46,8 +46,9 @@ func (c Credentials) String() string {
 func (c Credentials) Get(name string) string { return c.Properties[name] }
 
 // ReadPEM returns the inline PEM property, or the content of the *_file one.
-// Relative files resolve against the working directory, then the directory
-// of the config file that named them.
+// A relative file resolves against the directory of the config file that
+// names it first (so a file of that name in the working directory cannot
+// stand in for a configured key), then against the working directory.
 func (c Credentials) ReadPEM(inline, file string) ([]byte, error) {
 	if v := c.Properties[inline]; v != "" {
 		return []byte(v), nil
@@ -56,12 +57,12 @@ func (c Credentials) ReadPEM(inline, file string) ([]byte, error) {
 	if p == "" {
 		return nil, nil
 	}
-	data, err := os.ReadFile(p)
-	if err != nil && !filepath.IsAbs(p) && c.Source != "" {
-		if alt, err2 := os.ReadFile(filepath.Join(filepath.Dir(c.Source), p)); err2 == nil {
-			return alt, nil
+	if !filepath.IsAbs(p) && c.Source != "" {
+		if data, err := os.ReadFile(filepath.Join(filepath.Dir(c.Source), p)); err == nil {
+			return data, nil
 		}
 	}
+	data, err := os.ReadFile(p)
 	if err != nil {
 		return nil, fmt.Errorf("%s (named in %s): %w", file, c.Source, err)
 	}

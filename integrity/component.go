@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/ocmgo/ocm/descriptor"
@@ -50,6 +52,9 @@ type VersionResult struct {
 	Err error
 }
 
+// ErrReferenceFails marks a reference whose version failed its own checks.
+var ErrReferenceFails = errors.New("referenced component version does not verify")
+
 // Engine recomputes digests over a repository's component graph, each
 // version once per engine.
 type Engine struct {
@@ -72,6 +77,22 @@ func NewEngine(repo repository.Repository, opts Options) *Engine {
 
 // Results returns every version result computed so far.
 func (e *Engine) Results() map[string]*VersionResult { return e.done }
+
+// Err reports every version that failed, each once with its own failed
+// elements (sorted by version), so the message grows with the number of
+// failures, not with the number of paths through the graph.
+func (e *Engine) Err() error {
+	var errs []error
+	for _, key := range slices.Sorted(maps.Keys(e.done)) {
+		if err := e.done[key].Err; err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return joinErrors(errs)
+}
 
 // Version loads component:version and checks it (see Check).
 func (e *Engine) Version(ctx context.Context, component, version string) (*VersionResult, error) {
@@ -148,7 +169,9 @@ func (e *Engine) Check(ctx context.Context, cd *descriptor.Descriptor) (*Version
 		el := ElementResult{Kind: "reference", Identity: refIDs[i].String() + " (" + ref.ComponentName + ":" + ref.Version + ")", Recorded: ref.Digest}
 		child, err := e.Version(ctx, ref.ComponentName, ref.Version)
 		if err == nil && child.Err != nil {
-			err = child.Err
+			// Name the failed version, not its whole error: that is reported
+			// once by Engine.Err, however many paths lead to it.
+			err = fmt.Errorf("%w: %s:%s", ErrReferenceFails, ref.ComponentName, ref.Version)
 		}
 		if err == nil {
 			norm, hash := e.opts.Normalisation, e.opts.Hash

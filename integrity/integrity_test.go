@@ -62,13 +62,14 @@ func TestTamperedBlobNamed(t *testing.T) {
 	data[10] ^= 1
 	os.WriteFile(p, data, 0o644)
 	repo := openCTF(t, dir)
-	res, err := NewEngine(repo, Options{Content: true}).Version(context.Background(), "example.com/interop/app", "1.2.0")
+	e := NewEngine(repo, Options{Content: true})
+	res, err := e.Version(context.Background(), "example.com/interop/app", "1.2.0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "reference name=lib (example.com/interop/lib:0.3.1+build.7): example.com/interop/lib:0.3.1+build.7: resource name=payload,arch=amd64: content digest (localReference sha256:b66c55511ca4ccd8a5840ae35cf088f86d584761862f071a98630908079010f7) mismatch"
-	if res.Err == nil || !strings.Contains(res.Err.Error(), want) {
-		t.Fatalf("got %v\nwant it to contain %q", res.Err, want)
+	want := "example.com/interop/app:1.2.0: reference name=lib (example.com/interop/lib:0.3.1+build.7): referenced component version does not verify: example.com/interop/lib:0.3.1+build.7; example.com/interop/lib:0.3.1+build.7: resource name=payload,arch=amd64: content digest (localReference sha256:b66c55511ca4ccd8a5840ae35cf088f86d584761862f071a98630908079010f7) mismatch"
+	if res.Err == nil || e.Err() == nil || !strings.Contains(e.Err().Error(), want) {
+		t.Fatalf("got %v\nwant it to contain %q", e.Err(), want)
 	}
 	// Without content checks the recorded digests are trusted.
 	res, _ = NewEngine(openCTF(t, dir), Options{}).Version(context.Background(), "example.com/interop/app", "1.2.0")

@@ -35,7 +35,7 @@ func Sign(ctx context.Context, repo repository.Repository, component, version st
 		return nil, nil, err
 	}
 	if res.Err != nil {
-		return nil, nil, fmt.Errorf("not signing: %w", res.Err)
+		return nil, nil, fmt.Errorf("not signing: %w", e.Err())
 	}
 	cd := res.Digested
 	idx := -1
@@ -144,7 +144,7 @@ func Verify(ctx context.Context, repo repository.Repository, component, version 
 	}
 	out.Versions = e.Results()
 	if res.Err != nil {
-		errs = append(errs, res.Err)
+		errs = append(errs, e.Err())
 	}
 	if len(errs) > 0 {
 		out.Err = fmt.Errorf("verifying %s:%s: %w", component, version, joinErrors(errs))

@@ -87,34 +87,47 @@ func (o *signOptions) run(cmd *cobra.Command, g *globalOptions, arg string) erro
 	if err != nil {
 		return err
 	}
-	w, err := ctf.OpenWritable(ref.Repository.FilePath, ctf.WriteOptions{OnWait: func() {
+	ctx := cmd.Context()
+	if o.dryRun {
+		// Nothing is written: read without taking the archive's write lock.
+		repo, err := repository.Open(ctx, ref.Repository)
+		if err != nil {
+			return err
+		}
+		defer repo.Close()
+		_, sig, err := integrity.Sign(ctx, repo, ref.Component, ref.Version, o.signOptions(signer))
+		if err != nil {
+			return err
+		}
+		return printSignature(cmd, o.output, sig)
+	}
+	w, err := ctf.OpenWritable(ref.Repository.FilePath, ctf.WriteOptions{Context: ctx, OnWait: func() {
 		fmt.Fprintf(cmd.ErrOrStderr(), "waiting for another ocm process to finish writing %s ...\n", ref.Repository.FilePath)
 	}})
 	if err != nil {
 		return err
 	}
 	defer w.Abort()
-	repo := repository.FromStore(w, "CTF archive "+ref.Repository.FilePath, nil)
-	ctx := cmd.Context()
-	signed, sig, err := integrity.Sign(ctx, repo, ref.Component, ref.Version, integrity.SignOptions{
-		Name: o.signature, Normalisation: o.normalisation, Hash: o.hash, Force: o.force, Signer: signer,
-	})
+	where := "CTF archive " + ref.Repository.FilePath
+	signed, sig, err := integrity.Sign(ctx, repository.FromStore(w, where, nil), ref.Component, ref.Version, o.signOptions(signer))
 	if err != nil {
 		return err
 	}
-	if !o.dryRun {
-		cv, err := ocimap.New(w, "CTF archive "+ref.Repository.FilePath).GetComponentVersion(ctx, ref.Component, ref.Version)
-		if err != nil {
-			return err
-		}
-		if _, err := ocimap.NewWriter(w).ReplaceDescriptor(ctx, cv, signed); err != nil {
-			return err
-		}
-		if err := w.Commit(); err != nil {
-			return err
-		}
+	cv, err := ocimap.New(w, where).GetComponentVersion(ctx, ref.Component, ref.Version)
+	if err != nil {
+		return err
+	}
+	if _, err := ocimap.NewWriter(w).ReplaceDescriptor(ctx, cv, signed); err != nil {
+		return err
+	}
+	if err := w.Commit(); err != nil {
+		return err
 	}
 	return printSignature(cmd, o.output, sig)
+}
+
+func (o *signOptions) signOptions(signer signing.Signer) integrity.SignOptions {
+	return integrity.SignOptions{Name: o.signature, Normalisation: o.normalisation, Hash: o.hash, Force: o.force, Signer: signer}
 }
 
 func printSignature(cmd *cobra.Command, format string, sig *descriptor.Signature) error {

@@ -133,7 +133,11 @@ func TestSignTamperMatrix(t *testing.T) {
 			tamper: func(t *testing.T, archive string) {
 				sgFlipByte(t, sgBlobPath(t, archive, bottomCD, "bottom-file"), 0)
 			},
-			wantErr: []string{refMid + ": " + sgMid + ":1.0.0: " + refBottom + ": " + sgBottom + ":1.0.0: resource name=bottom-file: content digest", "mismatch"},
+			// Each failing version once: the bottom with the tampered blob,
+			// the versions above it naming the reference that fails.
+			wantErr: []string{sgBottom + ":1.0.0: resource name=bottom-file: content digest", "mismatch",
+				sgMid + ":1.0.0: " + refBottom + ": referenced component version does not verify",
+				sgTop + ":1.0.0: " + refMid + ": referenced component version does not verify"},
 		},
 		{
 			name: "c top signing label",
