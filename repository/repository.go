@@ -14,6 +14,7 @@ import (
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository/ctf"
+	"github.com/ocmgo/ocm/repository/oci"
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
@@ -46,7 +47,12 @@ func Open(ctx context.Context, spec reference.Repository) (Repository, error) {
 		}
 		return FromStore(a, "CTF archive "+spec.FilePath, a), nil
 	case reference.TypeOCI:
-		return nil, fmt.Errorf("repository %s: OCI registries are not supported yet by this build", spec)
+		// Anonymous access for now; credentials arrive with the transfer work.
+		reg, err := oci.New(spec.BaseURL, spec.SubPath, oci.Options{})
+		if err != nil {
+			return nil, err
+		}
+		return FromStore(reg, reg.String(), nil), nil
 	}
 	return nil, fmt.Errorf("repository %s: unknown type %q", spec, spec.Type)
 }
