@@ -22,7 +22,6 @@ import (
 	"github.com/ocmgo/ocm/integrity"
 )
 
-
 // downloadArtifact writes a native OCI artifact (manifest or index and all
 // it references) as an OCI image layout: a tar with ExtractDisable, a
 // directory with ExtractAuto. Every blob is verified against its descriptor
