@@ -292,8 +292,15 @@ func (a *Archive) Resolve(ctx context.Context, repository, tag string) (ocispec.
 	if found == nil {
 		return ocispec.Descriptor{}, fmt.Errorf("tag %q of repository %q %w in CTF archive %s", tag, repository, errdef.ErrNotFound, a.path)
 	}
-	desc := ocispec.Descriptor{MediaType: found.MediaType, Digest: digest.Digest(found.Digest)}
-	rc, size, err := a.open(desc.Digest, 0)
+	return describeEntry(a.path, repository, tag, found, a.open)
+}
+
+// describeEntry turns an index entry into a descriptor: the size from the
+// stored blob, the media type from the entry or, for OCM v1 archives that do
+// not record it, sniffed from the manifest.
+func describeEntry(path, repository, tag string, e *ArtifactEntry, open func(digest.Digest, int64) (io.ReadCloser, int64, error)) (ocispec.Descriptor, error) {
+	desc := ocispec.Descriptor{MediaType: e.MediaType, Digest: digest.Digest(e.Digest)}
+	rc, size, err := open(desc.Digest, 0)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
@@ -302,7 +309,7 @@ func (a *Archive) Resolve(ctx context.Context, repository, tag string) (ocispec.
 	if desc.MediaType == "" {
 		mt, err := sniffMediaType(rc)
 		if err != nil {
-			return ocispec.Descriptor{}, fmt.Errorf("CTF archive %s: tag %q of repository %q: cannot determine the media type of blob %s: %w", a.path, tag, repository, desc.Digest, err)
+			return ocispec.Descriptor{}, fmt.Errorf("CTF archive %s: tag %q of repository %q: cannot determine the media type of blob %s: %w", path, tag, repository, desc.Digest, err)
 		}
 		desc.MediaType = mt
 	}

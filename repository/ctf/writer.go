@@ -400,21 +400,7 @@ func (w *Writer) Resolve(ctx context.Context, repository, tag string) (ocispec.D
 	if found == nil {
 		return ocispec.Descriptor{}, fmt.Errorf("tag %q of repository %q %w in CTF archive %s", tag, repository, errdef.ErrNotFound, w.path)
 	}
-	desc := ocispec.Descriptor{MediaType: found.MediaType, Digest: digest.Digest(found.Digest)}
-	rc, size, err := w.open(desc.Digest, 0)
-	if err != nil {
-		return ocispec.Descriptor{}, err
-	}
-	defer rc.Close()
-	desc.Size = size
-	if desc.MediaType == "" {
-		mt, err := sniffMediaType(rc)
-		if err != nil {
-			return ocispec.Descriptor{}, fmt.Errorf("CTF archive %s: tag %q of repository %q: cannot determine the media type of blob %s: %w", w.path, tag, repository, desc.Digest, err)
-		}
-		desc.MediaType = mt
-	}
-	return desc, nil
+	return describeEntry(w.path, repository, tag, found, w.open)
 }
 
 // Fetch streams a blob of the archive or a pending one. Readers of pending
