@@ -79,6 +79,13 @@ type consumer struct {
 // order) whose identity equals id on every attribute. The identity type
 // matches with or without a version ("RSA" and "RSA/v1alpha1").
 func (c *Config) Credentials(id map[string]string) (Credentials, bool, error) {
+	return c.CredentialsMatching(func(cid map[string]string) bool { return identityEqual(cid, id) })
+}
+
+// CredentialsMatching returns the credentials of the last consumer whose
+// identity satisfies match (for identity types with their own matching
+// rules, such as OCIRegistry's hostname, port and path).
+func (c *Config) CredentialsMatching(match func(identity map[string]string) bool) (Credentials, bool, error) {
 	var found Credentials
 	ok := false
 	for _, e := range c.EntriesOfType(CredentialsType) {
@@ -95,7 +102,7 @@ func (c *Config) Credentials(id map[string]string) (Credentials, bool, error) {
 			}
 			matched := false
 			for _, cid := range ids {
-				if identityEqual(cid, id) {
+				if match(cid) {
 					matched = true
 				}
 			}

@@ -11,6 +11,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
 
+	"github.com/ocmgo/ocm/config"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository/ctf"
@@ -37,8 +38,14 @@ type Repository interface {
 	io.Closer
 }
 
-// Open opens the repository a reference names, read-only.
+// Open opens the repository a reference names, read-only, without configuration.
 func Open(ctx context.Context, spec reference.Repository) (Repository, error) {
+	return OpenWithConfig(ctx, spec, nil)
+}
+
+// OpenWithConfig opens the repository a reference names, read-only; registry
+// credentials come from cfg's credential consumers, then the docker config.
+func OpenWithConfig(ctx context.Context, spec reference.Repository, cfg *config.Config) (Repository, error) {
 	switch spec.Type {
 	case reference.TypeCTF:
 		a, err := ctf.Open(spec.FilePath)
@@ -47,8 +54,7 @@ func Open(ctx context.Context, spec reference.Repository) (Repository, error) {
 		}
 		return FromStore(a, "CTF archive "+spec.FilePath, a), nil
 	case reference.TypeOCI:
-		// Anonymous access for now; credentials arrive with the transfer work.
-		reg, err := oci.New(spec.BaseURL, spec.SubPath, oci.Options{})
+		reg, err := oci.New(spec.BaseURL, spec.SubPath, oci.Options{Credential: oci.Credentials(cfg, spec.SubPath)})
 		if err != nil {
 			return nil, err
 		}

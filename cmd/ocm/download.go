@@ -99,7 +99,7 @@ func (o *downloadOptions) run(cmd *cobra.Command, g *globalOptions, arg string) 
 		return err
 	}
 	ctx := cmd.Context()
-	repo, err := repository.Open(ctx, ref.Repository)
+	repo, err := repository.OpenWithConfig(ctx, ref.Repository, g.config)
 	if err != nil {
 		return err
 	}
