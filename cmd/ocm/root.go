@@ -60,7 +60,7 @@ func newRootCommand() *cobra.Command {
 	f.StringVar(&g.logFormat, "logformat", "text", "log format: text or json")
 	f.StringVar(&g.logOutput, "logoutput", "stderr", "log output: stderr or stdout")
 
-	root.AddCommand(newAddCommand(g), newGetCommand(g), newDownloadCommand(g), newSignCommand(g), newVerifyCommand(g), newCreateCommand(), newVersionCommand())
+	root.AddCommand(newAddCommand(g), newGetCommand(g), newDownloadCommand(g), newSignCommand(g), newVerifyCommand(g), newTransferCommand(g), newCreateCommand(), newVersionCommand())
 	return root
 }
 
