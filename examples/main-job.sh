@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on local CTF archives, no server needed: build ocm; pack the
 # example component (examples/podinfo) into a CTF archive and print it; sign
-# it and verify it (signature, every blob re-hashed); download its resources
+# it and verify it (signature, every blob re-hashed); transfer it into another
+# archive and verify it there; download its resources
 # with digest verification; read and verify the reference CLI's signed
 # interop archive in directory, tar and tgz form.
 set -euo pipefail
@@ -33,6 +34,10 @@ configurations:
 EOC
 "$ocm" sign cv --config signing.ocmconfig ctf::transport-archive.tgz//example.com/demo/podinfo:6.9.1
 "$ocm" verify cv --config signing.ocmconfig ctf::transport-archive.tgz//example.com/demo/podinfo:6.9.1
+
+echo "== transfer to a single-file archive for the air gap, verify on the other side"
+"$ocm" transfer cv ctf::transport-archive.tgz//example.com/demo/podinfo:6.9.1 ctf::air-gap.tar -o table
+"$ocm" verify cv --public-key signing.pub ctf::air-gap.tar//example.com/demo/podinfo:6.9.1
 
 echo "== download (verified while streaming)"
 "$ocm" download resource transport-archive.tgz//example.com/demo/podinfo:6.9.1 --identity name=chart --output out/chart.oci.tar --extraction-policy disable
