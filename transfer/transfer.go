@@ -16,20 +16,26 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry/remote/errcode"
 
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
-// DefaultConcurrency is the number of blobs of one version copied in parallel
-// when Options.Concurrency is not set.
+// DefaultConcurrency bounds, when Options.Concurrency is not set, both the
+// component versions in flight and the blobs copied in parallel.
 const DefaultConcurrency = 4
 
 // Limits of the graph walk: manifests are read into memory.
@@ -46,23 +52,61 @@ type Ref struct {
 
 func (r Ref) String() string { return r.Component + ":" + r.Version }
 
+// ExistingPolicy says what to do with a version the target has already
+// (its tag exists in the target).
+type ExistingPolicy string
+
+const (
+	// ExistingDefault skips a version whose target tag points at the same
+	// digest and fails (before anything is written) when it points at
+	// different content.
+	ExistingDefault ExistingPolicy = ""
+	// ExistingSkip leaves a version alone whatever the target has: identical
+	// content is reported AlreadyPresent, different content VersionSkipped.
+	ExistingSkip ExistingPolicy = "skip"
+	// ExistingReplace copies the version and moves a tag pointing at
+	// different content (reported Replaced).
+	ExistingReplace ExistingPolicy = "replace"
+	// ExistingFail fails (before anything is written) when the target has
+	// the version at all, even with identical content.
+	ExistingFail ExistingPolicy = "fail"
+)
+
+// ParseExistingPolicy accepts "", "skip", "replace" and "fail".
+func ParseExistingPolicy(s string) (ExistingPolicy, error) {
+	switch p := ExistingPolicy(s); p {
+	case ExistingDefault, ExistingSkip, ExistingReplace, ExistingFail:
+		return p, nil
+	}
+	return "", fmt.Errorf("unknown existing-version policy %q: use skip, replace or fail", s)
+}
+
 // Options configure ComponentVersions.
 type Options struct {
 	// Recursive also transfers every version referenced through
 	// componentReferences, transitively, from the same source.
 	Recursive bool
-	// Concurrency bounds the blobs of one version copied in parallel;
-	// zero means DefaultConcurrency.
+	// Concurrency bounds the component versions transferred in parallel and,
+	// separately, the blobs copied in parallel over all of them; zero means
+	// DefaultConcurrency.
 	Concurrency int
 	// DryRun computes what would be copied (reading the target to see what
 	// it has) without writing anything.
 	DryRun bool
-	// Overwrite moves a target tag that points at different content. By
-	// default such a version is an error and nothing is written.
+	// Existing is the policy for versions the target has already.
+	Existing ExistingPolicy
+	// Overwrite is the older spelling of Existing: ExistingReplace. Setting
+	// it together with another non-default Existing is an error.
 	Overwrite bool
 	// Progress, if set, receives one line per event. It may be called
 	// concurrently.
 	Progress func(event string)
+	// WrapBlob, if set, is called for every blob streamed from the source
+	// (not for manifests, and not in a dry run) with the source stream; the
+	// transfer reads the returned reader instead. done, if not nil, is called
+	// once when the blob is finished, with nil or the error. It may be
+	// called concurrently.
+	WrapBlob func(ref Ref, desc ocispec.Descriptor, r io.Reader) (wrapped io.Reader, done func(err error))
 	// SourceName names the source in messages ("CTF archive ./x"); when
 	// empty, src's String method or "the source repository".
 	SourceName string
@@ -70,30 +114,42 @@ type Options struct {
 
 // Result reports the transfer of one component version. Copied and Skipped
 // count the pieces of content (blobs, manifests, indexes) of the version's
-// graph: copied to the target, or skipped because the target had them. In a
-// dry run Copied counts what would be copied.
+// graph: copied to the target, or skipped because the target had them;
+// BytesCopied and BytesSkipped are their sizes. In a dry run Copied and
+// BytesCopied count what would be copied.
 type Result struct {
 	Component string `json:"component"`
 	Version   string `json:"version"`
 	// Digest is the digest of what the tag points to (manifest or index).
-	Digest  string `json:"digest"`
-	Copied  int    `json:"copied"`
-	Skipped int    `json:"skipped"`
+	Digest       string `json:"digest"`
+	Copied       int    `json:"copied"`
+	Skipped      int    `json:"skipped"`
+	BytesCopied  int64  `json:"bytesCopied"`
+	BytesSkipped int64  `json:"bytesSkipped"`
 	// AlreadyPresent: the target's tag already pointed at the same digest;
 	// nothing was written.
 	AlreadyPresent bool `json:"alreadyPresent,omitempty"`
-	// Replaced: the target's tag pointed at other content and was moved (Overwrite).
+	// VersionSkipped: the target's tag pointed at other content and was left
+	// alone (ExistingSkip); nothing was written or compared.
+	VersionSkipped bool `json:"versionSkipped,omitempty"`
+	// TargetDigest is what the target's tag pointed at before the transfer,
+	// when it existed.
+	TargetDigest string `json:"targetDigest,omitempty"`
+	// Replaced: the target's tag pointed at other content and was moved
+	// (ExistingReplace).
 	Replaced bool `json:"replaced,omitempty"`
 	DryRun   bool `json:"dryRun,omitempty"`
 }
 
-// ConflictError reports versions whose tag in the target points at other
-// content than in the source.
+// ConflictError reports versions the target has already and that the
+// existing-version policy does not allow: tags pointing at other content
+// (default policy) or, with ExistingFail, any existing tag.
 type ConflictError struct {
 	Versions []Conflict
 }
 
-// Conflict is one version whose target tag points elsewhere.
+// Conflict is one version whose target tag exists; Source == Target when
+// the content is identical (only an error with ExistingFail).
 type Conflict struct {
 	Ref            Ref
 	Source, Target digest.Digest
@@ -101,10 +157,20 @@ type Conflict struct {
 
 func (e *ConflictError) Error() string {
 	var parts []string
+	identical := false
 	for _, c := range e.Versions {
+		if c.Source == c.Target {
+			identical = true
+			parts = append(parts, fmt.Sprintf("%s (identical, %s)", c.Ref, c.Target))
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("%s (target %s, source %s)", c.Ref, c.Target, c.Source))
 	}
-	return "component version already exists in the target with different content: " + strings.Join(parts, ", ") + "; nothing was transferred"
+	what := "component version already exists in the target with different content: "
+	if identical {
+		what = "component version already exists in the target: "
+	}
+	return what + strings.Join(parts, ", ") + "; nothing was transferred"
 }
 
 // version is one planned transfer.
@@ -112,21 +178,30 @@ type version struct {
 	ref     Ref
 	cv      *ocimap.ComponentVersion
 	fetcher content.Fetcher
+	deps    []*version // planned before it, transferred before it (cycles cut)
+	target  digest.Digest
 	present bool // target tag points at cv.Root already
-	replace bool // target tag points elsewhere
+	replace bool // target tag points elsewhere and is moved
+	skip    bool // target tag points elsewhere and is left alone
+
+	done chan struct{} // closed when finished, ok set before
+	ok   bool
+	res  Result
 }
 
 // ComponentVersions copies refs (and, with Recursive, everything they
-// reference) from src to dst. Referenced versions are transferred before the
-// versions referencing them; each version once, cycles included. Per version,
+// reference) from src to dst. Each version is transferred once, cycles
+// included; up to Options.Concurrency versions in parallel, a version only
+// after the versions it references (except along a cycle). Per version,
 // content goes in the order blobs → manifests → index → tag, so a tag never
 // points at incomplete content; what dst has already is skipped, so a rerun
 // after a failure only copies what is missing.
 //
-// Before anything is written, every version's target tag is checked: all
-// conflicts (tag pointing at other content) are reported together in a
-// *ConflictError unless Overwrite is set. On an error, the results of the
-// versions completed so far are returned with it.
+// Before anything is written, every version's target tag is checked against
+// Options.Existing: all versions the policy refuses are reported together in
+// a *ConflictError. The results come in dependency order (referenced
+// versions first). On an error, no further version is started, and the
+// results of the versions completed are returned with the first error.
 func ComponentVersions(ctx context.Context, src ocimap.Store, dst ocimap.WriteStore, refs []Ref, opts Options) ([]Result, error) {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = DefaultConcurrency
@@ -134,37 +209,100 @@ func ComponentVersions(ctx context.Context, src ocimap.Store, dst ocimap.WriteSt
 	if opts.Progress == nil {
 		opts.Progress = func(string) {}
 	}
+	if _, err := ParseExistingPolicy(string(opts.Existing)); err != nil {
+		return nil, err
+	}
+	if opts.Overwrite {
+		if opts.Existing != ExistingDefault && opts.Existing != ExistingReplace {
+			return nil, fmt.Errorf("overwrite contradicts the existing-version policy %q", opts.Existing)
+		}
+		opts.Existing = ExistingReplace
+	}
 	plan, err := planVersions(ctx, src, opts.SourceName, refs, opts.Recursive)
 	if err != nil {
 		return nil, err
 	}
+	if err := checkExisting(ctx, dst, plan, opts); err != nil {
+		return nil, err
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	versionSlots := make(chan struct{}, opts.Concurrency)
+	blobSlots := make(chan struct{}, opts.Concurrency)
+	for _, v := range plan {
+		g.Go(func() (err error) {
+			defer close(v.done)
+			for _, d := range v.deps {
+				select {
+				case <-d.done:
+					if !d.ok {
+						return nil // the failure is reported by d
+					}
+				case <-gctx.Done():
+					return nil
+				}
+			}
+			select {
+			case versionSlots <- struct{}{}:
+			case <-gctx.Done():
+				return nil
+			}
+			defer func() { <-versionSlots }()
+			if gctx.Err() != nil {
+				return nil
+			}
+			res, err := copyVersion(gctx, dst, v, opts, blobSlots)
+			if err != nil {
+				return fmt.Errorf("transferring %s: %w", v.ref, err)
+			}
+			v.res, v.ok = res, true
+			return nil
+		})
+	}
+	err = g.Wait()
+	var results []Result
+	for _, v := range plan {
+		if v.ok {
+			results = append(results, v.res)
+		}
+	}
+	if err == nil && ctx.Err() != nil && len(results) < len(plan) {
+		err = ctx.Err()
+	}
+	return results, err
+}
+
+// checkExisting resolves every planned version's tag in the target and
+// applies the existing-version policy.
+func checkExisting(ctx context.Context, dst ocimap.WriteStore, plan []*version, opts Options) error {
 	var conflicts []Conflict
 	for _, v := range plan {
 		target, err := dst.Resolve(ctx, v.cv.Repository, ocimap.ToTag(v.ref.Version))
 		switch {
 		case errors.Is(err, errdef.ErrNotFound):
+			continue
 		case err != nil:
-			return nil, fmt.Errorf("checking %s in the target: %w", v.ref, err)
-		case target.Digest == v.cv.Root.Digest:
+			return fmt.Errorf("checking %s in the target: %w", v.ref, err)
+		}
+		v.target = target.Digest
+		same := target.Digest == v.cv.Root.Digest
+		switch {
+		case opts.Existing == ExistingFail:
+			conflicts = append(conflicts, Conflict{Ref: v.ref, Source: v.cv.Root.Digest, Target: target.Digest})
+		case same:
 			v.present = true
-		case opts.Overwrite:
+		case opts.Existing == ExistingSkip:
+			v.skip = true
+		case opts.Existing == ExistingReplace:
 			v.replace = true
 		default:
 			conflicts = append(conflicts, Conflict{Ref: v.ref, Source: v.cv.Root.Digest, Target: target.Digest})
 		}
 	}
 	if len(conflicts) > 0 {
-		return nil, &ConflictError{Versions: conflicts}
+		return &ConflictError{Versions: conflicts}
 	}
-	var results []Result
-	for _, v := range plan {
-		res, err := copyVersion(ctx, dst, v, opts)
-		if err != nil {
-			return results, fmt.Errorf("transferring %s: %w", v.ref, err)
-		}
-		results = append(results, res)
-	}
-	return results, nil
+	return nil
 }
 
 // planVersions reads refs from src and, when recursive, what they
@@ -179,6 +317,7 @@ func planVersions(ctx context.Context, src ocimap.Store, where string, refs []Re
 	repo := ocimap.New(src, where)
 	var plan []*version
 	visited := map[Ref]bool{}
+	planned := map[Ref]*version{}
 	var visit func(r Ref, via string) error
 	visit = func(r Ref, via string) error {
 		if visited[r] {
@@ -192,14 +331,22 @@ func planVersions(ctx context.Context, src ocimap.Store, where string, refs []Re
 			}
 			return err
 		}
+		v := &version{ref: r, cv: cv, fetcher: repo.Fetcher(cv), done: make(chan struct{})}
 		if recursive {
 			for _, cr := range cv.Descriptor.Component.References {
-				if err := visit(Ref{Component: cr.ComponentName, Version: cr.Version}, r.String()); err != nil {
+				cref := Ref{Component: cr.ComponentName, Version: cr.Version}
+				if err := visit(cref, r.String()); err != nil {
 					return err
+				}
+				// A reference still on the DFS path (a cycle) is not in
+				// planned yet and is not waited for.
+				if d := planned[cref]; d != nil && !slices.Contains(v.deps, d) {
+					v.deps = append(v.deps, d)
 				}
 			}
 		}
-		plan = append(plan, &version{ref: r, cv: cv, fetcher: repo.Fetcher(cv)})
+		planned[r] = v
+		plan = append(plan, v)
 		return nil
 	}
 	for _, r := range refs {
@@ -279,8 +426,13 @@ func walk(ctx context.Context, fetcher content.Fetcher, root ocispec.Descriptor)
 	return out, nil
 }
 
-func copyVersion(ctx context.Context, dst ocimap.WriteStore, v *version, opts Options) (Result, error) {
-	res := Result{Component: v.ref.Component, Version: v.ref.Version, Digest: string(v.cv.Root.Digest), DryRun: opts.DryRun}
+func copyVersion(ctx context.Context, dst ocimap.WriteStore, v *version, opts Options, blobSlots chan struct{}) (Result, error) {
+	res := Result{Component: v.ref.Component, Version: v.ref.Version, Digest: string(v.cv.Root.Digest), TargetDigest: string(v.target), DryRun: opts.DryRun}
+	if v.skip {
+		res.VersionSkipped = true
+		opts.Progress(fmt.Sprintf("%s: skipped, the target has other content (%s)", v.ref, v.target))
+		return res, nil
+	}
 	nodes, err := walk(ctx, v.fetcher, v.cv.Root)
 	if err != nil {
 		return res, err
@@ -288,6 +440,9 @@ func copyVersion(ctx context.Context, dst ocimap.WriteStore, v *version, opts Op
 	if v.present {
 		res.AlreadyPresent = true
 		res.Skipped = len(nodes)
+		for _, n := range nodes {
+			res.BytesSkipped += n.desc.Size
+		}
 		opts.Progress(fmt.Sprintf("%s: already present in the target (%s)", v.ref, v.cv.Root.Digest))
 		return res, nil
 	}
@@ -296,7 +451,7 @@ func copyVersion(ctx context.Context, dst ocimap.WriteStore, v *version, opts Op
 	if opts.DryRun {
 		verb = "would copy"
 	}
-	var copied, skipped atomic.Int64
+	var copied, skipped, bytesCopied, bytesSkipped atomic.Int64
 	// transferOne copies one node unless the target has it.
 	transferOne := func(ctx context.Context, n node) error {
 		ok, err := dst.Exists(ctx, repo, n.desc)
@@ -305,32 +460,51 @@ func copyVersion(ctx context.Context, dst ocimap.WriteStore, v *version, opts Op
 		}
 		if ok {
 			skipped.Add(1)
+			bytesSkipped.Add(n.desc.Size)
 			return nil
 		}
 		if !opts.DryRun {
 			if n.data != nil {
 				err = dst.Push(ctx, repo, n.desc, bytes.NewReader(n.data))
 			} else {
-				err = copyBlob(ctx, v.fetcher, dst, repo, n.desc)
+				err = copyBlob(ctx, v.fetcher, dst, repo, n.desc, func(r io.Reader) (io.Reader, func(error)) {
+					if opts.WrapBlob == nil {
+						return r, nil
+					}
+					return opts.WrapBlob(v.ref, n.desc, r)
+				})
 			}
 			if err != nil {
 				return err
 			}
 		}
 		copied.Add(1)
+		bytesCopied.Add(n.desc.Size)
 		opts.Progress(fmt.Sprintf("%s: %s %s %s (%d bytes)", v.ref, verb, n.desc.MediaType, n.desc.Digest, n.desc.Size))
 		return nil
 	}
-	// Blobs in parallel.
+	// Blobs in parallel, bounded over all versions by blobSlots.
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(opts.Concurrency)
 	for _, n := range nodes {
 		if n.data != nil {
 			continue
 		}
-		g.Go(func() error { return transferOne(gctx, n) })
+		select {
+		case blobSlots <- struct{}{}:
+		case <-gctx.Done():
+		}
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			defer func() { <-blobSlots }()
+			return transferOne(gctx, n)
+		})
 	}
 	if err := g.Wait(); err != nil {
+		return res, err
+	}
+	if err := ctx.Err(); err != nil {
 		return res, err
 	}
 	// Then manifests and indexes, children before parents.
@@ -343,6 +517,7 @@ func copyVersion(ctx context.Context, dst ocimap.WriteStore, v *version, opts Op
 		}
 	}
 	res.Copied, res.Skipped = int(copied.Load()), int(skipped.Load())
+	res.BytesCopied, res.BytesSkipped = bytesCopied.Load(), bytesSkipped.Load()
 	res.Replaced = v.replace
 	if opts.DryRun {
 		opts.Progress(fmt.Sprintf("%s: would tag %s as %s", v.ref, v.cv.Root.Digest, ocimap.ToTag(v.ref.Version)))
@@ -358,21 +533,64 @@ func copyVersion(ctx context.Context, dst ocimap.WriteStore, v *version, opts Op
 // copyBlob streams desc from the source to the target, verifying size and
 // digest while reading: a mismatch fails the read before the target's
 // writer sees the end of the stream.
-func copyBlob(ctx context.Context, fetcher content.Fetcher, dst ocimap.WriteStore, repo string, desc ocispec.Descriptor) error {
+//
+// wrap may wrap the source stream (for progress display); its done function,
+// if any, is called with the outcome.
+func copyBlob(ctx context.Context, fetcher content.Fetcher, dst ocimap.WriteStore, repo string, desc ocispec.Descriptor, wrap func(io.Reader) (io.Reader, func(error))) (err error) {
+	// A streamed upload cannot be rewound by the HTTP retry layer, so a
+	// failed upload is retried here with a fresh stream from the source.
+	for attempt := 0; ; attempt++ {
+		err = copyBlobOnce(ctx, fetcher, dst, repo, desc, wrap)
+		if err == nil || attempt == maxUploadAttempts-1 || !retryableUpload(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(100<<attempt) * time.Millisecond):
+		}
+	}
+}
+
+// maxUploadAttempts bounds the retries of one blob upload.
+const maxUploadAttempts = 5
+
+// retryableUpload: server errors, throttling and broken connections, but
+// never a source that failed verification.
+func retryableUpload(err error) bool {
+	if errors.Is(err, errSourceBlob) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var resp *errcode.ErrorResponse
+	if errors.As(err, &resp) {
+		return resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// errSourceBlob marks a source blob that does not match its descriptor.
+var errSourceBlob = errors.New("source blob does not match its descriptor")
+
+func copyBlobOnce(ctx context.Context, fetcher content.Fetcher, dst ocimap.WriteStore, repo string, desc ocispec.Descriptor, wrap func(io.Reader) (io.Reader, func(error))) (err error) {
 	rc, err := fetcher.Fetch(ctx, desc)
 	if err != nil {
 		return fmt.Errorf("fetching blob %s: %w", desc.Digest, err)
 	}
 	defer rc.Close()
-	vr := &verifyingReader{vr: content.NewVerifyReader(rc, desc)}
+	src, done := wrap(rc)
+	if done != nil {
+		defer func() { done(err) }()
+	}
+	vr := &verifyingReader{vr: content.NewVerifyReader(src, desc)}
 	if err := dst.Push(ctx, repo, desc, vr); err != nil {
 		if vr.err != nil {
-			return fmt.Errorf("source blob %s: %w", desc.Digest, vr.err)
+			return fmt.Errorf("source blob %s: %w: %w", desc.Digest, errSourceBlob, vr.err)
 		}
 		return err
 	}
 	if vr.err != nil {
-		return fmt.Errorf("source blob %s: %w", desc.Digest, vr.err)
+		return fmt.Errorf("source blob %s: %w: %w", desc.Digest, errSourceBlob, vr.err)
 	}
 	return nil
 }

@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/olareg/olareg"
 	olacfg "github.com/olareg/olareg/config"
@@ -328,5 +330,232 @@ component:
 	}
 	if err := w.Commit(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// existingTargets builds fresh targets (a CTF archive and a registry).
+var existingTargets = map[string]func(t *testing.T) ocimap.WriteStore{
+	"ctf": func(t *testing.T) ocimap.WriteStore {
+		w, err := ctf.OpenWritable(filepath.Join(t.TempDir(), "target"), ctf.WriteOptions{Create: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { w.Abort() })
+		return w
+	},
+	"registry": func(t *testing.T) ocimap.WriteStore { return newRegistry(t) },
+}
+
+// Every existing-version policy against a target that has app identical and
+// lib with other content.
+func TestExistingPolicies(t *testing.T) {
+	ctx := context.Background()
+	src := openCTF(t, testutil.InteropCTF(t, testutil.Dir))
+	libCV, _ := graph(t, src, lib, "0.3.1+build.7")
+	appCV, _ := graph(t, src, app, "1.2.0")
+	libTag := ocimap.ToTag("0.3.1+build.7")
+	for name, newTarget := range existingTargets {
+		for _, policy := range []transfer.ExistingPolicy{transfer.ExistingDefault, transfer.ExistingSkip, transfer.ExistingReplace, transfer.ExistingFail} {
+			t.Run(name+"/"+string(policy), func(t *testing.T) {
+				dst := newTarget(t)
+				if _, err := transfer.ComponentVersions(ctx, src, dst, []transfer.Ref{appRef}, transfer.Options{}); err != nil {
+					t.Fatal(err)
+				}
+				other := pushOther(t, dst, lib, "0.3.1+build.7")
+				results, err := transfer.ComponentVersions(ctx, src, dst, []transfer.Ref{appRef}, transfer.Options{Recursive: true, Existing: policy})
+				libTarget, rerr := dst.Resolve(ctx, libCV.Repository, libTag)
+				if rerr != nil {
+					t.Fatal(rerr)
+				}
+				var ce *transfer.ConflictError
+				switch policy {
+				case transfer.ExistingDefault:
+					if !errors.As(err, &ce) || len(ce.Versions) != 1 || ce.Versions[0].Ref.Component != lib || ce.Versions[0].Target != other {
+						t.Fatalf("got %v", err)
+					}
+				case transfer.ExistingFail:
+					if !errors.As(err, &ce) || len(ce.Versions) != 2 || !strings.Contains(err.Error(), "already exists in the target: ") ||
+						!strings.Contains(err.Error(), app+":1.2.0 (identical") {
+						t.Fatalf("got %v", err)
+					}
+					for _, c := range ce.Versions {
+						if c.Ref.Component == app && c.Source != c.Target {
+							t.Errorf("app conflict %+v, want identical digests", c)
+						}
+					}
+				case transfer.ExistingSkip:
+					if err != nil {
+						t.Fatal(err)
+					}
+					got := byComponent(results)
+					if r := got[lib]; !r.VersionSkipped || r.AlreadyPresent || r.Replaced || r.Copied != 0 || r.TargetDigest != string(other) {
+						t.Errorf("lib: %+v", r)
+					}
+					if r := got[app]; !r.AlreadyPresent || r.VersionSkipped || r.Copied != 0 || r.BytesSkipped == 0 {
+						t.Errorf("app: %+v", r)
+					}
+				case transfer.ExistingReplace:
+					if err != nil {
+						t.Fatal(err)
+					}
+					got := byComponent(results)
+					if r := got[lib]; !r.Replaced || r.Copied == 0 || r.BytesCopied == 0 || r.TargetDigest != string(other) {
+						t.Errorf("lib: %+v", r)
+					}
+					if r := got[app]; !r.AlreadyPresent {
+						t.Errorf("app: %+v", r)
+					}
+				}
+				want := other
+				if policy == transfer.ExistingReplace {
+					want = libCV.Root.Digest
+				}
+				if libTarget.Digest != want {
+					t.Errorf("lib tag %s, want %s", libTarget.Digest, want)
+				}
+				if d, err := dst.Resolve(ctx, appCV.Repository, "1.2.0"); err != nil || d.Digest != appCV.Root.Digest {
+					t.Errorf("app tag %v %v", d.Digest, err)
+				}
+			})
+		}
+	}
+}
+
+func TestExistingOptionErrors(t *testing.T) {
+	ctx := context.Background()
+	src := openCTF(t, testutil.InteropCTF(t, testutil.Dir))
+	dst := existingTargets["ctf"](t)
+	if _, err := transfer.ComponentVersions(ctx, src, dst, []transfer.Ref{appRef}, transfer.Options{Existing: "keep"}); err == nil || !strings.Contains(err.Error(), `"keep"`) {
+		t.Errorf("unknown policy: %v", err)
+	}
+	if _, err := transfer.ComponentVersions(ctx, src, dst, []transfer.Ref{appRef}, transfer.Options{Existing: transfer.ExistingSkip, Overwrite: true}); err == nil || !strings.Contains(err.Error(), "overwrite") {
+		t.Errorf("overwrite with skip: %v", err)
+	}
+	// Overwrite alone is ExistingReplace.
+	pushOther(t, dst, app, "1.2.0")
+	results, err := transfer.ComponentVersions(ctx, src, dst, []transfer.Ref{appRef}, transfer.Options{Overwrite: true, Existing: transfer.ExistingReplace})
+	if err != nil || len(results) != 1 || !results[0].Replaced {
+		t.Fatalf("%+v %v", results, err)
+	}
+}
+
+// recordingStore records the order of tags.
+type recordingStore struct {
+	ocimap.WriteStore
+	mu   sync.Mutex
+	tags []string
+}
+
+func (s *recordingStore) Tag(ctx context.Context, repo string, desc ocispec.Descriptor, tag string) error {
+	if err := s.WriteStore.Tag(ctx, repo, desc, tag); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.tags = append(s.tags, repo)
+	s.mu.Unlock()
+	return nil
+}
+
+// slowReader delays the first read, so that blobs overlap.
+type slowReader struct {
+	r     io.Reader
+	slept bool
+}
+
+func (s *slowReader) Read(p []byte) (int, error) {
+	if !s.slept {
+		s.slept = true
+		time.Sleep(30 * time.Millisecond)
+	}
+	return s.r.Read(p)
+}
+
+// Independent versions move in parallel, bounded by Concurrency (versions
+// and blobs); a referencing version is tagged after what it references.
+func TestParallelVersions(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	const n = 6
+	var refs strings.Builder
+	for i := range n {
+		name := fmt.Sprintf("example.com/leaf%d", i)
+		fmt.Fprintf(&refs, "  - name: leaf%d\n    componentName: %s\n    version: 1.0.0\n", i, name)
+		cd, err := descriptor.Decode(fmt.Appendf(nil, "meta:\n  schemaVersion: v2\ncomponent:\n  name: %s\n  version: 1.0.0\n  provider: acme\n  repositoryContexts: []\n  sources: []\n  resources: []\n  componentReferences: []\n", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		layers := []testutil.Layer{
+			{MediaType: "text/plain", Data: bytes.Repeat([]byte{byte('a' + i)}, 1000)},
+			{MediaType: "text/plain", Data: bytes.Repeat([]byte{byte('A' + i)}, 2000)},
+		}
+		if err := testutil.AddComponentVersion(dir, cd, layers...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cd, err := descriptor.Decode(fmt.Appendf(nil, "meta:\n  schemaVersion: v2\ncomponent:\n  name: example.com/top\n  version: 1.0.0\n  provider: acme\n  repositoryContexts: []\n  sources: []\n  resources: []\n  componentReferences:\n%s", refs.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := testutil.AddComponentVersion(dir, cd, testutil.Layer{MediaType: "text/plain", Data: []byte("top")}); err != nil {
+		t.Fatal(err)
+	}
+	src := openCTF(t, dir)
+	dst := &recordingStore{WriteStore: newRegistry(t)}
+
+	var mu sync.Mutex
+	inFlight := map[transfer.Ref]int{}
+	blobs, maxBlobs, maxVersions := 0, 0, 0
+	wraps := 0
+	wrap := func(ref transfer.Ref, desc ocispec.Descriptor, r io.Reader) (io.Reader, func(error)) {
+		mu.Lock()
+		defer mu.Unlock()
+		wraps++
+		inFlight[ref]++
+		blobs++
+		maxBlobs = max(maxBlobs, blobs)
+		maxVersions = max(maxVersions, len(inFlight))
+		return &slowReader{r: r}, func(err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				t.Errorf("%s %s: %v", ref, desc.Digest, err)
+			}
+			blobs--
+			if inFlight[ref]--; inFlight[ref] == 0 {
+				delete(inFlight, ref)
+			}
+		}
+	}
+	results, err := transfer.ComponentVersions(ctx, src, dst, []transfer.Ref{{Component: "example.com/top", Version: "1.0.0"}},
+		transfer.Options{Recursive: true, Concurrency: 3, WrapBlob: wrap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != n+1 || results[n].Component != "example.com/top" {
+		t.Fatalf("results %+v", results)
+	}
+	if last := dst.tags[len(dst.tags)-1]; last != ocimap.RepositoryName("example.com/top") || len(dst.tags) != n+1 {
+		t.Errorf("tags in order %v: want top last", dst.tags)
+	}
+	if maxVersions < 2 || maxVersions > 3 || maxBlobs > 3 {
+		t.Errorf("in flight: at most %d versions, %d blobs; want 2..3 and ≤3", maxVersions, maxBlobs)
+	}
+	if wraps == 0 {
+		t.Error("WrapBlob never called")
+	}
+	var total int64
+	for _, r := range results {
+		_, nodes := graph(t, src, r.Component, r.Version)
+		var size int64
+		for _, nd := range nodes {
+			size += nd.Descriptor.Size
+		}
+		if r.BytesCopied != size || r.BytesSkipped != 0 {
+			t.Errorf("%s: %d bytes copied, %d skipped; want %d", r.Component, r.BytesCopied, r.BytesSkipped, size)
+		}
+		total += r.BytesCopied
+	}
+	if total < n*3000 {
+		t.Errorf("%d bytes in total", total)
 	}
 }

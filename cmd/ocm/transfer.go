@@ -6,12 +6,16 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/ocmgo/ocm/config"
 
 	"github.com/Masterminds/semver/v3"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
 	"sigs.k8s.io/yaml"
 
 	"github.com/ocmgo/ocm/reference"
@@ -29,7 +33,7 @@ func newTransferCommand(g *globalOptions) *cobra.Command {
 
 type transferOptions struct {
 	recursive, copyResources, dryRun, latest, overwrite bool
-	uploadAs, constraint, output                        string
+	uploadAs, constraint, output, existing              string
 	concurrency                                         int
 }
 
@@ -55,8 +59,20 @@ for compatibility but does not change this.
 
 Content the target has already is skipped, so a rerun after a failure only
 copies what is missing. Tags are written last: a version is either complete
-in the target or not tagged. A version whose tag in the target points at
-other content is an error unless --overwrite is given.`,
+in the target or not tagged. Up to --concurrency-limit component versions
+move in parallel (and as many blobs over all of them); a version is only
+transferred once the versions it references are complete.
+
+--existing says what to do with a version the target has already:
+  (default)  skip it when the target's tag points at the same digest, and
+             fail, before anything is written, when it points at other content
+  skip       leave it alone whatever the target has (reported as skipped)
+  replace    copy it and move the tag
+  fail       fail, before anything is written, when the target has it at all
+--overwrite is a deprecated spelling of --existing replace.
+
+On a terminal, stderr shows a progress bar per blob in flight; a summary of
+versions, blobs and bytes is printed on stderr at the end.`,
 		Example: `  ocm transfer cv ctf::./my-archive//ocm.software/mycomponent:1.0.0 ghcr.io/my-org/ocm
   ocm transfer cv ./my-archive//ocm.software/mycomponent ./copy.tgz --semver-constraint ">= 1.0.0, < 2.0.0"
   ocm transfer cv --recursive --dry-run localhost:5000/ocm//example.com/app:1.2.0 ctf::./airgap.ctf`,
@@ -70,8 +86,12 @@ other content is an error unless --overwrite is given.`,
 	f.BoolVar(&o.dryRun, "dry-run", false, "print what would be copied without writing anything")
 	f.StringVar(&o.constraint, "semver-constraint", "", `only versions matching this constraint, e.g. ">= 1.0.0, < 2.0.0" (when the reference has no version)`)
 	f.BoolVar(&o.latest, "latest", false, "only the latest version (when the reference has no version)")
-	f.IntVar(&o.concurrency, "concurrency-limit", transfer.DefaultConcurrency, "blobs of one version copied in parallel")
+	f.IntVar(&o.concurrency, "concurrency-limit", transfer.DefaultConcurrency, "component versions, and blobs, transferred in parallel")
+	f.StringVar(&o.existing, "existing", "", "versions the target has already: skip, replace or fail (default: skip when identical, fail when different)")
 	f.BoolVar(&o.overwrite, "overwrite", false, "move a target tag that points at different content")
+	// Deprecated alias; not via MarkDeprecated, whose notice goes to the
+	// command's output stream (stdout when set) and would corrupt -o json.
+	_ = f.MarkHidden("overwrite")
 	f.StringVarP(&o.output, "output", "o", "yaml", "output format of the results: yaml, json, ndjson, table")
 	return cmd
 }
@@ -85,6 +105,17 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 	}
 	if err := oneOf("upload-as", o.uploadAs, "localBlob"); err != nil {
 		return err
+	}
+	if err := oneOf("existing", o.existing, "", "skip", "replace", "fail"); err != nil {
+		return err
+	}
+	existing := transfer.ExistingPolicy(o.existing)
+	if o.overwrite {
+		fmt.Fprintln(cmd.ErrOrStderr(), "Flag --overwrite is deprecated, use --existing replace")
+		if existing != transfer.ExistingDefault && existing != transfer.ExistingReplace {
+			return fmt.Errorf("--overwrite means --existing replace and contradicts --existing %s", o.existing)
+		}
+		existing = transfer.ExistingReplace
 	}
 	if o.concurrency < 1 {
 		return fmt.Errorf("--concurrency-limit %d: must be at least 1", o.concurrency)
@@ -151,27 +182,139 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 	}
 
 	stderr := cmd.ErrOrStderr()
-	progress := newLineLogger(stderr)
-	results, err := transfer.ComponentVersions(ctx, src, dst, refs, transfer.Options{
+	bars := newTransferBars(stderr, newProgress(stderr).on)
+	logOut := stderr
+	if bars.on {
+		logOut = bars // lines above the bars
+	}
+	opts := transfer.Options{
 		Recursive:   o.recursive,
 		Concurrency: o.concurrency,
 		DryRun:      o.dryRun,
-		Overwrite:   o.overwrite,
-		Progress:    progress,
+		Existing:    existing,
+		Progress:    newLineLogger(logOut),
 		SourceName:  where,
-	})
-	if ce := (*transfer.ConflictError)(nil); errors.As(err, &ce) {
-		return fmt.Errorf("%w (--overwrite replaces them)", err)
+	}
+	if bars.on {
+		opts.WrapBlob = bars.wrap
+	}
+	results, err := transfer.ComponentVersions(ctx, src, dst, refs, opts)
+	bars.wait()
+	if err == nil && !o.dryRun {
+		err = commit()
+	}
+	printTransferSummary(stderr, results, o.dryRun, err != nil)
+	if ce := (*transfer.ConflictError)(nil); errors.As(err, &ce) && existing != transfer.ExistingFail {
+		return fmt.Errorf("%w (--existing replace replaces them, --existing skip leaves them)", err)
 	}
 	if err != nil {
 		return err
 	}
-	if !o.dryRun {
-		if err := commit(); err != nil {
-			return err
-		}
-	}
 	return printTransferResults(cmd.OutOrStdout(), o.output, results)
+}
+
+// printTransferSummary writes one line of totals.
+func printTransferSummary(w io.Writer, results []transfer.Result, dryRun, failed bool) {
+	var copied, present, skipped, blobsCopied, blobsSkipped int
+	var bytesCopied int64
+	for _, r := range results {
+		switch {
+		case r.AlreadyPresent:
+			present++
+		case r.VersionSkipped:
+			skipped++
+		default:
+			copied++
+		}
+		blobsCopied += r.Copied
+		blobsSkipped += r.Skipped
+		bytesCopied += r.BytesCopied
+	}
+	prefix, verb := "transferred", "copied"
+	switch {
+	case dryRun:
+		prefix, verb = "dry run", "to copy"
+	case failed:
+		prefix = "failed after"
+	}
+	fmt.Fprintf(w, "%s: versions: %d %s, %d already present, %d skipped; blobs: %d %s, %d skipped; %s %s\n",
+		prefix, copied, verb, present, skipped, blobsCopied, verb, blobsSkipped, formatBytes(bytesCopied), verb)
+}
+
+// formatBytes renders n in binary units.
+func formatBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB (%d bytes)", float64(n)/float64(div), "KMGTPE"[exp], n)
+}
+
+// transferBars shows one bar per blob in flight on an interactive stderr;
+// a bar disappears when its blob is done.
+type transferBars struct {
+	on   bool
+	out  io.Writer
+	once sync.Once
+	p    *mpb.Progress
+}
+
+func newTransferBars(out io.Writer, on bool) *transferBars {
+	return &transferBars{on: on, out: out}
+}
+
+func (b *transferBars) progress() *mpb.Progress {
+	b.once.Do(func() { b.p = mpb.New(mpb.WithOutput(b.out), mpb.WithWidth(40), mpb.WithAutoRefresh()) })
+	return b.p
+}
+
+// Write prints lines above the bars.
+func (b *transferBars) Write(p []byte) (int, error) {
+	n, err := b.progress().Write(p)
+	if err != nil { // after wait
+		return b.out.Write(p)
+	}
+	return n, nil
+}
+
+// wrap is a transfer.Options.WrapBlob that counts r on a new bar.
+func (b *transferBars) wrap(ref transfer.Ref, desc ocispec.Descriptor, r io.Reader) (io.Reader, func(error)) {
+	name := ref.String() + " " + desc.Digest.Encoded()[:min(12, len(desc.Digest.Encoded()))]
+	bar := b.progress().AddBar(desc.Size,
+		mpb.BarRemoveOnComplete(),
+		mpb.PrependDecorators(decor.Name(name, decor.WC{C: decor.DindentRight | decor.DextraSpace})),
+		mpb.AppendDecorators(decor.CountersKibiByte("% .1f / % .1f"), decor.Name(" "), decor.AverageSpeed(decor.SizeB1024(0), "% .1f")),
+	)
+	return &countingReader{r: r, bar: bar}, func(err error) {
+		if err != nil {
+			bar.Abort(true)
+			return
+		}
+		bar.SetTotal(-1, true)
+	}
+}
+
+// wait ends the display once every bar is done.
+func (b *transferBars) wait() {
+	if b.p != nil {
+		b.p.Wait()
+	}
+}
+
+type countingReader struct {
+	r   io.Reader
+	bar *mpb.Bar
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.bar.IncrBy(n)
+	return n, err
 }
 
 // openStore opens a repository reference as a read-only OCI store.
@@ -240,6 +383,8 @@ func printTransferResults(w io.Writer, format string, results []transfer.Result)
 		switch {
 		case r.AlreadyPresent:
 			status = "already present"
+		case r.VersionSkipped:
+			status = "skipped"
 		case r.DryRun:
 			status = "dry run"
 		case r.Replaced:
