@@ -38,14 +38,23 @@ type Repository interface {
 	io.Closer
 }
 
-// Open opens the repository a reference names, read-only, without configuration.
+// Open opens the repository a reference names, read-only, with default options.
 func Open(ctx context.Context, spec reference.Repository) (Repository, error) {
-	return OpenWithConfig(ctx, spec, nil)
+	return OpenWithOptions(ctx, spec, Options{})
 }
 
-// OpenWithConfig opens the repository a reference names, read-only; registry
-// credentials come from cfg's credential consumers, then the docker config.
-func OpenWithConfig(ctx context.Context, spec reference.Repository, cfg *config.Config) (Repository, error) {
+// Options tune how repositories are opened.
+type Options struct {
+	// Config supplies registry credentials (its credential consumers, then
+	// the docker config).
+	Config *config.Config
+	// PlainHTTP talks HTTP to registries that are not on a loopback address
+	// (loopback hosts use HTTP anyway).
+	PlainHTTP bool
+}
+
+// OpenWithOptions opens the repository a reference names, read-only.
+func OpenWithOptions(ctx context.Context, spec reference.Repository, opts Options) (Repository, error) {
 	switch spec.Type {
 	case reference.TypeCTF:
 		a, err := ctf.Open(spec.FilePath)
@@ -54,7 +63,7 @@ func OpenWithConfig(ctx context.Context, spec reference.Repository, cfg *config.
 		}
 		return FromStore(a, "CTF archive "+spec.FilePath, a), nil
 	case reference.TypeOCI:
-		reg, err := oci.New(spec.BaseURL, spec.SubPath, oci.Options{Credential: oci.Credentials(cfg, spec.SubPath)})
+		reg, err := oci.New(spec.BaseURL, spec.SubPath, oci.Options{Credential: oci.Credentials(opts.Config, spec.SubPath), PlainHTTP: opts.PlainHTTP})
 		if err != nil {
 			return nil, err
 		}

@@ -99,7 +99,7 @@ func (o *downloadOptions) run(cmd *cobra.Command, g *globalOptions, arg string) 
 		return err
 	}
 	ctx := cmd.Context()
-	repo, err := repository.OpenWithConfig(ctx, ref.Repository, g.config)
+	repo, err := repository.OpenWithOptions(ctx, ref.Repository, g.repositoryOptions())
 	if err != nil {
 		return err
 	}

@@ -78,7 +78,7 @@ func (o *getCVOptions) run(cmd *cobra.Command, g *globalOptions, arg string) err
 		return err
 	}
 	ctx := cmd.Context()
-	repo, err := repository.OpenWithConfig(ctx, repoSpec, g.config)
+	repo, err := repository.OpenWithOptions(ctx, repoSpec, g.repositoryOptions())
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ocmgo/ocm/config"
+	"github.com/ocmgo/ocm/repository"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -37,6 +38,7 @@ type globalOptions struct {
 	logLevel    string
 	logFormat   string
 	logOutput   string
+	plainHTTP   bool
 
 	config *config.Config
 	logger *slog.Logger
@@ -59,6 +61,7 @@ func newRootCommand() *cobra.Command {
 	f.StringVar(&g.logLevel, "loglevel", "info", "log level: debug, info, warn, error")
 	f.StringVar(&g.logFormat, "logformat", "text", "log format: text or json")
 	f.StringVar(&g.logOutput, "logoutput", "stderr", "log output: stderr or stdout")
+	f.BoolVar(&g.plainHTTP, "plain-http", false, "talk plain HTTP to OCI registries (loopback registries use HTTP anyway; TLS otherwise)")
 
 	root.AddCommand(newAddCommand(g), newGetCommand(g), newDownloadCommand(g), newSignCommand(g), newVerifyCommand(g), newTransferCommand(g), newCreateCommand(), newVersionCommand())
 	return root
@@ -96,6 +99,11 @@ func (g *globalOptions) setup(cmd *cobra.Command) error {
 		g.logger.Debug("configuration read", "files", strings.Join(cfg.Files, ","))
 	}
 	return nil
+}
+
+// repositoryOptions are the global settings for opening repositories.
+func (g *globalOptions) repositoryOptions() repository.Options {
+	return repository.Options{Config: g.config, PlainHTTP: g.plainHTTP}
 }
 
 func newVersionCommand() *cobra.Command {

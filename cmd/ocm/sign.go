@@ -90,7 +90,7 @@ func (o *signOptions) run(cmd *cobra.Command, g *globalOptions, arg string) erro
 	ctx := cmd.Context()
 	if o.dryRun {
 		// Nothing is written: read without taking the archive's write lock.
-		repo, err := repository.OpenWithConfig(ctx, ref.Repository, g.config)
+		repo, err := repository.OpenWithOptions(ctx, ref.Repository, g.repositoryOptions())
 		if err != nil {
 			return err
 		}
@@ -278,7 +278,7 @@ func (o *verifyOptions) run(cmd *cobra.Command, g *globalOptions, arg string) er
 		}
 	}
 	ctx := cmd.Context()
-	repo, err := repository.OpenWithConfig(ctx, ref.Repository, g.config)
+	repo, err := repository.OpenWithOptions(ctx, ref.Repository, g.repositoryOptions())
 	if err != nil {
 		return err
 	}

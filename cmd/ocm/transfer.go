@@ -139,7 +139,7 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 	}
 	ctx := cmd.Context()
 
-	src, where, closeSrc, err := openStore(ref.Repository, g.config)
+	src, where, closeSrc, err := openStore(ref.Repository, g.config, g.plainHTTP)
 	if err != nil {
 		return err
 	}
@@ -172,7 +172,7 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 		defer w.Abort()
 		dst, commit = w, w.Commit
 	case reference.TypeOCI:
-		reg, err := oci.New(targetSpec.BaseURL, targetSpec.SubPath, oci.Options{Credential: oci.Credentials(g.config, targetSpec.SubPath)})
+		reg, err := oci.New(targetSpec.BaseURL, targetSpec.SubPath, oci.Options{Credential: oci.Credentials(g.config, targetSpec.SubPath), PlainHTTP: g.plainHTTP})
 		if err != nil {
 			return err
 		}
@@ -318,7 +318,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 // openStore opens a repository reference as a read-only OCI store.
-func openStore(spec reference.Repository, cfg *config.Config) (ocimap.Store, string, func(), error) {
+func openStore(spec reference.Repository, cfg *config.Config, plainHTTP bool) (ocimap.Store, string, func(), error) {
 	switch spec.Type {
 	case reference.TypeCTF:
 		a, err := ctf.Open(spec.FilePath)
@@ -327,7 +327,7 @@ func openStore(spec reference.Repository, cfg *config.Config) (ocimap.Store, str
 		}
 		return a, "CTF archive " + spec.FilePath, func() { a.Close() }, nil
 	case reference.TypeOCI:
-		reg, err := oci.New(spec.BaseURL, spec.SubPath, oci.Options{Credential: oci.Credentials(cfg, spec.SubPath)})
+		reg, err := oci.New(spec.BaseURL, spec.SubPath, oci.Options{Credential: oci.Credentials(cfg, spec.SubPath), PlainHTTP: plainHTTP})
 		if err != nil {
 			return nil, "", nil, err
 		}
