@@ -15,6 +15,20 @@ if ! command -v openssl >/dev/null 2>&1; then
 fi
 openssl version
 
+# Debian's docker-registry (docker/distribution 2.8) is the out-of-process
+# registry of the CLI end-to-end test (cmd/ocm/dockerregistry_test.go), which
+# starts and stops it itself: the package does not auto-start a service
+# here, and none is needed.
+if [ ! -x /usr/bin/docker-registry ]; then
+  echo "== installing docker-registry (Debian package)"
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-registry >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-registry >/dev/null
+  fi
+fi
+/usr/bin/docker-registry --version
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))
 if [ -n "$unformatted" ]; then
