@@ -146,7 +146,8 @@ type Node struct {
 
 // Graph walks an OCI artifact from root: manifests and indexes are fetched,
 // size-limited and verified against their digests; every descriptor they
-// reference is listed once, in depth-first order (root first).
+// reference is listed once, children before the manifest or index that
+// references them (the order in which a copy can push them), root last.
 func Graph(ctx context.Context, fetcher content.Fetcher, root ocispec.Descriptor) ([]Node, error) {
 	var out []Node
 	seen := map[digest.Digest]bool{}
@@ -162,11 +163,14 @@ func Graph(ctx context.Context, fetcher content.Fetcher, root ocispec.Descriptor
 		if err := d.Digest.Validate(); err != nil {
 			return fmt.Errorf("invalid digest %q: %w", d.Digest, err)
 		}
+		if d.Size < 0 {
+			return fmt.Errorf("%s has negative size %d", d.Digest, d.Size)
+		}
 		if !ocimap.IsManifest(d.MediaType) {
 			out = append(out, Node{Descriptor: d})
 			return nil
 		}
-		if d.Size > maxManifestSize || d.Size < 0 {
+		if d.Size > maxManifestSize {
 			return fmt.Errorf("manifest %s has size %d, outside 0..%d", d.Digest, d.Size, maxManifestSize)
 		}
 		rc, err := fetcher.Fetch(ctx, d)
@@ -178,7 +182,6 @@ func Graph(ctx context.Context, fetcher content.Fetcher, root ocispec.Descriptor
 		if err != nil {
 			return fmt.Errorf("manifest %s: %w", d.Digest, err)
 		}
-		out = append(out, Node{Descriptor: d, Data: data})
 		var m struct {
 			Config    *ocispec.Descriptor  `json:"config"`
 			Layers    []ocispec.Descriptor `json:"layers"`
@@ -196,6 +199,7 @@ func Graph(ctx context.Context, fetcher content.Fetcher, root ocispec.Descriptor
 				return err
 			}
 		}
+		out = append(out, Node{Descriptor: d, Data: data})
 		return nil
 	}
 	if err := walk(root, 0); err != nil {

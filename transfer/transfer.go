@@ -12,7 +12,6 @@ package transfer
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -31,18 +30,13 @@ import (
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote/errcode"
 
+	"github.com/ocmgo/ocm/integrity"
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
 // DefaultConcurrency bounds, when Options.Concurrency is not set, both the
 // component versions in flight and the blobs copied in parallel.
 const DefaultConcurrency = 4
-
-// Limits of the graph walk: manifests are read into memory.
-const (
-	maxManifestSize = 4 << 20
-	maxDepth        = 8
-)
 
 // Ref names a component version.
 type Ref struct {
@@ -357,75 +351,6 @@ func planVersions(ctx context.Context, src ocimap.Store, where string, refs []Re
 	return plan, nil
 }
 
-// node is one piece of content of a version's graph; manifests and
-// indexes carry their verified bytes.
-type node struct {
-	desc ocispec.Descriptor
-	data []byte
-}
-
-// walk lists root's graph in post-order: everything a manifest or index
-// references comes before it; each digest once.
-func walk(ctx context.Context, fetcher content.Fetcher, root ocispec.Descriptor) ([]node, error) {
-	var out []node
-	seen := map[digest.Digest]bool{}
-	var visit func(d ocispec.Descriptor, depth int) error
-	visit = func(d ocispec.Descriptor, depth int) error {
-		if seen[d.Digest] {
-			return nil
-		}
-		seen[d.Digest] = true
-		if depth > maxDepth {
-			return fmt.Errorf("OCI graph below %s nests too deep", root.Digest)
-		}
-		if err := d.Digest.Validate(); err != nil {
-			return fmt.Errorf("invalid digest %q: %w", d.Digest, err)
-		}
-		if d.Size < 0 {
-			return fmt.Errorf("%s has negative size %d", d.Digest, d.Size)
-		}
-		if !ocimap.IsManifest(d.MediaType) {
-			out = append(out, node{desc: d})
-			return nil
-		}
-		if d.Size > maxManifestSize {
-			return fmt.Errorf("manifest %s is %d bytes, more than %d", d.Digest, d.Size, maxManifestSize)
-		}
-		rc, err := fetcher.Fetch(ctx, d)
-		if err != nil {
-			return fmt.Errorf("fetching manifest %s: %w", d.Digest, err)
-		}
-		data, err := content.ReadAll(rc, d)
-		rc.Close()
-		if err != nil {
-			return fmt.Errorf("manifest %s: %w", d.Digest, err)
-		}
-		var m struct {
-			Config    *ocispec.Descriptor  `json:"config"`
-			Layers    []ocispec.Descriptor `json:"layers"`
-			Manifests []ocispec.Descriptor `json:"manifests"`
-		}
-		if err := json.Unmarshal(data, &m); err != nil {
-			return fmt.Errorf("manifest %s: %w", d.Digest, err)
-		}
-		children := append([]ocispec.Descriptor{}, m.Manifests...)
-		if m.Config != nil {
-			children = append(children, *m.Config)
-		}
-		for _, c := range append(children, m.Layers...) {
-			if err := visit(c, depth+1); err != nil {
-				return err
-			}
-		}
-		out = append(out, node{desc: d, data: data})
-		return nil
-	}
-	if err := visit(root, 0); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 func copyVersion(ctx context.Context, dst ocimap.WriteStore, v *version, opts Options, blobSlots chan struct{}) (Result, error) {
 	res := Result{Component: v.ref.Component, Version: v.ref.Version, Digest: string(v.cv.Root.Digest), TargetDigest: string(v.target), DryRun: opts.DryRun}
 	if v.skip {
@@ -433,7 +358,7 @@ func copyVersion(ctx context.Context, dst ocimap.WriteStore, v *version, opts Op
 		opts.Progress(fmt.Sprintf("%s: skipped, the target has other content (%s)", v.ref, v.target))
 		return res, nil
 	}
-	nodes, err := walk(ctx, v.fetcher, v.cv.Root)
+	nodes, err := integrity.Graph(ctx, v.fetcher, v.cv.Root)
 	if err != nil {
 		return res, err
 	}
@@ -441,7 +366,7 @@ func copyVersion(ctx context.Context, dst ocimap.WriteStore, v *version, opts Op
 		res.AlreadyPresent = true
 		res.Skipped = len(nodes)
 		for _, n := range nodes {
-			res.BytesSkipped += n.desc.Size
+			res.BytesSkipped += n.Descriptor.Size
 		}
 		opts.Progress(fmt.Sprintf("%s: already present in the target (%s)", v.ref, v.cv.Root.Digest))
 		return res, nil
@@ -453,25 +378,25 @@ func copyVersion(ctx context.Context, dst ocimap.WriteStore, v *version, opts Op
 	}
 	var copied, skipped, bytesCopied, bytesSkipped atomic.Int64
 	// transferOne copies one node unless the target has it.
-	transferOne := func(ctx context.Context, n node) error {
-		ok, err := dst.Exists(ctx, repo, n.desc)
+	transferOne := func(ctx context.Context, n integrity.Node) error {
+		ok, err := dst.Exists(ctx, repo, n.Descriptor)
 		if err != nil {
 			return err
 		}
 		if ok {
 			skipped.Add(1)
-			bytesSkipped.Add(n.desc.Size)
+			bytesSkipped.Add(n.Descriptor.Size)
 			return nil
 		}
 		if !opts.DryRun {
-			if n.data != nil {
-				err = dst.Push(ctx, repo, n.desc, bytes.NewReader(n.data))
+			if n.Data != nil {
+				err = dst.Push(ctx, repo, n.Descriptor, bytes.NewReader(n.Data))
 			} else {
-				err = copyBlob(ctx, v.fetcher, dst, repo, n.desc, func(r io.Reader) (io.Reader, func(error)) {
+				err = copyBlob(ctx, v.fetcher, dst, repo, n.Descriptor, func(r io.Reader) (io.Reader, func(error)) {
 					if opts.WrapBlob == nil {
 						return r, nil
 					}
-					return opts.WrapBlob(v.ref, n.desc, r)
+					return opts.WrapBlob(v.ref, n.Descriptor, r)
 				})
 			}
 			if err != nil {
@@ -479,14 +404,14 @@ func copyVersion(ctx context.Context, dst ocimap.WriteStore, v *version, opts Op
 			}
 		}
 		copied.Add(1)
-		bytesCopied.Add(n.desc.Size)
-		opts.Progress(fmt.Sprintf("%s: %s %s %s (%d bytes)", v.ref, verb, n.desc.MediaType, n.desc.Digest, n.desc.Size))
+		bytesCopied.Add(n.Descriptor.Size)
+		opts.Progress(fmt.Sprintf("%s: %s %s %s (%d bytes)", v.ref, verb, n.Descriptor.MediaType, n.Descriptor.Digest, n.Descriptor.Size))
 		return nil
 	}
 	// Blobs in parallel, bounded over all versions by blobSlots.
 	g, gctx := errgroup.WithContext(ctx)
 	for _, n := range nodes {
-		if n.data != nil {
+		if n.Data != nil {
 			continue
 		}
 		select {
@@ -509,7 +434,7 @@ func copyVersion(ctx context.Context, dst ocimap.WriteStore, v *version, opts Op
 	}
 	// Then manifests and indexes, children before parents.
 	for _, n := range nodes {
-		if n.data == nil {
+		if n.Data == nil {
 			continue
 		}
 		if err := transferOne(ctx, n); err != nil {
