@@ -11,7 +11,6 @@ import (
 	"github.com/ocmgo/ocm/constructor"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
-	"github.com/ocmgo/ocm/repository/ctf"
 )
 
 func newAddCommand(g *globalOptions) *cobra.Command {
@@ -37,23 +36,26 @@ func newAddComponentVersionCommand(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "component-version",
 		Aliases: componentVersionAliases,
-		Short:   "Build component versions from a component-constructor.yaml into a CTF archive",
+		Short:   "Build component versions from a component-constructor.yaml into a repository",
 		Long: `Build the component versions a component constructor describes and add them to a
-repository (a CTF archive: directory, .tar or .tgz; created when missing).
+repository: a CTF archive (directory, .tar or .tgz; created when missing) or
+an OCI registry.
 
-Every input is read once and streamed into the archive while it is hashed.
-The archive changes atomically: a failing or interrupted add leaves it as it
-was. ${VAR} and $VAR in the constructor are replaced by environment variables;
+Every input is read once and streamed into the repository while it is
+hashed. A CTF archive changes atomically: a failing or interrupted add leaves
+it as it was. In a registry, blobs and manifests go first and the tag last,
+so a failed add leaves no tag pointing at incomplete content. ${VAR} and $VAR in the constructor are replaced by environment variables;
 an unset variable is an error. SOURCE_DATE_EPOCH sets creationTime, so the
 same constructor and inputs give byte-identical archives.`,
 		Example: `  ocm add cv --repository ./transport-archive --constructor component-constructor.yaml
+  ocm add cv -r localhost:5000/ocm -c component-constructor.yaml
   ocm add cv -r ctf::archive.tgz -c examples/ --component-version-conflict-policy replace -o yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd, g) },
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.constructor, "constructor", "c", "component-constructor.yaml", "component constructor file (or a directory holding component-constructor.yaml/.yml)")
-	f.StringVarP(&o.repository, "repository", "r", "transport-archive", "target repository: [ctf::]<path> (directory, .tar, .tgz)")
+	f.StringVarP(&o.repository, "repository", "r", "transport-archive", "target repository: [ctf::]<path> (directory, .tar, .tgz) or an OCI registry [oci::]<host>[/<path>]")
 	f.StringVar(&o.conflict, "component-version-conflict-policy", string(constructor.AbortAndFail), "when the version exists: abort-and-fail, replace or skip")
 	f.StringVar(&o.externalCopy, "external-component-version-copy-policy", "skip", "referenced component versions outside the constructor: skip (they must be in the target)")
 	f.IntVar(&o.concurrency, "concurrency-limit", 4, "inputs processed in parallel")
@@ -88,13 +90,8 @@ func (o *addCVOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	if err != nil {
 		return fmt.Errorf("--repository: %w", err)
 	}
-	if repoSpec.Type != reference.TypeCTF {
-		return fmt.Errorf("--repository %s: only CTF archives can be written by this build", repoSpec)
-	}
 	ctx := cmd.Context()
-	w, err := ctf.OpenWritable(repoSpec.FilePath, ctf.WriteOptions{Create: true, Context: ctx, OnWait: func() {
-		fmt.Fprintf(cmd.ErrOrStderr(), "waiting for another ocm process to finish writing %s ...\n", repoSpec.FilePath)
-	}})
+	w, err := openWritableStore(cmd, g, repoSpec, true)
 	if err != nil {
 		return err
 	}

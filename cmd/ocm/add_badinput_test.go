@@ -115,16 +115,10 @@ func TestAddCVBadInput(t *testing.T) {
 			want:        []string{`{{file}}: environment variable ${ACV_SURELY_UNSET_VARIABLE} is not set (line 3)`},
 		},
 		{
-			name:        "OCI registry as repository",
+			name:        "unreachable registry",
 			constructor: head,
-			args:        []string{"--repository", "ghcr.io/org"},
-			want:        []string{"--repository oci::ghcr.io/org: only CTF archives can be written by this build"},
-		},
-		{
-			name:        "OCI registry with type",
-			constructor: head,
-			args:        []string{"--repository", "OCIRegistry::https://ghcr.io/org/sub"},
-			want:        []string{"--repository", "only CTF archives can be written by this build"},
+			args:        []string{"--repository", "127.0.0.1:1/org"},
+			want:        []string{"127.0.0.1:1", "connection refused"},
 		},
 		{
 			name:        "unknown conflict policy",

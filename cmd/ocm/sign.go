@@ -18,7 +18,6 @@ import (
 	"github.com/ocmgo/ocm/integrity"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
-	"github.com/ocmgo/ocm/repository/ctf"
 	"github.com/ocmgo/ocm/repository/ocimap"
 	"github.com/ocmgo/ocm/signing"
 )
@@ -80,9 +79,6 @@ func (o *signOptions) run(cmd *cobra.Command, g *globalOptions, arg string) erro
 	if ref.Version == "" {
 		return fmt.Errorf("%s: name the version to sign", arg)
 	}
-	if ref.Repository.Type != reference.TypeCTF {
-		return fmt.Errorf("%s: only CTF archives can be signed by this build", ref.Repository)
-	}
 	signer, err := o.signer(g.config)
 	if err != nil {
 		return err
@@ -101,14 +97,12 @@ func (o *signOptions) run(cmd *cobra.Command, g *globalOptions, arg string) erro
 		}
 		return printSignature(cmd, o.output, sig)
 	}
-	w, err := ctf.OpenWritable(ref.Repository.FilePath, ctf.WriteOptions{Context: ctx, OnWait: func() {
-		fmt.Fprintf(cmd.ErrOrStderr(), "waiting for another ocm process to finish writing %s ...\n", ref.Repository.FilePath)
-	}})
+	w, err := openWritableStore(cmd, g, ref.Repository, false)
 	if err != nil {
 		return err
 	}
 	defer w.Abort()
-	where := "CTF archive " + ref.Repository.FilePath
+	where := w.where
 	signed, sig, err := integrity.Sign(ctx, repository.FromStore(w, where, nil), ref.Component, ref.Version, o.signOptions(signer))
 	if err != nil {
 		return err

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"text/tabwriter"
 
-	"github.com/ocmgo/ocm/config"
-
 	"github.com/Masterminds/semver/v3"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
@@ -19,8 +17,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/ocmgo/ocm/reference"
-	"github.com/ocmgo/ocm/repository/ctf"
-	"github.com/ocmgo/ocm/repository/oci"
 	"github.com/ocmgo/ocm/repository/ocimap"
 	"github.com/ocmgo/ocm/transfer"
 )
@@ -159,28 +155,11 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 		}
 	}
 
-	var dst ocimap.WriteStore
-	var commit func() error
-	switch targetSpec.Type {
-	case reference.TypeCTF:
-		w, err := ctf.OpenWritable(targetSpec.FilePath, ctf.WriteOptions{Create: true, Context: ctx, OnWait: func() {
-			fmt.Fprintf(cmd.ErrOrStderr(), "waiting for another ocm process to finish writing %s ...\n", targetSpec.FilePath)
-		}})
-		if err != nil {
-			return err
-		}
-		defer w.Abort()
-		dst, commit = w, w.Commit
-	case reference.TypeOCI:
-		reg, err := oci.New(targetSpec.BaseURL, targetSpec.SubPath, oci.Options{Credential: oci.Credentials(g.config, targetSpec.SubPath), PlainHTTP: g.plainHTTP})
-		if err != nil {
-			return err
-		}
-		dst, commit = reg, func() error { return nil }
-	default:
-		return fmt.Errorf("target %s: unknown type %q", targetSpec, targetSpec.Type)
+	dst, err := openWritableStore(cmd, g, targetSpec, true)
+	if err != nil {
+		return err
 	}
-
+	defer dst.Abort()
 	stderr := cmd.ErrOrStderr()
 	bars := newTransferBars(stderr, newProgress(stderr).on)
 	logOut := stderr
@@ -198,10 +177,10 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 	if bars.on {
 		opts.WrapBlob = bars.wrap
 	}
-	results, err := transfer.ComponentVersions(ctx, src, dst, refs, opts)
+	results, err := transfer.ComponentVersions(ctx, src, dst.WriteStore, refs, opts)
 	bars.wait()
 	if err == nil && !o.dryRun {
-		err = commit()
+		err = dst.Commit()
 	}
 	printTransferSummary(stderr, results, o.dryRun, err != nil)
 	if ce := (*transfer.ConflictError)(nil); errors.As(err, &ce) && existing != transfer.ExistingFail {
@@ -315,25 +294,6 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.bar.IncrBy(n)
 	return n, err
-}
-
-// openStore opens a repository reference as a read-only OCI store.
-func openStore(spec reference.Repository, cfg *config.Config, plainHTTP bool) (ocimap.Store, string, func(), error) {
-	switch spec.Type {
-	case reference.TypeCTF:
-		a, err := ctf.Open(spec.FilePath)
-		if err != nil {
-			return nil, "", nil, err
-		}
-		return a, "CTF archive " + spec.FilePath, func() { a.Close() }, nil
-	case reference.TypeOCI:
-		reg, err := oci.New(spec.BaseURL, spec.SubPath, oci.Options{Credential: oci.Credentials(cfg, spec.SubPath), PlainHTTP: plainHTTP})
-		if err != nil {
-			return nil, "", nil, err
-		}
-		return reg, reg.String(), func() {}, nil
-	}
-	return nil, "", nil, fmt.Errorf("repository %s: unknown type %q", spec, spec.Type)
 }
 
 // newLineLogger returns a progress callback that writes whole lines, safe
