@@ -58,3 +58,50 @@ func (t *Typed) LocalBlob() (*LocalBlobAccess, error) {
 	}
 	return &lb, nil
 }
+
+// AccessTypeOCIArtifact is the access to an artifact in an OCI registry.
+// The reference writes ociArtifact/v1; OCIImage, ociRegistry, ociImage and
+// OCIArtifact are older spellings of the same access.
+const AccessTypeOCIArtifact = "ociArtifact"
+
+// OCIArtifactAccess is the ociArtifact access: an image reference
+// host/repository[:tag][@digest].
+type OCIArtifactAccess struct {
+	Type           string `json:"type"`
+	ImageReference string `json:"imageReference"`
+}
+
+// IsOCIArtifact reports whether the access points at an OCI registry
+// artifact (any spelling, version v1 or none).
+func (t *Typed) IsOCIArtifact() bool {
+	if t == nil {
+		return false
+	}
+	base, version, hasVersion := strings.Cut(t.Type, "/")
+	if hasVersion && version != "v1" {
+		return false
+	}
+	switch base {
+	case AccessTypeOCIArtifact, "OCIImage", "ociRegistry", "ociImage", "OCIArtifact":
+		return true
+	}
+	return false
+}
+
+// OCIArtifact decodes an OCI artifact access.
+func (t *Typed) OCIArtifact() (*OCIArtifactAccess, error) {
+	if !t.IsOCIArtifact() {
+		if t == nil {
+			return nil, fmt.Errorf("no access")
+		}
+		return nil, fmt.Errorf("access type %q is not %s", t.Type, AccessTypeOCIArtifact)
+	}
+	var a OCIArtifactAccess
+	if err := t.Decode(&a); err != nil {
+		return nil, fmt.Errorf("decoding %s access: %w", t.Type, err)
+	}
+	if a.ImageReference == "" {
+		return nil, fmt.Errorf("%s access has no imageReference", t.Type)
+	}
+	return &a, nil
+}

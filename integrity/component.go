@@ -30,6 +30,9 @@ type Options struct {
 	Hash          string
 	// Content re-hashes local blobs; without it recorded resource digests are trusted.
 	Content bool
+	// External, if set, lets Content also check resources whose access is
+	// an OCI artifact in a registry; without it they are not checked.
+	External ExternalOpener
 }
 
 // ElementResult is the outcome for one resource or reference.
@@ -141,7 +144,7 @@ func (e *Engine) Check(ctx context.Context, cd *descriptor.Descriptor) (*Version
 		case r.Digest != nil && !e.opts.Content:
 			el.Status, el.Actual = StatusNotChecked, r.Digest
 		default:
-			actual, err := ResourceDigest(ctx, e.repo, cd, i)
+			actual, err := resourceDigest(ctx, e.repo, cd, i, e.opts.External)
 			switch {
 			case errors.Is(err, ErrNoContentAccess) && r.Digest != nil:
 				el.Status, el.Actual = StatusNotChecked, r.Digest

@@ -15,6 +15,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/registry"
 
 	"github.com/ocmgo/ocm/blob"
 	"github.com/ocmgo/ocm/descriptor"
@@ -33,6 +34,14 @@ var ErrNoContentAccess = errors.New("content not reachable through the repositor
 // (access none) has no digest: (nil, nil). An EXCLUDE-FROM-SIGNATURE digest
 // is returned as recorded.
 func ResourceDigest(ctx context.Context, repo repository.Repository, cd *descriptor.Descriptor, i int) (*descriptor.DigestSpec, error) {
+	return resourceDigest(ctx, repo, cd, i, nil)
+}
+
+// ExternalOpener opens the registry (host[:port]) of an OCI artifact that a
+// resource's access points at, as a store with full repository names.
+type ExternalOpener func(ctx context.Context, host string) (ocimap.Store, error)
+
+func resourceDigest(ctx context.Context, repo repository.Repository, cd *descriptor.Descriptor, i int, external ExternalOpener) (*descriptor.DigestSpec, error) {
 	r := &cd.Component.Resources[i]
 	if r.Access == nil || r.Access.IsNone() {
 		return nil, nil
@@ -45,16 +54,24 @@ func ResourceDigest(ctx context.Context, repo repository.Repository, cd *descrip
 		}
 		norm, hashName = r.Digest.NormalisationAlgorithm, r.Digest.HashAlgorithm
 	}
-	if !r.Access.IsLocalBlob() {
+	var desc ocispec.Descriptor
+	var fetcher content.Fetcher
+	switch {
+	case r.Access.IsLocalBlob():
+		lb, err := r.Access.LocalBlob()
+		if err != nil {
+			return nil, err
+		}
+		if desc, fetcher, err = repo.GetLocalBlob(ctx, cd.Component.Name, cd.Component.Version, lb.LocalReference); err != nil {
+			return nil, err
+		}
+	case r.Access.IsOCIArtifact() && external != nil:
+		var err error
+		if desc, fetcher, err = resolveExternal(ctx, r.Access, external); err != nil {
+			return nil, err
+		}
+	default:
 		return nil, fmt.Errorf("access type %s: %w", r.Access.Type, ErrNoContentAccess)
-	}
-	lb, err := r.Access.LocalBlob()
-	if err != nil {
-		return nil, err
-	}
-	desc, fetcher, err := repo.GetLocalBlob(ctx, cd.Component.Name, cd.Component.Version, lb.LocalReference)
-	if err != nil {
-		return nil, err
 	}
 	if ocimap.IsManifest(desc.MediaType) {
 		// A native OCI artifact: every blob of its graph must match its
@@ -97,6 +114,34 @@ func ResourceDigest(ctx context.Context, repo repository.Repository, cd *descrip
 		return &descriptor.DigestSpec{HashAlgorithm: canonicalHash(hashName), NormalisationAlgorithm: norm, Value: main.Encoded()}, nil
 	}
 	return nil, fmt.Errorf("unknown normalisation algorithm %q", norm)
+}
+
+// resolveExternal resolves an OCI artifact access in its registry; a
+// reference pinned by digest must resolve to that digest.
+func resolveExternal(ctx context.Context, access *descriptor.Typed, external ExternalOpener) (ocispec.Descriptor, content.Fetcher, error) {
+	acc, err := access.OCIArtifact()
+	if err != nil {
+		return ocispec.Descriptor{}, nil, err
+	}
+	ref, err := registry.ParseReference(acc.ImageReference)
+	if err != nil {
+		return ocispec.Descriptor{}, nil, fmt.Errorf("image reference %q: %w", acc.ImageReference, err)
+	}
+	store, err := external(ctx, ref.Registry)
+	if err != nil {
+		return ocispec.Descriptor{}, nil, err
+	}
+	desc, err := store.Resolve(ctx, ref.Repository, ref.Reference)
+	if err != nil {
+		return ocispec.Descriptor{}, nil, fmt.Errorf("resolving %s: %w", acc.ImageReference, err)
+	}
+	if pinned, err := ref.Digest(); err == nil && pinned != desc.Digest {
+		return ocispec.Descriptor{}, nil, fmt.Errorf("%s resolves to %s", acc.ImageReference, desc.Digest)
+	}
+	if !ocimap.IsManifest(desc.MediaType) {
+		return ocispec.Descriptor{}, nil, fmt.Errorf("%s is a %s, not an OCI manifest or index", acc.ImageReference, desc.MediaType)
+	}
+	return desc, ocimap.StoreFetcher(store, ref.Repository), nil
 }
 
 func isArtifactDigest(norm string) bool {

@@ -95,6 +95,9 @@ type VerifyOptions struct {
 	// Content re-hashes blobs; references are always verified recursively.
 	Content bool
 	Keys    KeyLookup
+	// External opens registries of OCI artifact accesses, so that Content
+	// checks them too.
+	External ExternalOpener
 }
 
 // Verify checks the signatures of component:version: the normalised digest
@@ -137,7 +140,7 @@ func Verify(ctx context.Context, repo repository.Repository, component, version 
 		}
 		out.Signatures = append(out.Signatures, r)
 	}
-	e := NewEngine(repo, Options{Content: opts.Content})
+	e := NewEngine(repo, Options{Content: opts.Content, External: opts.External})
 	res, err := e.Check(ctx, cd)
 	if err != nil {
 		return nil, err

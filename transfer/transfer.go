@@ -101,6 +101,20 @@ type Options struct {
 	// once when the blob is finished, with nil or the error. It may be
 	// called concurrently.
 	WrapBlob func(ref Ref, desc ocispec.Descriptor, r io.Reader) (wrapped io.Reader, done func(err error))
+	// CopyResources also copies resources with an external OCI access
+	// (ociArtifact and its older spellings) by value: into the version as
+	// local blobs, or with UploadAs UploadOCIArtifact into their own
+	// repositories of the target. Their access changes; their digest, and
+	// so every signature, stays. Other external accesses stay references.
+	CopyResources bool
+	// UploadAs is how OCI artifacts are stored; "" means UploadLocalBlob.
+	// UploadOCIArtifact needs a target that implements ImageReferencer and
+	// moves local blobs that are OCI artifacts out of the version too.
+	UploadAs UploadMode
+	// External opens the registry (host[:port]) of an external OCI
+	// artifact, as a store whose repository names are full paths. Needed
+	// with CopyResources.
+	External integrity.ExternalOpener
 	// SourceName names the source in messages ("CTF archive ./x"); when
 	// empty, src's String method or "the source repository".
 	SourceName string
@@ -172,6 +186,10 @@ type version struct {
 	ref     Ref
 	cv      *ocimap.ComponentVersion
 	fetcher content.Fetcher
+	// root is what the target tag will point at: cv.Root, or the new root
+	// when rewriteVersion changed accesses (then pushes is set).
+	root    ocispec.Descriptor
+	pushes  []push
 	deps    []*version // planned before it, transferred before it (cycles cut)
 	target  digest.Digest
 	present bool // target tag points at cv.Root already
@@ -215,6 +233,16 @@ func ComponentVersions(ctx context.Context, src ocimap.Store, dst ocimap.WriteSt
 	plan, err := planVersions(ctx, src, opts.SourceName, refs, opts.Recursive)
 	if err != nil {
 		return nil, err
+	}
+	switch opts.UploadAs {
+	case "", UploadLocalBlob, UploadOCIArtifact:
+	default:
+		return nil, fmt.Errorf("unknown upload mode %q: use localBlob or ociArtifact", opts.UploadAs)
+	}
+	for _, v := range plan {
+		if err := rewriteVersion(ctx, v, dst, opts); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkExisting(ctx, dst, plan, opts); err != nil {
 		return nil, err
@@ -279,10 +307,10 @@ func checkExisting(ctx context.Context, dst ocimap.WriteStore, plan []*version, 
 			return fmt.Errorf("checking %s in the target: %w", v.ref, err)
 		}
 		v.target = target.Digest
-		same := target.Digest == v.cv.Root.Digest
+		same := target.Digest == v.root.Digest
 		switch {
 		case opts.Existing == ExistingFail:
-			conflicts = append(conflicts, Conflict{Ref: v.ref, Source: v.cv.Root.Digest, Target: target.Digest})
+			conflicts = append(conflicts, Conflict{Ref: v.ref, Source: v.root.Digest, Target: target.Digest})
 		case same:
 			v.present = true
 		case opts.Existing == ExistingSkip:
@@ -290,7 +318,7 @@ func checkExisting(ctx context.Context, dst ocimap.WriteStore, plan []*version, 
 		case opts.Existing == ExistingReplace:
 			v.replace = true
 		default:
-			conflicts = append(conflicts, Conflict{Ref: v.ref, Source: v.cv.Root.Digest, Target: target.Digest})
+			conflicts = append(conflicts, Conflict{Ref: v.ref, Source: v.root.Digest, Target: target.Digest})
 		}
 	}
 	if len(conflicts) > 0 {
@@ -325,7 +353,7 @@ func planVersions(ctx context.Context, src ocimap.Store, where string, refs []Re
 			}
 			return err
 		}
-		v := &version{ref: r, cv: cv, fetcher: repo.Fetcher(cv), done: make(chan struct{})}
+		v := &version{ref: r, cv: cv, fetcher: repo.Fetcher(cv), root: cv.Root, done: make(chan struct{})}
 		if recursive {
 			for _, cr := range cv.Descriptor.Component.References {
 				cref := Ref{Component: cr.ComponentName, Version: cr.Version}
@@ -352,47 +380,71 @@ func planVersions(ctx context.Context, src ocimap.Store, where string, refs []Re
 }
 
 func copyVersion(ctx context.Context, dst ocimap.WriteStore, v *version, opts Options, blobSlots chan struct{}) (Result, error) {
-	res := Result{Component: v.ref.Component, Version: v.ref.Version, Digest: string(v.cv.Root.Digest), TargetDigest: string(v.target), DryRun: opts.DryRun}
+	res := Result{Component: v.ref.Component, Version: v.ref.Version, Digest: string(v.root.Digest), TargetDigest: string(v.target), DryRun: opts.DryRun}
 	if v.skip {
 		res.VersionSkipped = true
 		opts.Progress(fmt.Sprintf("%s: skipped, the target has other content (%s)", v.ref, v.target))
 		return res, nil
 	}
-	nodes, err := integrity.Graph(ctx, v.fetcher, v.cv.Root)
-	if err != nil {
-		return res, err
+	pushes := v.pushes
+	if pushes == nil {
+		nodes, err := integrity.Graph(ctx, v.fetcher, v.cv.Root)
+		if err != nil {
+			return res, err
+		}
+		pushes = []push{{repo: v.cv.Repository, tag: ocimap.ToTag(v.ref.Version), root: v.cv.Root, items: withFetcher(nodes, v.fetcher)}}
 	}
 	if v.present {
 		res.AlreadyPresent = true
-		res.Skipped = len(nodes)
-		for _, n := range nodes {
-			res.BytesSkipped += n.Descriptor.Size
+		for _, p := range pushes {
+			res.Skipped += len(p.items)
+			for _, it := range p.items {
+				res.BytesSkipped += it.Descriptor.Size
+			}
 		}
-		opts.Progress(fmt.Sprintf("%s: already present in the target (%s)", v.ref, v.cv.Root.Digest))
+		opts.Progress(fmt.Sprintf("%s: already present in the target (%s)", v.ref, v.root.Digest))
 		return res, nil
 	}
-	repo := v.cv.Repository
+	var c counters
+	// Artifacts of --upload-as ociArtifact first, the version (and its tag) last.
+	for _, p := range pushes {
+		if err := copyPush(ctx, dst, v, p, opts, blobSlots, &c); err != nil {
+			return res, err
+		}
+	}
+	res.Copied, res.Skipped = int(c.copied.Load()), int(c.skipped.Load())
+	res.BytesCopied, res.BytesSkipped = c.bytesCopied.Load(), c.bytesSkipped.Load()
+	res.Replaced = v.replace
+	return res, nil
+}
+
+type counters struct {
+	copied, skipped, bytesCopied, bytesSkipped atomic.Int64
+}
+
+// copyPush copies one repository's content: blobs in parallel, then
+// manifests and indexes (children before parents), then the tag.
+func copyPush(ctx context.Context, dst ocimap.WriteStore, v *version, p push, opts Options, blobSlots chan struct{}, c *counters) error {
 	verb := "copied"
 	if opts.DryRun {
 		verb = "would copy"
 	}
-	var copied, skipped, bytesCopied, bytesSkipped atomic.Int64
 	// transferOne copies one node unless the target has it.
-	transferOne := func(ctx context.Context, n integrity.Node) error {
-		ok, err := dst.Exists(ctx, repo, n.Descriptor)
+	transferOne := func(ctx context.Context, n item) error {
+		ok, err := dst.Exists(ctx, p.repo, n.Descriptor)
 		if err != nil {
 			return err
 		}
 		if ok {
-			skipped.Add(1)
-			bytesSkipped.Add(n.Descriptor.Size)
+			c.skipped.Add(1)
+			c.bytesSkipped.Add(n.Descriptor.Size)
 			return nil
 		}
 		if !opts.DryRun {
 			if n.Data != nil {
-				err = dst.Push(ctx, repo, n.Descriptor, bytes.NewReader(n.Data))
+				err = dst.Push(ctx, p.repo, n.Descriptor, bytes.NewReader(n.Data))
 			} else {
-				err = copyBlob(ctx, v.fetcher, dst, repo, n.Descriptor, func(r io.Reader) (io.Reader, func(error)) {
+				err = copyBlob(ctx, n.fetcher, dst, p.repo, n.Descriptor, func(r io.Reader) (io.Reader, func(error)) {
 					if opts.WrapBlob == nil {
 						return r, nil
 					}
@@ -403,14 +455,14 @@ func copyVersion(ctx context.Context, dst ocimap.WriteStore, v *version, opts Op
 				return err
 			}
 		}
-		copied.Add(1)
-		bytesCopied.Add(n.Descriptor.Size)
+		c.copied.Add(1)
+		c.bytesCopied.Add(n.Descriptor.Size)
 		opts.Progress(fmt.Sprintf("%s: %s %s %s (%d bytes)", v.ref, verb, n.Descriptor.MediaType, n.Descriptor.Digest, n.Descriptor.Size))
 		return nil
 	}
 	// Blobs in parallel, bounded over all versions by blobSlots.
 	g, gctx := errgroup.WithContext(ctx)
-	for _, n := range nodes {
+	for _, n := range p.items {
 		if n.Data != nil {
 			continue
 		}
@@ -427,32 +479,32 @@ func copyVersion(ctx context.Context, dst ocimap.WriteStore, v *version, opts Op
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return res, err
+		return err
 	}
 	if err := ctx.Err(); err != nil {
-		return res, err
+		return err
 	}
-	// Then manifests and indexes, children before parents.
-	for _, n := range nodes {
+	for _, n := range p.items {
 		if n.Data == nil {
 			continue
 		}
 		if err := transferOne(ctx, n); err != nil {
-			return res, err
+			return err
 		}
 	}
-	res.Copied, res.Skipped = int(copied.Load()), int(skipped.Load())
-	res.BytesCopied, res.BytesSkipped = bytesCopied.Load(), bytesSkipped.Load()
-	res.Replaced = v.replace
+	if p.tag == "" {
+		return nil
+	}
+	target := p.repo + ":" + p.tag
 	if opts.DryRun {
-		opts.Progress(fmt.Sprintf("%s: would tag %s as %s", v.ref, v.cv.Root.Digest, ocimap.ToTag(v.ref.Version)))
-		return res, nil
+		opts.Progress(fmt.Sprintf("%s: would tag %s as %s", v.ref, p.root.Digest, target))
+		return nil
 	}
-	if err := dst.Tag(ctx, repo, v.cv.Root, ocimap.ToTag(v.ref.Version)); err != nil {
-		return res, err
+	if err := dst.Tag(ctx, p.repo, p.root, p.tag); err != nil {
+		return err
 	}
-	opts.Progress(fmt.Sprintf("%s: tagged %s as %s", v.ref, v.cv.Root.Digest, ocimap.ToTag(v.ref.Version)))
-	return res, nil
+	opts.Progress(fmt.Sprintf("%s: tagged %s as %s", v.ref, p.root.Digest, target))
+	return nil
 }
 
 // copyBlob streams desc from the source to the target, verifying size and

@@ -49,11 +49,14 @@ func agRun(t *testing.T, args ...string) string {
 // agAirgap transfers component:version (recursively) from src to registry
 // A, from A into a new .tgz, and from the .tgz into registry B. It returns
 // A's and B's repository (host:port/ocm).
-func agAirgap(t *testing.T, src, cv string) (a, b string) {
+//
+// copyFlags go to the first hop: --copy-resources fetches external images,
+// which the interop archive has on ghcr.io, unreachable from the tests.
+func agAirgap(t *testing.T, src, cv string, copyFlags ...string) (a, b string) {
 	t.Helper()
 	a, b = agRegistry(t)+"/ocm", agRegistry(t)+"/ocm"
 	tgz := filepath.Join(t.TempDir(), "airgap.tgz")
-	agRun(t, "transfer", "cv", "--recursive", "--copy-resources", src+"//"+cv, a)
+	agRun(t, append(append([]string{"transfer", "cv", "--recursive"}, copyFlags...), src+"//"+cv, a)...)
 	agRun(t, "transfer", "cv", "--recursive", a+"//"+cv, tgz)
 	agRun(t, "transfer", "cv", "--recursive", "ctf::"+tgz+"//"+cv, b)
 	return a, b
@@ -198,7 +201,7 @@ func TestAirgapOwnComponent(t *testing.T) {
 	}
 	agRun(t, "verify", "cv", src+"//"+cv, "--public-key", pub)
 
-	a, b := agAirgap(t, src, cv)
+	a, b := agAirgap(t, src, cv, "--copy-resources")
 	agRun(t, "verify", "cv", b+"//"+cv, "--public-key", pub)
 	// A wrong key fails in B: the verification is not vacuous.
 	otherPriv, otherPub := filepath.Join(keys, "other.priv"), filepath.Join(keys, "other.pub")

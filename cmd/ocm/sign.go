@@ -222,11 +222,12 @@ func newVerifyCommand(g *globalOptions) *cobra.Command {
 }
 
 type verifyOptions struct {
-	signatures   []string
-	verifierSpec string
-	publicKey    string
-	noContent    bool
-	systemRoots  bool
+	signatures      []string
+	verifierSpec    string
+	publicKey       string
+	noContent       bool
+	externalContent bool
+	systemRoots     bool
 }
 
 func newVerifyComponentVersionCommand(g *globalOptions) *cobra.Command {
@@ -254,6 +255,7 @@ signatures), or from --public-key.`,
 	f.StringVar(&o.verifierSpec, "verifier-spec", "", "RSASigningConfiguration/v1alpha1 file; accepted for compatibility (the algorithm is read from each signature)")
 	f.StringVar(&o.publicKey, "public-key", "", "PEM file with the public key (or CA certificates) to verify every signature with")
 	f.BoolVar(&o.noContent, "no-content", false, "trust recorded resource digests instead of re-hashing blobs (faster, weaker)")
+	f.BoolVar(&o.externalContent, "external-content", false, "also re-hash resources whose access is an OCI artifact in a registry, fetching them from there (otherwise they are reported as not checked)")
 	f.BoolVar(&o.systemRoots, "use-system-roots", false, "also trust the system's CA certificates for PEM (certificate chain) signatures")
 	return cmd
 }
@@ -277,9 +279,13 @@ func (o *verifyOptions) run(cmd *cobra.Command, g *globalOptions, arg string) er
 		return err
 	}
 	defer repo.Close()
-	res, err := integrity.Verify(ctx, repo, ref.Component, ref.Version, integrity.VerifyOptions{
+	opts := integrity.VerifyOptions{
 		Signatures: o.signatures, Content: !o.noContent, Keys: verificationKeys(g.config, o.publicKey, o.systemRoots),
-	})
+	}
+	if o.externalContent {
+		opts.External = g.externalRegistries
+	}
+	res, err := integrity.Verify(ctx, repo, ref.Component, ref.Version, opts)
 	if err != nil {
 		return err
 	}

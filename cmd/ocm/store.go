@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/ocmgo/ocm/config"
@@ -66,4 +67,10 @@ func openWritableStore(cmd *cobra.Command, g *globalOptions, spec reference.Repo
 		return &writableStore{WriteStore: reg, where: reg.String(), Commit: func() error { return nil }, Abort: func() {}}, nil
 	}
 	return nil, fmt.Errorf("repository %s: unknown type %q", spec, spec.Type)
+}
+
+// externalRegistries opens the registry of an OCI artifact access (any
+// repository below host), with the configured credentials.
+func (g *globalOptions) externalRegistries(_ context.Context, host string) (ocimap.Store, error) {
+	return openRegistry(reference.Repository{Type: reference.TypeOCI, BaseURL: host}, g.config, g.plainHTTP)
 }

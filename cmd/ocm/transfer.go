@@ -49,9 +49,19 @@ missing; .tar, .tgz/.tar.gz or a directory, by extension) or an OCI registry.
 Component versions are copied by value: the descriptor, its signatures and
 every local blob (including native OCI artifacts stored with the version) are
 copied byte for byte, so digests and signatures stay valid. Resources with an
-external access (e.g. ociArtifact pointing at another registry) are not
-copied and stay references to where they are; --copy-resources is accepted
-for compatibility but does not change this.
+external access (e.g. ociArtifact pointing at another registry) stay
+references, unless --copy-resources is given: then OCI artifacts are copied
+too, after checking them against the digest their reference pins and the
+resource digest, and their access is rewritten. Accesses are outside every
+normalisation, so signatures stay valid. Other external accesses (helm
+repositories, ...) stay references.
+
+--upload-as says where OCI artifacts go:
+  localBlob    into the component version (local blobs, the default)
+  ociArtifact  into their own repositories of the target registry,
+               <target>/<original repository path>:<original tag>, with
+               an ociArtifact access pinned by digest; local blobs that are
+               OCI artifacts move there too
 
 Content the target has already is skipped, so a rerun after a failure only
 copies what is missing. Tags are written last: a version is either complete
@@ -77,8 +87,8 @@ versions, blobs and bytes is printed on stderr at the end.`,
 	}
 	f := cmd.Flags()
 	f.BoolVarP(&o.recursive, "recursive", "r", false, "also transfer every referenced component version, transitively")
-	f.BoolVar(&o.copyResources, "copy-resources", false, "accepted for compatibility: local blobs are always copied by value; resources with external access stay references")
-	f.StringVarP(&o.uploadAs, "upload-as", "u", "localBlob", "how resources are stored in the target: localBlob (only localBlob is supported)")
+	f.BoolVar(&o.copyResources, "copy-resources", false, "also copy resources with an external OCI access (ociArtifact) by value; other external accesses stay references")
+	f.StringVarP(&o.uploadAs, "upload-as", "u", "localBlob", "how OCI artifacts are stored in the target: localBlob (with the component version) or ociArtifact (own repositories in the target registry)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print what would be copied without writing anything")
 	f.StringVar(&o.constraint, "semver-constraint", "", `only versions matching this constraint, e.g. ">= 1.0.0, < 2.0.0" (when the reference has no version)`)
 	f.BoolVar(&o.latest, "latest", false, "only the latest version (when the reference has no version)")
@@ -96,10 +106,7 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 	if err := oneOf("output", o.output, "yaml", "json", "ndjson", "table"); err != nil {
 		return err
 	}
-	if o.uploadAs == "ociArtifact" {
-		return fmt.Errorf("--upload-as ociArtifact: not supported by this build; local blobs are transferred as local blobs (--upload-as localBlob)")
-	}
-	if err := oneOf("upload-as", o.uploadAs, "localBlob"); err != nil {
+	if err := oneOf("upload-as", o.uploadAs, string(transfer.UploadLocalBlob), string(transfer.UploadOCIArtifact)); err != nil {
 		return err
 	}
 	if err := oneOf("existing", o.existing, "", "skip", "replace", "fail"); err != nil {
@@ -173,6 +180,10 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 		Existing:    existing,
 		Progress:    newLineLogger(logOut),
 		SourceName:  where,
+
+		CopyResources: o.copyResources,
+		UploadAs:      transfer.UploadMode(o.uploadAs),
+		External:      g.externalRegistries,
 	}
 	if bars.on {
 		opts.WrapBlob = bars.wrap

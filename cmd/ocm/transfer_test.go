@@ -55,7 +55,7 @@ func TestTransferHops(t *testing.T) {
 		{registry + "//" + app + ":1.2.0", final},
 	}
 	for _, hop := range hops {
-		out, _, err := run(t, "transfer", "cv", "--recursive", "--copy-resources", "-o", "json", hop[0], hop[1])
+		out, _, err := run(t, "transfer", "cv", "--recursive", "-o", "json", hop[0], hop[1])
 		if err != nil {
 			t.Fatalf("%s → %s: %v", hop[0], hop[1], err)
 		}
@@ -181,7 +181,7 @@ func TestTransferFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--upload-as", "ociArtifact", src + "//" + app + ":1.2.0", target}, "--upload-as ociArtifact: not supported"},
+		{[]string{"--upload-as", "ociArtifact", src + "//" + app + ":1.2.0", target}, "--upload-as ociArtifact needs an OCI registry as the target"},
 		{[]string{"--upload-as", "blob", src + "//" + app + ":1.2.0", target}, `--upload-as "blob"`},
 		{[]string{"--latest", src + "//" + app + ":1.2.0", target}, "only apply to a reference without one"},
 		{[]string{"--semver-constraint", ">2", src + "//" + app, target}, "no version of " + app},

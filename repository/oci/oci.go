@@ -166,6 +166,12 @@ func (r *Registry) SubPath() string { return r.subPath }
 // PlainHTTP reports whether the registry is accessed without TLS.
 func (r *Registry) PlainHTTP() bool { return r.plainHTTP }
 
+// ImageReference is the global name of a store repository,
+// host/<subPath>/<repository>, as image references use it.
+func (r *Registry) ImageReference(repository string) string {
+	return r.host + "/" + r.fullName(repository)
+}
+
 func (r *Registry) fullName(repository string) string {
 	if r.subPath == "" {
 		return repository

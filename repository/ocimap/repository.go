@@ -330,6 +330,11 @@ func (r *Repository) Fetcher(cv *ComponentVersion) content.Fetcher {
 	return repoFetcher{store: r.store, repo: cv.Repository}
 }
 
+// StoreFetcher fetches content of one repository of store.
+func StoreFetcher(store Store, repository string) content.Fetcher {
+	return repoFetcher{store: store, repo: repository}
+}
+
 type repoFetcher struct {
 	store Store
 	repo  string

@@ -83,19 +83,47 @@ func IsManifest(mediaType string) bool {
 func (w *Writer) AddComponentVersion(ctx context.Context, cd *descriptor.Descriptor, blobs []LocalBlob) (ocispec.Descriptor, error) {
 	name, version := cd.Component.Name, cd.Component.Version
 	repo := RepositoryName(name)
+	nodes, root, err := Compose(cd, blobs)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	for _, n := range nodes {
+		if err := w.pushBytes(ctx, repo, n.Descriptor, n.Data); err != nil {
+			return ocispec.Descriptor{}, fmt.Errorf("storing %s of %s:%s: %w", n.Descriptor.MediaType, name, version, err)
+		}
+	}
+	if err := w.store.Tag(ctx, repo, root, ToTag(version)); err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("tagging %s:%s: %w", name, version, err)
+	}
+	return root, nil
+}
+
+// ComposedNode is a piece of the OCI content Compose makes for a version.
+type ComposedNode struct {
+	Descriptor ocispec.Descriptor
+	Data       []byte
+}
+
+// Compose renders the content that stores cd with its local blobs — the
+// descriptor layer, the config, the manifest and, with native OCI artifacts
+// among the blobs, the index — in push order (root last), without writing
+// anything. The same input always gives the same bytes, so a transfer can
+// tell before writing whether the target has the version already.
+func Compose(cd *descriptor.Descriptor, blobs []LocalBlob) ([]ComposedNode, ocispec.Descriptor, error) {
+	name, version := cd.Component.Name, cd.Component.Version
 	cdJSON, err := descriptor.EncodeJSON(cd)
 	if err != nil {
-		return ocispec.Descriptor{}, err
+		return nil, ocispec.Descriptor{}, err
 	}
-	cdDesc, err := w.pushBytes(ctx, repo, MediaTypeDescriptorJSON, cdJSON)
-	if err != nil {
-		return ocispec.Descriptor{}, fmt.Errorf("storing descriptor of %s:%s: %w", name, version, err)
+	var nodes []ComposedNode
+	add := func(mediaType string, data []byte) ocispec.Descriptor {
+		d := ocispec.Descriptor{MediaType: mediaType, Digest: digest.FromBytes(data), Size: int64(len(data))}
+		nodes = append(nodes, ComposedNode{Descriptor: d, Data: data})
+		return d
 	}
+	cdDesc := add(MediaTypeDescriptorJSON, cdJSON)
 	cfg, _ := json.Marshal(map[string]ocispec.Descriptor{"componentDescriptorLayer": cdDesc})
-	cfgDesc, err := w.pushBytes(ctx, repo, MediaTypeComponentConfig, cfg)
-	if err != nil {
-		return ocispec.Descriptor{}, err
-	}
+	cfgDesc := add(MediaTypeComponentConfig, cfg)
 	layers := []ocispec.Descriptor{cdDesc}
 	var manifests []ocispec.Descriptor
 	seen := map[digest.Digest]int{}
@@ -136,10 +164,7 @@ func (w *Writer) AddComponentVersion(ctx context.Context, cd *descriptor.Descrip
 		Layers:       layers,
 		Annotations:  annotations,
 	})
-	root, err := w.pushBytes(ctx, repo, ocispec.MediaTypeImageManifest, manifest)
-	if err != nil {
-		return ocispec.Descriptor{}, err
-	}
+	root := add(ocispec.MediaTypeImageManifest, manifest)
 	if len(manifests) > 0 {
 		top := root
 		top.ArtifactType = ArtifactTypeDescriptor
@@ -150,23 +175,15 @@ func (w *Writer) AddComponentVersion(ctx context.Context, cd *descriptor.Descrip
 			Manifests:   append([]ocispec.Descriptor{top}, manifests...),
 			Annotations: annotations,
 		})
-		if root, err = w.pushBytes(ctx, repo, ocispec.MediaTypeImageIndex, index); err != nil {
-			return ocispec.Descriptor{}, err
-		}
+		root = add(ocispec.MediaTypeImageIndex, index)
 	}
-	if err := w.store.Tag(ctx, repo, root, ToTag(version)); err != nil {
-		return ocispec.Descriptor{}, fmt.Errorf("tagging %s:%s: %w", name, version, err)
-	}
-	return root, nil
+	return nodes, root, nil
 }
 
-// ReplaceDescriptor writes cd as the new descriptor of an existing version
-// (e.g. with a signature added), keeping its local blobs with their
-// annotations, and moves the tag to the new manifest or index.
-func (w *Writer) ReplaceDescriptor(ctx context.Context, cv *ComponentVersion, cd *descriptor.Descriptor) (ocispec.Descriptor, error) {
-	if cd.Component.Name != cv.Descriptor.Component.Name || cd.Component.Version != cv.Descriptor.Component.Version {
-		return ocispec.Descriptor{}, fmt.Errorf("replacing the descriptor of %s:%s with one of %s:%s", cv.Descriptor.Component.Name, cv.Descriptor.Component.Version, cd.Component.Name, cd.Component.Version)
-	}
+// LocalBlobs lists the local blobs stored with cv (every layer after the
+// descriptor, and the native OCI artifacts of its index) with their
+// annotations, as AddComponentVersion takes them.
+func LocalBlobs(cv *ComponentVersion) []LocalBlob {
 	var blobs []LocalBlob
 	for _, l := range cv.Manifest.Layers[1:] {
 		blobs = append(blobs, LocalBlob{Descriptor: l})
@@ -178,7 +195,17 @@ func (w *Writer) ReplaceDescriptor(ctx context.Context, cv *ComponentVersion, cd
 			}
 		}
 	}
-	return w.AddComponentVersion(ctx, cd, blobs)
+	return blobs
+}
+
+// ReplaceDescriptor writes cd as the new descriptor of an existing version
+// (e.g. with a signature added), keeping its local blobs with their
+// annotations, and moves the tag to the new manifest or index.
+func (w *Writer) ReplaceDescriptor(ctx context.Context, cv *ComponentVersion, cd *descriptor.Descriptor) (ocispec.Descriptor, error) {
+	if cd.Component.Name != cv.Descriptor.Component.Name || cd.Component.Version != cv.Descriptor.Component.Version {
+		return ocispec.Descriptor{}, fmt.Errorf("replacing the descriptor of %s:%s with one of %s:%s", cv.Descriptor.Component.Name, cv.Descriptor.Component.Version, cd.Component.Name, cd.Component.Version)
+	}
+	return w.AddComponentVersion(ctx, cd, LocalBlobs(cv))
 }
 
 func versionAnnotations(name, version string) map[string]string {
@@ -191,16 +218,10 @@ func versionAnnotations(name, version string) map[string]string {
 	}
 }
 
-func (w *Writer) pushBytes(ctx context.Context, repo, mediaType string, data []byte) (ocispec.Descriptor, error) {
-	d := ocispec.Descriptor{MediaType: mediaType, Digest: digest.FromBytes(data), Size: int64(len(data))}
+func (w *Writer) pushBytes(ctx context.Context, repo string, d ocispec.Descriptor, data []byte) error {
 	ok, err := w.store.Exists(ctx, repo, d)
-	if err != nil {
-		return ocispec.Descriptor{}, err
+	if err != nil || ok {
+		return err
 	}
-	if !ok {
-		if err := w.store.Push(ctx, repo, d, bytes.NewReader(data)); err != nil {
-			return ocispec.Descriptor{}, err
-		}
-	}
-	return d, nil
+	return w.store.Push(ctx, repo, d, bytes.NewReader(data))
 }

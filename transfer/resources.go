@@ -1,0 +1,293 @@
+package transfer
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/registry"
+
+	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/integrity"
+	"github.com/ocmgo/ocm/repository/ocimap"
+)
+
+// UploadMode says how resources that are OCI artifacts are stored in the
+// target.
+type UploadMode string
+
+const (
+	// UploadLocalBlob stores them with the component version (the default).
+	UploadLocalBlob UploadMode = "localBlob"
+	// UploadOCIArtifact pushes them to their own repositories in the target
+	// registry (<target>/<original repository path>:<original tag>) and
+	// points their access there.
+	UploadOCIArtifact UploadMode = "ociArtifact"
+)
+
+// ImageReferencer is a target whose repositories have global names (an OCI
+// registry): --upload-as ociArtifact writes such names into accesses.
+type ImageReferencer interface {
+	ImageReference(repository string) string
+}
+
+// push is content to write into one target repository, children before
+// parents, then optionally a tag on root.
+type push struct {
+	repo  string
+	tag   string
+	root  ocispec.Descriptor
+	items []item
+}
+
+// item is one node and where its content comes from (Data or fetcher).
+type item struct {
+	integrity.Node
+	fetcher content.Fetcher
+}
+
+// rewriteVersion decides, for CopyResources and UploadOCIArtifact, which
+// resources change their access; when any does, v gets the pushes and the
+// new root (the version's descriptor differs from the source's, but only in
+// accesses, which no normalisation covers, so digests and signatures stay
+// valid). Manifests are fetched and verified here, before anything is
+// written, so that the target digest is known for the existing-version
+// check.
+func rewriteVersion(ctx context.Context, v *version, dst ocimap.WriteStore, opts Options) error {
+	if !opts.CopyResources && opts.UploadAs != UploadOCIArtifact {
+		return nil
+	}
+	raw, err := descriptor.EncodeJSON(v.cv.Descriptor)
+	if err != nil {
+		return err
+	}
+	cd, err := descriptor.Decode(raw)
+	if err != nil {
+		return err
+	}
+	blobs := ocimap.LocalBlobs(v.cv)
+	kept := map[digest.Digest]bool{}
+	var external []item
+	var pushes []push
+	changed := false
+	referencer, _ := dst.(ImageReferencer)
+	toArtifact := func(r *descriptor.Resource, repo, tag string, root ocispec.Descriptor, items []item) error {
+		if referencer == nil {
+			return fmt.Errorf("resource %s: --upload-as ociArtifact needs an OCI registry as the target", r.Name)
+		}
+		pushes = append(pushes, push{repo: repo, tag: tag, root: root, items: items})
+		ref := referencer.ImageReference(repo)
+		if tag != "" {
+			ref += ":" + tag
+		}
+		acc, err := descriptor.NewTyped(descriptor.OCIArtifactAccess{Type: descriptor.AccessTypeOCIArtifact + "/v1", ImageReference: ref + "@" + root.Digest.String()})
+		if err != nil {
+			return err
+		}
+		r.Access = &acc
+		changed = true
+		return nil
+	}
+	localUses := map[digest.Digest]int{}
+	for i := range cd.Component.Resources {
+		if lb, err := cd.Component.Resources[i].Access.LocalBlob(); err == nil {
+			localUses[digest.Digest(lb.LocalReference)]++
+		}
+	}
+	for i := range cd.Component.Resources {
+		r := &cd.Component.Resources[i]
+		what := fmt.Sprintf("%s resource %s", v.ref, r.Name)
+		switch {
+		case r.Access.IsOCIArtifact() && opts.CopyResources:
+			acc, _ := r.Access.OCIArtifact()
+			root, items, repo, tag, err := fetchExternal(ctx, acc.ImageReference, r.Digest, opts)
+			if err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
+			if opts.UploadAs == UploadOCIArtifact {
+				if err := toArtifact(r, repo, tag, root, items); err != nil {
+					return err
+				}
+				continue
+			}
+			external = append(external, items...)
+			blobs = append(blobs, ocimap.LocalBlob{Descriptor: root, Artifacts: []ocimap.ArtifactRef{{Identity: resourceIdentity(r), Kind: "resource"}}})
+			name := repo
+			if tag != "" {
+				name += ":" + tag
+			}
+			lb, err := descriptor.NewTyped(descriptor.LocalBlobAccess{Type: descriptor.AccessTypeLocalBlob + "/v1", LocalReference: root.Digest.String(), MediaType: root.MediaType, ReferenceName: name})
+			if err != nil {
+				return err
+			}
+			r.Access = &lb
+			changed = true
+			opts.Progress(fmt.Sprintf("%s: copying %s as a local blob", what, acc.ImageReference))
+		case r.Access.IsLocalBlob() && opts.UploadAs == UploadOCIArtifact:
+			lb, _ := r.Access.LocalBlob()
+			idx := -1
+			for j, b := range blobs {
+				if b.Descriptor.Digest.String() == lb.LocalReference && ocimap.IsManifest(b.Descriptor.MediaType) {
+					idx = j
+				}
+			}
+			if idx < 0 {
+				continue // a plain blob stays a local blob
+			}
+			root := blobs[idx].Descriptor
+			root.Annotations = nil
+			repo, tag := artifactName(lb.ReferenceName, v.ref.Component, r)
+			nodes, err := integrity.Graph(ctx, v.fetcher, root)
+			if err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
+			if err := toArtifact(r, repo, tag, root, withFetcher(nodes, v.fetcher)); err != nil {
+				return err
+			}
+			if localUses[root.Digest]--; localUses[root.Digest] == 0 {
+				blobs = append(blobs[:idx], blobs[idx+1:]...)
+			}
+		case opts.CopyResources && r.Access != nil && !r.Access.IsLocalBlob() && !r.Access.IsNone():
+			opts.Progress(fmt.Sprintf("%s: access type %s is kept as a reference (only OCI artifacts are copied by value)", what, r.Access.Type))
+		}
+	}
+	if !changed {
+		return nil
+	}
+	composed, root, err := ocimap.Compose(cd, blobs)
+	if err != nil {
+		return err
+	}
+	var items []item
+	for _, b := range blobs {
+		if kept[b.Descriptor.Digest] {
+			continue
+		}
+		kept[b.Descriptor.Digest] = true
+		if !ocimap.IsManifest(b.Descriptor.MediaType) {
+			items = append(items, item{Node: integrity.Node{Descriptor: b.Descriptor}, fetcher: v.fetcher})
+			continue
+		}
+		if slicesContainsDigest(external, b.Descriptor.Digest) {
+			continue
+		}
+		nodes, err := integrity.Graph(ctx, v.fetcher, b.Descriptor)
+		if err != nil {
+			return fmt.Errorf("%s: local blob %s: %w", v.ref, b.Descriptor.Digest, err)
+		}
+		items = append(items, withFetcher(nodes, v.fetcher)...)
+	}
+	items = append(items, external...)
+	for _, n := range composed {
+		items = append(items, item{Node: integrity.Node{Descriptor: n.Descriptor, Data: n.Data}})
+	}
+	pushes = append(pushes, push{repo: v.cv.Repository, tag: ocimap.ToTag(v.ref.Version), root: root, items: dedupe(items)})
+	v.pushes, v.root = pushes, root
+	return nil
+}
+
+// fetchExternal resolves an image reference in its registry, checks it
+// against the digest the reference pins and the resource digest, and lists
+// its graph (manifests verified).
+func fetchExternal(ctx context.Context, imageRef string, want *descriptor.DigestSpec, opts Options) (ocispec.Descriptor, []item, string, string, error) {
+	ref, err := registry.ParseReference(imageRef)
+	if err != nil {
+		return ocispec.Descriptor{}, nil, "", "", fmt.Errorf("image reference %q: %w", imageRef, err)
+	}
+	if opts.External == nil {
+		return ocispec.Descriptor{}, nil, "", "", fmt.Errorf("image reference %q: no access to external registries configured", imageRef)
+	}
+	store, err := opts.External(ctx, ref.Registry)
+	if err != nil {
+		return ocispec.Descriptor{}, nil, "", "", err
+	}
+	tag, pinned := ref.Reference, digest.Digest("")
+	if d, err := ref.Digest(); err == nil {
+		pinned, tag = d, ""
+		if t, _, ok := strings.Cut(strings.TrimPrefix(imageRef, ref.Registry+"/"+ref.Repository), "@"); ok && strings.HasPrefix(t, ":") {
+			tag = t[1:]
+		}
+	}
+	root, err := store.Resolve(ctx, ref.Repository, ref.Reference)
+	if err != nil {
+		return ocispec.Descriptor{}, nil, "", "", fmt.Errorf("resolving %s: %w", imageRef, err)
+	}
+	if pinned != "" && root.Digest != pinned {
+		return ocispec.Descriptor{}, nil, "", "", fmt.Errorf("%s resolves to %s", imageRef, root.Digest)
+	}
+	// The resource digest of an OCI artifact is its manifest digest
+	// (genericBlobDigest/v1 in v2, ociArtifactDigest/v1 in v1).
+	if want != nil && strings.EqualFold(strings.ReplaceAll(want.HashAlgorithm, "-", ""), "sha256") && !strings.EqualFold(want.Value, root.Digest.Encoded()) {
+		return ocispec.Descriptor{}, nil, "", "", fmt.Errorf("%s is %s, the resource digest says sha256:%s", imageRef, root.Digest, want.Value)
+	}
+	fetcher := ocimap.StoreFetcher(store, ref.Repository)
+	nodes, err := integrity.Graph(ctx, fetcher, root)
+	if err != nil {
+		return ocispec.Descriptor{}, nil, "", "", fmt.Errorf("reading %s: %w", imageRef, err)
+	}
+	return root, withFetcher(nodes, fetcher), ref.Repository, tag, nil
+}
+
+// artifactName is the repository and tag a local OCI artifact gets with
+// --upload-as ociArtifact: its referenceName without a registry host, or
+// <component>/<resource name>:<resource version>.
+func artifactName(referenceName, component string, r *descriptor.Resource) (string, string) {
+	name := referenceName
+	if first, rest, ok := strings.Cut(name, "/"); ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
+		name = rest
+	}
+	if name == "" {
+		name = component + "/" + r.Name + ":" + r.Version
+	}
+	name, _, _ = strings.Cut(name, "@")
+	repo, tag := name, ""
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		repo, tag = name[:i], name[i+1:]
+	}
+	return strings.ToLower(repo), ocimap.ToTag(tag)
+}
+
+func resourceIdentity(r *descriptor.Resource) map[string]string {
+	id := map[string]string{"name": r.Name}
+	if r.Version != "" {
+		id["version"] = r.Version
+	}
+	for k, v := range r.ExtraIdentity {
+		id[k] = v
+	}
+	return id
+}
+
+func withFetcher(nodes []integrity.Node, f content.Fetcher) []item {
+	out := make([]item, len(nodes))
+	for i, n := range nodes {
+		out[i] = item{Node: n, fetcher: f}
+	}
+	return out
+}
+
+func slicesContainsDigest(items []item, d digest.Digest) bool {
+	for _, it := range items {
+		if it.Descriptor.Digest == d {
+			return true
+		}
+	}
+	return false
+}
+
+// dedupe keeps the first item per digest (children come first, so the
+// order stays valid).
+func dedupe(items []item) []item {
+	seen := map[digest.Digest]bool{}
+	out := items[:0]
+	for _, it := range items {
+		if !seen[it.Descriptor.Digest] {
+			seen[it.Descriptor.Digest] = true
+			out = append(out, it)
+		}
+	}
+	return out
+}
