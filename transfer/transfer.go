@@ -540,7 +540,9 @@ func retryableUpload(err error) bool {
 	}
 	var resp *errcode.ErrorResponse
 	if errors.As(err, &resp) {
-		return resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests
+		// 413: the registry refused one request that large; the next
+		// attempt goes in chunks (repository/oci).
+		return resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestEntityTooLarge
 	}
 	var ne net.Error
 	return errors.As(err, &ne) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrUnexpectedEOF)

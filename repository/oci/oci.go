@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -43,6 +44,12 @@ type Options struct {
 	// Credential supplies credentials per registry host (oras auth); nil
 	// means anonymous access.
 	Credential auth.CredentialFunc
+	// ChunkSize > 0 uploads blobs larger than it in chunks of that size
+	// (at least the registry's OCI-Chunk-Min-Length). Zero uploads in one
+	// request until the registry answers 413 Request Entity Too Large;
+	// from then on blobs go in chunks of half the refused size (at most
+	// DefaultChunkSize), halved again while the registry refuses them.
+	ChunkSize int64
 	// Client is the HTTP client to use; its transport is wrapped with
 	// oras' retry transport (backoff on 5xx and 429). Nil uses
 	// http.DefaultTransport with retries.
@@ -58,6 +65,15 @@ type Registry struct {
 
 	mu    sync.Mutex
 	repos map[string]*remote.Repository // by full registry repository name
+
+	chunk                  int64 // guarded by mu; lowered by 413 answers
+	mounts, chunkedUploads atomic.Int64
+}
+
+// UploadStats counts the blobs this registry mounted from another
+// repository instead of uploading, and the blobs it uploaded in chunks.
+func (r *Registry) UploadStats() (mounts, chunked int64) {
+	return r.mounts.Load(), r.chunkedUploads.Load()
 }
 
 // New connects lazily to the registry at baseURL ("localhost:5000",
@@ -100,6 +116,7 @@ func New(baseURL, subPath string, opts Options) (*Registry, error) {
 			Cache:      auth.NewCache(),
 		},
 		repos: map[string]*remote.Repository{},
+		chunk: opts.ChunkSize,
 	}, nil
 }
 
@@ -181,7 +198,11 @@ func (r *Registry) fullName(repository string) string {
 
 // repo returns the cached oras repository for a store repository name.
 func (r *Registry) repo(repository string) (*remote.Repository, string, error) {
-	full := r.fullName(repository)
+	return r.repoFull(r.fullName(repository))
+}
+
+// repoFull returns the cached oras repository for a full repository name.
+func (r *Registry) repoFull(full string) (*remote.Repository, string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if rr, ok := r.repos[full]; ok {
@@ -291,6 +312,9 @@ func (r *Registry) Fetch(ctx context.Context, repository string, desc ocispec.De
 	if err != nil {
 		return nil, r.wrap(full, "fetching "+string(desc.Digest), err)
 	}
+	if !isManifest(desc.MediaType) {
+		locations.remember(r.host, full, desc.Digest)
+	}
 	return rc, nil
 }
 
@@ -304,6 +328,9 @@ func (r *Registry) Exists(ctx context.Context, repository string, desc ocispec.D
 	if err != nil {
 		return false, r.wrap(full, "checking "+string(desc.Digest), err)
 	}
+	if ok && !isManifest(desc.MediaType) {
+		locations.remember(r.host, full, desc.Digest)
+	}
 	return ok, nil
 }
 
@@ -314,6 +341,9 @@ func (r *Registry) Push(ctx context.Context, repository string, desc ocispec.Des
 	rr, full, err := r.repo(repository)
 	if err != nil {
 		return err
+	}
+	if !isManifest(desc.MediaType) {
+		return r.pushBlob(ctx, full, desc, content)
 	}
 	if err := rr.Push(ctx, desc, content); err != nil {
 		return r.wrap(full, "pushing "+string(desc.Digest), err)
@@ -353,8 +383,17 @@ func (r *Registry) PushBlob(ctx context.Context, repository, mediaType string, c
 	}
 	// Always the blob endpoint: the digest was computed here, whatever the
 	// media type says.
-	if err := rr.Blobs().Push(ctx, desc, f); err != nil {
-		return ocispec.Descriptor{}, r.wrap(full, "pushing blob "+string(desc.Digest), err)
+	err = r.pushBlob(ctx, full, desc, f)
+	if isTooLarge(err) {
+		// Refused as too large: the spool file can be read again, in
+		// chunks (reopened: the HTTP client closed the request body).
+		if again, oerr := os.Open(f.Name()); oerr == nil {
+			err = r.pushBlob(ctx, full, desc, again)
+			again.Close()
+		}
+	}
+	if err != nil {
+		return ocispec.Descriptor{}, err
 	}
 	return desc, nil
 }
