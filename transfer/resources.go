@@ -185,7 +185,7 @@ func rewriteVersion(ctx context.Context, v *version, dst ocimap.WriteStore, opts
 		items = append(items, item{Node: integrity.Node{Descriptor: n.Descriptor, Data: n.Data}})
 	}
 	pushes = append(pushes, push{repo: v.cv.Repository, tag: ocimap.ToTag(v.ref.Version), root: root, items: dedupe(items)})
-	v.pushes, v.root = pushes, root
+	v.pushes, v.root, v.targetCD = pushes, root, cd
 	return nil
 }
 

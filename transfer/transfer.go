@@ -30,6 +30,7 @@ import (
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote/errcode"
 
+	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/integrity"
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
@@ -115,6 +116,12 @@ type Options struct {
 	// artifact, as a store whose repository names are full paths. Needed
 	// with CopyResources.
 	External integrity.ExternalOpener
+	// AfterVersion, if set, is called for every version complete in the
+	// target (copied or found there; not in a dry run, not for skipped
+	// versions) with its descriptor as stored in the target and its
+	// repository there, e.g. to attach referrers. An error fails the
+	// transfer; the version stays complete.
+	AfterVersion func(ctx context.Context, cd *descriptor.Descriptor, repository string) error
 	// SourceName names the source in messages ("CTF archive ./x"); when
 	// empty, src's String method or "the source repository".
 	SourceName string
@@ -188,13 +195,15 @@ type version struct {
 	fetcher content.Fetcher
 	// root is what the target tag will point at: cv.Root, or the new root
 	// when rewriteVersion changed accesses (then pushes is set).
-	root    ocispec.Descriptor
-	pushes  []push
-	deps    []*version // planned before it, transferred before it (cycles cut)
-	target  digest.Digest
-	present bool // target tag points at cv.Root already
-	replace bool // target tag points elsewhere and is moved
-	skip    bool // target tag points elsewhere and is left alone
+	root   ocispec.Descriptor
+	pushes []push
+	// targetCD is the descriptor as the target stores it (set with pushes).
+	targetCD *descriptor.Descriptor
+	deps     []*version // planned before it, transferred before it (cycles cut)
+	target   digest.Digest
+	present  bool // target tag points at cv.Root already
+	replace  bool // target tag points elsewhere and is moved
+	skip     bool // target tag points elsewhere and is left alone
 
 	done chan struct{} // closed when finished, ok set before
 	ok   bool
@@ -276,6 +285,15 @@ func ComponentVersions(ctx context.Context, src ocimap.Store, dst ocimap.WriteSt
 			res, err := copyVersion(gctx, dst, v, opts, blobSlots)
 			if err != nil {
 				return fmt.Errorf("transferring %s: %w", v.ref, err)
+			}
+			if opts.AfterVersion != nil && !opts.DryRun && !res.VersionSkipped {
+				cd := v.targetCD
+				if cd == nil {
+					cd = v.cv.Descriptor
+				}
+				if err := opts.AfterVersion(gctx, cd, v.cv.Repository); err != nil {
+					return fmt.Errorf("transferring %s: %w", v.ref, err)
+				}
 			}
 			v.res, v.ok = res, true
 			return nil
