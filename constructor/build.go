@@ -43,6 +43,9 @@ type BuildOptions struct {
 	// Progress, if set, wraps the stream of each input (e.g. a progress bar); name is the element's path.
 	Progress func(name string, size int64, r io.Reader) io.Reader
 	Logger   *slog.Logger
+	// ReferrerTracking names the OCM Component Index as OCI subject of every
+	// version (ocimap.Writer.ReferrerTracking).
+	ReferrerTracking bool
 }
 
 // Result is one component version of the constructor.
@@ -205,11 +208,11 @@ func (b *builder) component(ctx context.Context, c *Component, path string) (Res
 		p := fmt.Sprintf("%s.resources[%d]", path, i)
 		*out = descriptor.Resource{ElementMeta: r.ElementMeta, Type: r.Type, Relation: r.Relation, SrcRefs: r.SrcRefs, Access: r.Access, Digest: r.Digest}
 		g.Go(func() error {
-			if r.Input == nil {
+			if r.Input == nil && r.compatBlob == nil {
 				pinAccessDigest(out)
 				return nil
 			}
-			lb, acc, dg, err := b.store1(gctx, repoName, p, r.OpenInput, "resource", r.ElementMeta)
+			lb, acc, dg, err := b.store1(gctx, repoName, p, r.openContent, "resource", r.ElementMeta)
 			if err != nil {
 				return err
 			}
@@ -272,7 +275,9 @@ func (b *builder) component(ctx context.Context, c *Component, path string) (Res
 			blobs = append(blobs, *lb)
 		}
 	}
-	if _, err := ocimap.NewWriter(b.store).AddComponentVersion(ctx, cd, blobs); err != nil {
+	w := ocimap.NewWriter(b.store)
+	w.ReferrerTracking = b.opts.ReferrerTracking
+	if _, err := w.AddComponentVersion(ctx, cd, blobs); err != nil {
 		return Result{}, err
 	}
 	b.built[key] = cd

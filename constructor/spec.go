@@ -56,6 +56,9 @@ type Resource struct {
 	Access  *descriptor.Typed `json:"access,omitempty"`
 
 	at *where
+	// compatBlob is the spec of a resource generated from compatibility
+	// sugar (compat.go); Build stores it instead of opening Input.
+	compatBlob []byte
 }
 
 // ResourceOptions are the reference's construction-time resource options.
@@ -152,7 +155,7 @@ func Load(path string, opts LoadOptions) (*Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	return parse(data, file, filepath.Dir(file), opts)
+	return parseWithCompat(data, file, filepath.Dir(file), opts)
 }
 
 func findConstructor(dir string) (string, error) {
@@ -179,7 +182,7 @@ func Parse(data []byte, source string, opts LoadOptions) (*Spec, error) {
 	if source != "" {
 		base = filepath.Dir(source)
 	}
-	return parse(data, source, base, opts)
+	return parseWithCompat(data, source, base, opts)
 }
 
 // FieldError is one problem in a constructor file, named by the file and the

@@ -157,7 +157,7 @@ func rewriteVersion(ctx context.Context, v *version, dst ocimap.WriteStore, opts
 	if !changed {
 		return nil
 	}
-	composed, root, err := ocimap.Compose(cd, blobs)
+	composed, root, err := ocimap.Compose(cd, blobs, v.cv.Subject())
 	if err != nil {
 		return err
 	}

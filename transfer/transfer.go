@@ -423,6 +423,13 @@ func copyVersion(ctx context.Context, dst ocimap.WriteStore, v *version, opts Op
 		opts.Progress(fmt.Sprintf("%s: already present in the target (%s)", v.ref, v.root.Digest))
 		return res, nil
 	}
+	if s := v.cv.Subject(); s != nil && s.Digest == ocimap.ComponentIndex.Digest && !opts.DryRun {
+		// The version names the Component Index as subject: the target
+		// gets the (fixed) index too, so that the subject exists there.
+		if err := ocimap.EnsureComponentIndex(ctx, dst, v.cv.Repository); err != nil {
+			return res, err
+		}
+	}
 	var c counters
 	// Artifacts of --upload-as ociArtifact first, the version (and its tag) last.
 	for _, p := range pushes {

@@ -29,6 +29,7 @@ type addCVOptions struct {
 	skipRefDigest bool
 	displayMode   string
 	output        string
+	referrers     bool
 }
 
 func newAddComponentVersionCommand(g *globalOptions) *cobra.Command {
@@ -62,6 +63,7 @@ same constructor and inputs give byte-identical archives.`,
 	f.StringVar(&o.blobCache, "blob-cache-directory", ".ocm/cache", "accepted for compatibility; inputs are streamed, nothing is cached")
 	f.BoolVar(&o.skipRefDigest, "skip-reference-digest-processing", false, "accepted for compatibility; reference digests are always computed")
 	f.StringVar(&o.displayMode, "display-mode", "static", "static or live; accepted for compatibility (progress bars show on a terminal for inputs over 4 MiB)")
+	f.BoolVar(&o.referrers, "referrer-tracking", false, "name the OCM Component Index as OCI subject of each version, so that registries with the referrers API list the versions of a component")
 	f.StringVarP(&o.output, "output", "o", "table", "output format: table, yaml, json, ndjson, tree")
 	return cmd
 }
@@ -102,6 +104,8 @@ func (o *addCVOptions) run(cmd *cobra.Command, g *globalOptions) error {
 		Concurrency:    o.concurrency,
 		Progress:       progress.wrap,
 		Logger:         g.logger,
+
+		ReferrerTracking: o.referrers,
 	})
 	progress.wait()
 	if err != nil {

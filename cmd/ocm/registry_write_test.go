@@ -12,6 +12,8 @@ import (
 	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/repository/ocimap"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // rwSetup writes agConstructor's inputs below dir and returns the constructor.
@@ -94,5 +96,31 @@ func TestAddToRegistryFailsCleanly(t *testing.T) {
 	_ = repo.Tags(context.Background(), "", func(ts []string) error { tags = append(tags, ts...); return nil })
 	if len(tags) != 0 {
 		t.Fatalf("tags after a failed add: %v", tags)
+	}
+}
+
+// --referrer-tracking: the version names the Component Index as subject and
+// the registry's referrers API lists it.
+func TestAddReferrerTracking(t *testing.T) {
+	cons := rwSetup(t, t.TempDir())
+	host := agRegistry(t)
+	agRun(t, "add", "cv", "--referrer-tracking", "--constructor", cons, "--repository", host+"/ocm")
+	repo, err := remote.NewRepository(host + "/ocm/component-descriptors/example.com/airgap/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo.PlainHTTP = true
+	var found []string
+	err = repo.Referrers(context.Background(), ocimap.ComponentIndex, "", func(refs []ocispec.Descriptor) error {
+		for _, r := range refs {
+			found = append(found, r.Annotations[ocimap.AnnotationComponentVersion])
+		}
+		return nil
+	})
+	if err != nil || len(found) != 1 || found[0] != "example.com/airgap/app:1.0.0" {
+		t.Fatalf("referrers of the component index: %v %v", found, err)
+	}
+	if out := agRun(t, "get", "cv", host+"/ocm//example.com/airgap/app", "-o", "json"); !strings.Contains(out, `"1.0.0"`) {
+		t.Fatalf("get cv: %s", out)
 	}
 }

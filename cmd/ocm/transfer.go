@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 	"github.com/vbauerster/mpb/v8/decor"
 	"sigs.k8s.io/yaml"
 
+	"github.com/ocmgo/ocm/compat"
+	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository/ocimap"
 	"github.com/ocmgo/ocm/transfer"
@@ -76,6 +79,11 @@ transferred once the versions it references are complete.
   replace    copy it and move the tag
   fail       fail, before anything is written, when the target has it at all
 --overwrite is a deprecated spelling of --existing replace.
+
+In a registry, each image compatibility spec of a version (see ocm compat)
+is attached to the image it constrains as NFD's OCI referrer artifact
+(referrers API, or the sha256-<hex> tag schema), when the image is stored
+in that registry too.
 
 On a terminal, stderr shows a progress bar per blob in flight; a summary of
 versions, blobs and bytes is printed on stderr at the end.`,
@@ -187,6 +195,13 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 	}
 	if bars.on {
 		opts.WrapBlob = bars.wrap
+	}
+	if rt, ok := dst.WriteStore.(compat.ReferrerTarget); ok {
+		// Compatibility specs become NFD referrers of their images, so that
+		// OCI-only tools (nfd compat validate-node) find them too.
+		opts.AfterVersion = func(ctx context.Context, cd *descriptor.Descriptor, repo string) error {
+			return compat.AttachSpecs(ctx, rt, cd, repo, opts.Progress)
+		}
 	}
 	results, err := transfer.ComponentVersions(ctx, src, dst.WriteStore, refs, opts)
 	bars.wait()

@@ -53,6 +53,9 @@ type Repository struct {
 
 	mu    sync.Mutex
 	cache map[string]*ComponentVersion
+	// referred holds versions found only through the referrers of the
+	// Component Index (no tag), by "component:version".
+	referred map[string]ocispec.Descriptor
 }
 
 // New returns a component version repository over store; where names the
@@ -102,11 +105,31 @@ func (r *Repository) ListVersions(ctx context.Context, component string) ([]stri
 		return nil, fmt.Errorf("listing versions of %s in %s: %w", component, r.where, err)
 	}
 	var versions []string
+	tagged := map[string]bool{}
 	for _, tag := range tags {
 		v := ToVersion(tag)
 		if descriptor.ValidateVersion(v) == nil {
 			versions = append(versions, v)
+			tagged[v] = true
 		}
+	}
+	// Hybrid enumeration: versions that name the Component Index as subject
+	// count even without a tag (the tag may have been moved or removed).
+	referred, err := r.referredVersions(ctx, component)
+	if err != nil {
+		return nil, fmt.Errorf("listing versions of %s in %s: %w", component, r.where, err)
+	}
+	for v, d := range referred {
+		if tagged[v] || descriptor.ValidateVersion(v) != nil {
+			continue
+		}
+		versions = append(versions, v)
+		r.mu.Lock()
+		if r.referred == nil {
+			r.referred = map[string]ocispec.Descriptor{}
+		}
+		r.referred[component+":"+v] = d
+		r.mu.Unlock()
 	}
 	SortVersions(versions)
 	return versions, nil
@@ -158,10 +181,14 @@ func (r *Repository) GetComponentVersion(ctx context.Context, component, version
 func (r *Repository) load(ctx context.Context, component, version string) (*ComponentVersion, error) {
 	repo := RepositoryName(component)
 	root, err := r.store.Resolve(ctx, repo, ToTag(version))
-	if err != nil {
-		if errors.Is(err, errdef.ErrNotFound) {
+	if errors.Is(err, errdef.ErrNotFound) {
+		var ok bool
+		if root, ok = r.referredRoot(ctx, component, version); !ok {
 			return nil, errNotTagged
 		}
+		err = nil
+	}
+	if err != nil {
 		return nil, err
 	}
 	cv := &ComponentVersion{Repository: repo, Root: root}
@@ -328,6 +355,32 @@ func ParseLocalReference(ref string) (digest.Digest, error) {
 // used to stream local blobs and the graphs of native OCI artifacts.
 func (r *Repository) Fetcher(cv *ComponentVersion) content.Fetcher {
 	return repoFetcher{store: r.store, repo: cv.Repository}
+}
+
+// referredRoot finds an untagged version through the referrers of the
+// Component Index.
+func (r *Repository) referredRoot(ctx context.Context, component, version string) (ocispec.Descriptor, bool) {
+	key := component + ":" + version
+	r.mu.Lock()
+	d, ok := r.referred[key]
+	r.mu.Unlock()
+	if ok {
+		return d, true
+	}
+	referred, err := r.referredVersions(ctx, component)
+	if err != nil {
+		return ocispec.Descriptor{}, false
+	}
+	d, ok = referred[version]
+	return d, ok
+}
+
+// Subject is the OCI subject of the version's top-level manifest or index.
+func (cv *ComponentVersion) Subject() *ocispec.Descriptor {
+	if cv.Index != nil {
+		return cv.Index.Subject
+	}
+	return cv.Manifest.Subject
 }
 
 // StoreFetcher fetches content of one repository of store.

@@ -54,6 +54,11 @@ func ArtifactAnnotation(refs ...ArtifactRef) string {
 // tag never points at incomplete content.
 type Writer struct {
 	store WriteStore
+	// ReferrerTracking names the Component Index (stored when missing) as
+	// the OCI subject of every version written, so that registries with the
+	// referrers API list the versions of a component. ReplaceDescriptor
+	// keeps the subject a version has either way.
+	ReferrerTracking bool
 }
 
 // NewWriter returns a writer over store.
@@ -81,9 +86,22 @@ func IsManifest(mediaType string) bool {
 // AddComponentVersion writes the descriptor and tags the version. Every
 // local blob must have been pushed to RepositoryName(cd.Component.Name).
 func (w *Writer) AddComponentVersion(ctx context.Context, cd *descriptor.Descriptor, blobs []LocalBlob) (ocispec.Descriptor, error) {
+	name := cd.Component.Name
+	repo := RepositoryName(name)
+	var subject *ocispec.Descriptor
+	if w.ReferrerTracking {
+		if err := EnsureComponentIndex(ctx, w.store, repo); err != nil {
+			return ocispec.Descriptor{}, fmt.Errorf("storing the component index of %s: %w", name, err)
+		}
+		subject = &ComponentIndex
+	}
+	return w.add(ctx, cd, blobs, subject)
+}
+
+func (w *Writer) add(ctx context.Context, cd *descriptor.Descriptor, blobs []LocalBlob, subject *ocispec.Descriptor) (ocispec.Descriptor, error) {
 	name, version := cd.Component.Name, cd.Component.Version
 	repo := RepositoryName(name)
-	nodes, root, err := Compose(cd, blobs)
+	nodes, root, err := Compose(cd, blobs, subject)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
@@ -108,8 +126,9 @@ type ComposedNode struct {
 // descriptor layer, the config, the manifest and, with native OCI artifacts
 // among the blobs, the index — in push order (root last), without writing
 // anything. The same input always gives the same bytes, so a transfer can
-// tell before writing whether the target has the version already.
-func Compose(cd *descriptor.Descriptor, blobs []LocalBlob) ([]ComposedNode, ocispec.Descriptor, error) {
+// tell before writing whether the target has the version already. A
+// non-nil subject becomes the OCI subject of the top-level manifest or index.
+func Compose(cd *descriptor.Descriptor, blobs []LocalBlob, subject *ocispec.Descriptor) ([]ComposedNode, ocispec.Descriptor, error) {
 	name, version := cd.Component.Name, cd.Component.Version
 	cdJSON, err := descriptor.EncodeJSON(cd)
 	if err != nil {
@@ -162,6 +181,7 @@ func Compose(cd *descriptor.Descriptor, blobs []LocalBlob) ([]ComposedNode, ocis
 		ArtifactType: ArtifactTypeDescriptor,
 		Config:       cfgDesc,
 		Layers:       layers,
+		Subject:      topSubject(subject, len(manifests) == 0),
 		Annotations:  annotations,
 	})
 	root := add(ocispec.MediaTypeImageManifest, manifest)
@@ -173,6 +193,7 @@ func Compose(cd *descriptor.Descriptor, blobs []LocalBlob) ([]ComposedNode, ocis
 			Versioned:   specs.Versioned{SchemaVersion: 2},
 			MediaType:   ocispec.MediaTypeImageIndex,
 			Manifests:   append([]ocispec.Descriptor{top}, manifests...),
+			Subject:     subject,
 			Annotations: annotations,
 		})
 		root = add(ocispec.MediaTypeImageIndex, index)
@@ -205,7 +226,25 @@ func (w *Writer) ReplaceDescriptor(ctx context.Context, cv *ComponentVersion, cd
 	if cd.Component.Name != cv.Descriptor.Component.Name || cd.Component.Version != cv.Descriptor.Component.Version {
 		return ocispec.Descriptor{}, fmt.Errorf("replacing the descriptor of %s:%s with one of %s:%s", cv.Descriptor.Component.Name, cv.Descriptor.Component.Version, cd.Component.Name, cd.Component.Version)
 	}
-	return w.AddComponentVersion(ctx, cd, LocalBlobs(cv))
+	subject := cv.Subject()
+	if subject == nil && w.ReferrerTracking {
+		subject = &ComponentIndex
+	}
+	if subject != nil && subject.Digest == ComponentIndex.Digest {
+		if err := EnsureComponentIndex(ctx, w.store, cv.Repository); err != nil {
+			return ocispec.Descriptor{}, err
+		}
+	}
+	return w.add(ctx, cd, LocalBlobs(cv), subject)
+}
+
+// topSubject is the subject for the descriptor manifest: set only when the
+// manifest is the top level (no index around it).
+func topSubject(subject *ocispec.Descriptor, top bool) *ocispec.Descriptor {
+	if !top {
+		return nil
+	}
+	return subject
 }
 
 func versionAnnotations(name, version string) map[string]string {

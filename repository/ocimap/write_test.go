@@ -86,3 +86,10 @@ func TestWriterRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// The Component Index is normative: its digest and size must never change.
+func TestComponentIndexDescriptor(t *testing.T) {
+	if ComponentIndex.Digest != "sha256:9717cda41c478af11cba7ed29f4aa3e4882bab769d006788169cbccafc0fcd05" || ComponentIndex.Size != 837 {
+		t.Fatalf("component index %s, %d bytes", ComponentIndex.Digest, ComponentIndex.Size)
+	}
+}

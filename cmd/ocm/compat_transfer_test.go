@@ -1,0 +1,136 @@
+package main
+
+// Compatibility specs travel as OCI referrers: transfer to a registry
+// attaches each spec to its image (referrers API on olareg, the tag schema
+// on CNCF distribution), and `compat check --image` on the registry agrees
+// with the component-level check.
+
+import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/distribution/distribution/v3/configuration"
+	"github.com/distribution/distribution/v3/registry/handlers"
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
+
+	"github.com/ocmgo/ocm/compat"
+	"github.com/ocmgo/ocm/reference"
+	"github.com/ocmgo/ocm/repository/ocimap"
+)
+
+// ctDistribution runs CNCF distribution (no referrers API) in-process.
+func ctDistribution(t *testing.T) string {
+	t.Helper()
+	cfg := &configuration.Configuration{}
+	cfg.Log.Level = "error"
+	cfg.Log.AccessLog.Disabled = true
+	cfg.Storage = configuration.Storage{"inmemory": configuration.Parameters{}}
+	srv := httptest.NewServer(handlers.NewApp(context.Background(), cfg))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+func TestCompatReferrersOnTransfer(t *testing.T) {
+	const cv = "example.com/compat/layout:1.0.0"
+	dir := t.TempDir()
+	layout := acvBuildOCILayout(t, filepath.Join(dir, "layout"), "1.0.0")
+	acvWrite(t, filepath.Join(dir, "spec.yaml"), []byte(compatSpecYAML))
+	cons := filepath.Join(dir, "component-constructor.yaml")
+	acvWrite(t, cons, []byte(`name: example.com/compat/layout
+version: 1.0.0
+provider: {name: example.com}
+resources:
+- name: image
+  type: ociImage
+  input: {type: ociImageLayout, path: layout}
+  compatibility: {file: spec.yaml}
+`))
+	src := "ctf::" + filepath.Join(t.TempDir(), "ctf")
+	agRun(t, "add", "cv", "--constructor", cons, "--repository", src)
+	keys := t.TempDir()
+	priv, pub := filepath.Join(keys, "key.priv"), filepath.Join(keys, "key.pub")
+	agRun(t, "create", "rsakeypair", priv, pub)
+	cfg := sgConfig(t, filepath.Join(keys, ".ocmconfig"),
+		[]sgCred{{Signature: "default", Algorithm: "RSASSA-PSS", Props: map[string]string{"private_key_pem_file": priv}}},
+		[]sgSigner{{Signature: "default", Algorithm: "RSASSA-PSS"}})
+	agRun(t, "--config", cfg, "sign", "cv", src+"//"+cv)
+	gpu, old := compatNodeFile(t, "gpu.json", compatGPUNode), compatNodeFile(t, "old.yaml", compatOldNode)
+
+	for name, host := range map[string]string{"olareg": agRegistry(t), "distribution": ctDistribution(t)} {
+		t.Run(name, func(t *testing.T) {
+			target := host + "/ocm"
+			_, stderr, err := run(t, "transfer", "cv", src+"//"+cv, target)
+			if err != nil {
+				t.Fatalf("transfer: %v\n%s", err, stderr)
+			}
+			if !strings.Contains(stderr, "compatibility spec") || !strings.Contains(stderr, "attached to") {
+				t.Errorf("transfer does not report the attachment:\n%s", stderr)
+			}
+			agRun(t, "verify", "cv", target+"//"+cv, "--public-key", pub)
+			// The image is a local blob: its manifest is addressable by digest.
+			cd := sgGetCV(t, target+"//"+cv)
+			lb := acvLocalBlob(t, "image", acvFindResource(t, cd, "image", nil).Access)
+			if lb.LocalReference != layout.manifest.Digest.String() {
+				t.Fatalf("image localReference %s, layout manifest %s", lb.LocalReference, layout.manifest.Digest)
+			}
+			image := target + "/" + ocimap.RepositoryName("example.com/compat/layout") + "@" + lb.LocalReference
+			// The referrer is what NFD looks for.
+			reg, err := openRegistry(reference.Repository{Type: reference.TypeOCI, BaseURL: host}, nil, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			repo := "ocm/" + ocimap.RepositoryName("example.com/compat/layout")
+			subject, err := reg.Resolve(context.Background(), repo, lb.LocalReference)
+			if err != nil {
+				t.Fatal(err)
+			}
+			refs, err := reg.Referrers(context.Background(), repo, subject, compat.ArtifactType)
+			if err != nil || len(refs) != 1 {
+				t.Fatalf("referrers of %s: %v %v", subject.Digest, refs, err)
+			}
+			// Same verdicts as the component-level check: compatible on the
+			// GPU node (exit 0), incompatible on the old one (exit 3).
+			for _, node := range []struct {
+				file string
+				want int
+			}{{gpu, 0}, {old, 3}} {
+				outImg, _, errImg := run(t, "compat", "check", "--image", image, "--plain-http", "--node", node.file)
+				outCV, _, errCV := run(t, "compat", "check", target+"//"+cv, "--node", node.file)
+				if compatExit(errImg) != node.want || compatExit(errCV) != node.want {
+					t.Fatalf("node %s: --image exit %d (%v), component exit %d (%v), want %d\n%s\n%s",
+						filepath.Base(node.file), compatExit(errImg), errImg, compatExit(errCV), errCV, node.want, outImg, outCV)
+				}
+			}
+			// A rerun attaches nothing new.
+			_, stderr, err = run(t, "transfer", "cv", src+"//"+cv, target)
+			if err != nil || !strings.Contains(stderr, "already attached") {
+				t.Fatalf("rerun: %v\n%s", err, stderr)
+			}
+			if refs, _ := reg.Referrers(context.Background(), repo, subject, compat.ArtifactType); len(refs) != 1 {
+				t.Fatalf("%d referrers after a rerun", len(refs))
+			}
+		})
+	}
+
+	// A tampered spec in the archive fails verification and is not attached.
+	tampered := filepath.Join(t.TempDir(), "tampered")
+	agRun(t, "transfer", "cv", src+"//"+cv, tampered)
+	cd := sgGetCV(t, "ctf::"+tampered+"//"+cv)
+	spec := acvFindResource(t, cd, "image-compat", nil)
+	specLB := acvLocalBlob(t, "spec", spec.Access)
+	blob := filepath.Join(tampered, "blobs", strings.Replace(specLB.LocalReference, ":", ".", 1))
+	acvWrite(t, blob, []byte(strings.Replace(compatSpecYAML, "5.15", "4.0", 1)))
+	if _, _, err := run(t, "verify", "cv", "ctf::"+tampered+"//"+cv, "--public-key", pub); err == nil {
+		t.Fatal("verify passes with a tampered compatibility spec")
+	}
+	if _, _, err := run(t, "compat", "check", "ctf::"+tampered+"//"+cv, "--node", gpu); compatExit(err) != 1 {
+		t.Fatalf("compat check of a tampered spec: exit %d (%v), want 1", compatExit(err), err)
+	}
+	e := agRegistry(t)
+	if _, _, err := run(t, "transfer", "cv", "ctf::"+tampered+"//"+cv, e+"/ocm"); err == nil {
+		t.Fatal("transfer of a tampered spec succeeds")
+	}
+}
