@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+	"oras.land/oras-go/v2/registry"
 
+	"github.com/ocmgo/ocm/compat"
 	"github.com/ocmgo/ocm/constructor"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
@@ -30,6 +33,7 @@ type addCVOptions struct {
 	displayMode   string
 	output        string
 	referrers     bool
+	importCompat  bool
 }
 
 func newAddComponentVersionCommand(g *globalOptions) *cobra.Command {
@@ -63,6 +67,7 @@ same constructor and inputs give byte-identical archives.`,
 	f.StringVar(&o.blobCache, "blob-cache-directory", ".ocm/cache", "accepted for compatibility; inputs are streamed, nothing is cached")
 	f.BoolVar(&o.skipRefDigest, "skip-reference-digest-processing", false, "accepted for compatibility; reference digests are always computed")
 	f.StringVar(&o.displayMode, "display-mode", "static", "static or live; accepted for compatibility (progress bars show on a terminal for inputs over 4 MiB)")
+	f.BoolVar(&o.importCompat, "import-compat", false, "for ociImage resources in a registry without a compatibility spec, import the newest NFD compatibility spec attached to the image (as <name>-compat)")
 	f.BoolVar(&o.referrers, "referrer-tracking", false, "name the OCM Component Index as OCI subject of each version, so that registries with the referrers API list the versions of a component")
 	f.StringVarP(&o.output, "output", "o", "table", "output format: table, yaml, json, ndjson, tree")
 	return cmd
@@ -93,6 +98,32 @@ func (o *addCVOptions) run(cmd *cobra.Command, g *globalOptions) error {
 		return fmt.Errorf("--repository: %w", err)
 	}
 	ctx := cmd.Context()
+	if o.importCompat {
+		imported, err := constructor.ImportCompatibility(ctx, spec, func(ctx context.Context, image string) ([]byte, bool, error) {
+			ref, err := registry.ParseReference(image)
+			if err != nil {
+				return nil, false, fmt.Errorf("image reference %q: %w", image, err)
+			}
+			reg, err := openRegistry(reference.Repository{Type: reference.TypeOCI, BaseURL: ref.Registry}, g.config, g.plainHTTP)
+			if err != nil {
+				return nil, false, err
+			}
+			art, err := compat.FetchImageSpec(ctx, reg, ref.Repository, ref.Reference, nil)
+			if errors.Is(err, compat.ErrNoArtifact) {
+				return nil, false, nil
+			}
+			if err != nil {
+				return nil, false, err
+			}
+			return art.Data, true, nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, l := range imported {
+			fmt.Fprintf(cmd.ErrOrStderr(), "imported compatibility spec: %s\n", l)
+		}
+	}
 	w, err := openWritableStore(cmd, g, repoSpec, true)
 	if err != nil {
 		return err

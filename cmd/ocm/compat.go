@@ -1,20 +1,16 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
-	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
-	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/registry"
 
 	"github.com/ocmgo/ocm/compat"
@@ -368,62 +364,11 @@ func imageSpec(cmd *cobra.Command, g *globalOptions, image, platform string) (na
 	if err != nil {
 		return namedSpec{}, err
 	}
-	ctx := cmd.Context()
-	tag := ref.Reference
-	if tag == "" {
-		tag = "latest"
-	}
-	subject, err := reg.ResolveImage(ctx, ref.Repository, tag, plat)
+	art, err := compat.FetchImageSpec(cmd.Context(), reg, ref.Repository, ref.Reference, plat)
 	if err != nil {
-		return namedSpec{}, err
+		return namedSpec{}, fmt.Errorf("%s: %w", image, err)
 	}
-	refs, err := reg.Referrers(ctx, ref.Repository, subject, compat.ArtifactType)
-	if err != nil {
-		return namedSpec{}, err
-	}
-	if len(refs) == 0 {
-		return namedSpec{}, fmt.Errorf("%s (%s): compatibility artifact not found (no referrer with artifactType %s)", image, subject.Digest, compat.ArtifactType)
-	}
-	// Newest by creation annotation; missing or unparsable sorts oldest.
-	created := func(d ocispec.Descriptor) time.Time {
-		t, _ := time.Parse(time.RFC3339, d.Annotations[compat.CreatedAnnotation])
-		return t
-	}
-	sort.SliceStable(refs, func(i, j int) bool { return created(refs[i]).After(created(refs[j])) })
-	art := refs[0]
-	manifest, err := fetchVerified(ctx, reg, ref.Repository, art, 4<<20)
-	if err != nil {
-		return namedSpec{}, fmt.Errorf("compatibility artifact %s: %w", art.Digest, err)
-	}
-	var m ocispec.Manifest
-	if err := json.Unmarshal(manifest, &m); err != nil {
-		return namedSpec{}, fmt.Errorf("compatibility artifact %s: %w", art.Digest, err)
-	}
-	if len(m.Layers) == 0 {
-		return namedSpec{}, fmt.Errorf("compatibility artifact %s has no layers", art.Digest)
-	}
-	data, err := fetchVerified(ctx, reg, ref.Repository, m.Layers[0], compat.MaxSpecSize)
-	if err != nil {
-		return namedSpec{}, fmt.Errorf("compatibility artifact %s: spec layer: %w", art.Digest, err)
-	}
-	spec, err := compat.Parse(data)
-	if err != nil {
-		return namedSpec{}, fmt.Errorf("compatibility artifact %s: invalid spec: %w", art.Digest, err)
-	}
-	return namedSpec{source: fmt.Sprintf("referrer %s of %s", art.Digest, image), subjects: []string{subject.Digest.String()}, spec: spec}, nil
-}
-
-// fetchVerified reads a blob or manifest and checks its size and digest.
-func fetchVerified(ctx context.Context, reg *oci.Registry, repo string, desc ocispec.Descriptor, max int64) ([]byte, error) {
-	if desc.Size > max {
-		return nil, fmt.Errorf("%s is %d bytes, more than %d", desc.Digest, desc.Size, max)
-	}
-	rc, err := reg.Fetch(ctx, repo, desc)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	return content.ReadAll(rc, desc)
+	return namedSpec{source: fmt.Sprintf("referrer %s of %s", art.Artifact.Digest, image), subjects: []string{art.Subject.Digest.String()}, spec: art.Spec}, nil
 }
 
 // parsePlatform reads os[/arch[/variant]][:os_version].

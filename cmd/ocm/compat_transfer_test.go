@@ -134,3 +134,64 @@ resources:
 		t.Fatal("transfer of a tampered spec succeeds")
 	}
 }
+
+// add cv --import-compat takes the newest spec attached to an image.
+func TestAddImportCompat(t *testing.T) {
+	host := agRegistry(t)
+	dg := crPushImage(t, host, "acme/app", "1.4.0", "app layer")
+	crPushImage(t, host, "acme/tool", "2.0.0", "tool layer")
+	reg, err := openRegistry(reference.Repository{Type: reference.TypeOCI, BaseURL: host}, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, err := reg.Resolve(context.Background(), "acme/app", dg.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	older := strings.Replace(compatSpecYAML, `["10de"]`, `["ffff"]`, 1)
+	for _, a := range []struct{ spec, created string }{{older, "2024-01-01T00:00:00Z"}, {compatSpecYAML, "2025-01-01T00:00:00Z"}} {
+		if _, _, err := reg.AttachReferrer(context.Background(), "acme/app", subject, compat.ArtifactType, compat.SpecMediaType, []byte(a.spec), map[string]string{compat.CreatedAnnotation: a.created}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	cons := filepath.Join(dir, "component-constructor.yaml")
+	acvWrite(t, cons, []byte(`name: example.com/imported
+version: 1.0.0
+provider: {name: example.com}
+resources:
+- name: app
+  type: ociImage
+  version: 1.4.0
+  access: {type: ociArtifact, imageReference: `+host+`/acme/app:1.4.0}
+- name: tool
+  type: ociImage
+  version: 2.0.0
+  access: {type: ociArtifact, imageReference: `+host+`/acme/tool:2.0.0}
+`))
+	archive := "ctf::" + filepath.Join(t.TempDir(), "ctf")
+	_, stderr, err := run(t, "add", "cv", "--import-compat", "-c", cons, "-r", archive)
+	if err != nil {
+		t.Fatalf("add cv --import-compat: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "app-compat <- "+host+"/acme/app:1.4.0") || strings.Contains(stderr, "tool-compat") {
+		t.Errorf("import report:\n%s", stderr)
+	}
+	ref := archive + "//example.com/imported:1.0.0"
+	cd := sgGetCV(t, ref)
+	r := acvFindResource(t, cd, "app-compat", nil)
+	if r.Type != compat.ResourceType || len(r.Labels) != 1 || r.Labels[0].Name != compat.SubjectLabel || !r.Labels[0].Signing {
+		t.Fatalf("imported resource %+v", r)
+	}
+	if got := acvDownload(t, ref, "name=app-compat"); string(got) != compatSpecYAML {
+		t.Fatalf("imported spec is not the newest:\n%s", got)
+	}
+	for _, node := range []struct {
+		file string
+		want int
+	}{{compatNodeFile(t, "gpu.json", compatGPUNode), 0}, {compatNodeFile(t, "old.yaml", compatOldNode), 3}} {
+		if _, _, err := run(t, "compat", "check", ref, "--node", node.file); compatExit(err) != node.want {
+			t.Fatalf("compat check on %s: exit %d (%v), want %d", node.file, compatExit(err), err, node.want)
+		}
+	}
+}
