@@ -2,6 +2,7 @@ package compat
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,7 +12,10 @@ import (
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/registry"
 
+	"github.com/ocmgo/ocm/blob"
 	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/descriptor/normalisation"
+	"github.com/ocmgo/ocm/integrity"
 	"github.com/ocmgo/ocm/repository"
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
@@ -41,7 +45,7 @@ func AttachSpecs(ctx context.Context, target ReferrerTarget, cd *descriptor.Desc
 	ids := cd.Component.ResourceIdentities()
 	repo := repository.FromStore(target, "the target", nil)
 	for _, a := range atts {
-		data, err := specBytes(ctx, repo, cd, &a)
+		data, err := ReadSpec(ctx, repo, cd, &a)
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", cv, a.Describe(cd), err)
 		}
@@ -71,10 +75,11 @@ func AttachSpecs(ctx context.Context, target ReferrerTarget, cd *descriptor.Desc
 	return nil
 }
 
-// specBytes reads the spec of an attachment: the imageCompatibility
-// resource's local blob (verified against its content address and the
-// resource digest) or the label.
-func specBytes(ctx context.Context, repo repository.Repository, cd *descriptor.Descriptor, a *Attachment) ([]byte, error) {
+// ReadSpec returns the spec bytes of an attachment: the label's value, or
+// the imageCompatibility resource's local blob, verified against its
+// content address and the resource digest (a resource without a digest
+// cannot be verified and is an error).
+func ReadSpec(ctx context.Context, repo repository.Repository, cd *descriptor.Descriptor, a *Attachment) ([]byte, error) {
 	if a.Resource < 0 {
 		data := a.Inline
 		var text string
@@ -84,6 +89,9 @@ func specBytes(ctx context.Context, repo repository.Repository, cd *descriptor.D
 		return data, nil
 	}
 	r := &cd.Component.Resources[a.Resource]
+	if r.Digest == nil {
+		return nil, fmt.Errorf("the spec resource has no digest, so it cannot be verified")
+	}
 	lb, err := r.Access.LocalBlob()
 	if err != nil {
 		return nil, fmt.Errorf("the spec must be a local blob: %w", err)
@@ -100,14 +108,32 @@ func specBytes(ctx context.Context, repo repository.Repository, cd *descriptor.D
 		return nil, err
 	}
 	defer rc.Close()
+	// ReadAll checks size and content address.
 	data, err := content.ReadAll(io.LimitReader(rc, MaxSpecSize+1), desc)
 	if err != nil {
 		return nil, fmt.Errorf("reading the spec: %w", err)
 	}
-	if d := r.Digest; d != nil && strings.EqualFold(strings.ReplaceAll(d.HashAlgorithm, "-", ""), "sha256") && !strings.EqualFold(d.Value, desc.Digest.Encoded()) {
-		return nil, fmt.Errorf("spec blob %s does not match the resource digest sha256:%s", desc.Digest, d.Value)
+	if err := checkResourceDigest(r.Digest, data); err != nil {
+		return nil, err
 	}
 	return data, nil
+}
+
+// checkResourceDigest compares a genericBlobDigest/v1 resource digest with data.
+func checkResourceDigest(d *descriptor.DigestSpec, data []byte) error {
+	if d.NormalisationAlgorithm != "" && d.NormalisationAlgorithm != normalisation.GenericBlobDigestV1 {
+		return fmt.Errorf("resource digest: normalisation %q does not apply to a spec blob", d.NormalisationAlgorithm)
+	}
+	h, canonical, err := blob.NewHash(d.HashAlgorithm)
+	if err != nil {
+		return fmt.Errorf("resource digest: %w", err)
+	}
+	h.Write(data)
+	actual := &descriptor.DigestSpec{HashAlgorithm: canonical, NormalisationAlgorithm: normalisation.GenericBlobDigestV1, Value: hex.EncodeToString(h.Sum(nil))}
+	if !integrity.SameDigest(d, actual) {
+		return fmt.Errorf("spec blob does not match the resource digest: %s %s recorded, %s computed", d.HashAlgorithm, d.Value, actual.Value)
+	}
+	return nil
 }
 
 // locateImage finds where resource r's image is stored in target.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -16,7 +15,6 @@ import (
 	"github.com/ocmgo/ocm/compat"
 	"github.com/ocmgo/ocm/compat/host"
 	"github.com/ocmgo/ocm/descriptor"
-	"github.com/ocmgo/ocm/download"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
 	"github.com/ocmgo/ocm/repository/oci"
@@ -296,13 +294,8 @@ func (o *compatCheckOptions) componentSpecs(cmd *cobra.Command, g *globalOptions
 		return nil, fmt.Errorf("%s has no image compatibility spec: no %s resource and no %s label", what, compat.ResourceType, compat.SpecLabel)
 	}
 	ids := cv.Component.ResourceIdentities()
-	tmp, err := os.MkdirTemp("", "ocm-compat-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tmp)
 	var out []namedSpec
-	for n, a := range atts {
+	for _, a := range atts {
 		ns := namedSpec{source: a.Describe(cv)}
 		for _, i := range a.Subjects {
 			ns.subjects = append(ns.subjects, ids[i].String())
@@ -311,22 +304,9 @@ func (o *compatCheckOptions) componentSpecs(cmd *cobra.Command, g *globalOptions
 			if l := compatLabel(&cv.Component.Resources[a.LabelOn]); l != nil && !bool(l.Signing) {
 				g.logger.Warn("compatibility label is not signed (signing: false): a signature does not cover it", "resource", ids[a.LabelOn].String())
 			}
-			if ns.spec, err = a.InlineSpec(); err != nil {
-				return nil, fmt.Errorf("%s: %s: %w", what, ns.source, err)
-			}
-			out = append(out, ns)
-			continue
 		}
-		if cv.Component.Resources[a.Resource].Digest == nil {
-			return nil, fmt.Errorf("%s: %s has no digest, so its spec cannot be verified", what, ns.source)
-		}
-		// The verified download path: content digest and resource digest are
-		// checked while streaming, and nothing is kept on a mismatch.
-		file := filepath.Join(tmp, fmt.Sprintf("spec-%d", n))
-		if _, err := download.Resource(ctx, repo, cv, a.Resource, file, download.Options{Extraction: download.ExtractDisable}); err != nil {
-			return nil, err
-		}
-		data, err := readCapped(file, compat.MaxSpecSize)
+		// Verified: content address and resource digest.
+		data, err := compat.ReadSpec(ctx, repo, cv, &a)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", what, ns.source, err)
 		}
