@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"maps"
 	"sort"
+
+	"github.com/ocmgo/ocm/internal/yamlutil"
 )
 
 // Features are the features of one node, in the format of NFD's
@@ -134,7 +136,7 @@ func ParseFeatures(data []byte) (*Features, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("node features: empty document")
 	}
-	js, err := yamlToJSON(data)
+	js, err := yamlutil.ToJSON(data)
 	if err != nil {
 		return nil, fmt.Errorf("node features: invalid YAML or JSON: %w", err)
 	}

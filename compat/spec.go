@@ -7,7 +7,6 @@
 package compat
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,7 +14,7 @@ import (
 	"sort"
 	"strings"
 
-	"sigs.k8s.io/yaml"
+	"github.com/ocmgo/ocm/internal/yamlutil"
 )
 
 // Names shared with NFD and with OCM descriptors.
@@ -183,34 +182,6 @@ func Parse(data []byte) (*Spec, error) {
 	}
 	s.Raw = slices.Clone(data)
 	return s, nil
-}
-
-// decode converts YAML or JSON into a generic value with json.Number numbers.
-func decode(data []byte) (any, error) {
-	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, errors.New("empty spec")
-	}
-	js, err := yamlToJSON(data)
-	if err != nil {
-		return nil, fmt.Errorf("invalid YAML: %w", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("invalid YAML: %w", err)
-	}
-	return v, nil
-}
-
-// yamlToJSON guards against panics of the YAML library on hostile input.
-func yamlToJSON(data []byte) (js []byte, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("YAML parser failed: %v", r)
-		}
-	}()
-	return yaml.YAMLToJSON(data)
 }
 
 type specParser struct {
@@ -455,3 +426,6 @@ func unknownFields(data []byte) []string {
 	sort.Strings(p.unknown)
 	return p.unknown
 }
+
+// decode converts YAML or JSON into a generic value with json.Number numbers.
+func decode(data []byte) (any, error) { return yamlutil.Decode(data, "spec") }

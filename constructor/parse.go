@@ -1,7 +1,6 @@
 package constructor
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -10,9 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/internal/yamlutil"
 )
 
 // Patterns from the reference's constructor schema that descriptor does not export.
@@ -82,34 +80,6 @@ func parse(data []byte, file, baseDir string, opts LoadOptions) (*Spec, error) {
 		return nil, joinErrors(p.errs)
 	}
 	return spec, nil
-}
-
-// decodeYAML converts YAML (or JSON) to a generic JSON value whose numbers
-// are json.Number, so that values are kept as written.
-func decodeYAML(data []byte) (v any, err error) {
-	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, fmt.Errorf("empty constructor file")
-	}
-	js, err := yamlToJSON(data)
-	if err != nil {
-		return nil, fmt.Errorf("invalid YAML: %w", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("invalid YAML: %w", err)
-	}
-	return v, nil
-}
-
-// yamlToJSON guards against panics in the YAML library on hostile input.
-func yamlToJSON(data []byte) (js []byte, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("YAML parser failed: %v", r)
-		}
-	}()
-	return yaml.YAMLToJSON(data)
 }
 
 // parser walks the generic document, collecting errors with field paths.
@@ -592,3 +562,7 @@ func (p *parser) reference(path string, v any) Reference {
 	r.Digest = p.digest(join(path, "digest"), m["digest"])
 	return r
 }
+
+// decodeYAML converts YAML (or JSON) to a generic JSON value whose numbers
+// are json.Number, so that values are kept as written.
+func decodeYAML(data []byte) (any, error) { return yamlutil.Decode(data, "constructor file") }

@@ -8,14 +8,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
-	"github.com/olareg/olareg"
-	olacfg "github.com/olareg/olareg/config"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
@@ -29,12 +26,7 @@ import (
 )
 
 // agRegistry starts an in-memory olareg on 127.0.0.1 and returns its host:port.
-func agRegistry(t *testing.T) string {
-	t.Helper()
-	srv := httptest.NewServer(olareg.New(olacfg.Config{Storage: olacfg.ConfigStorage{StoreType: olacfg.StoreMem}}))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
-}
+func agRegistry(t *testing.T) string { return testutil.StartOlareg(t) }
 
 // agRun runs the CLI and fails the test on an error.
 func agRun(t *testing.T, args ...string) string {
@@ -60,6 +52,20 @@ func agAirgap(t *testing.T, src, cv string, copyFlags ...string) (a, b string) {
 	agRun(t, "transfer", "cv", "--recursive", a+"//"+cv, tgz)
 	agRun(t, "transfer", "cv", "--recursive", "ctf::"+tgz+"//"+cv, b)
 	return a, b
+}
+
+// agSigningConfig creates an RSA key pair with the CLI and an .ocmconfig
+// that signs with it as "default" (RSASSA-PSS); it returns the config and
+// the public key file.
+func agSigningConfig(t *testing.T) (cfg, pub string) {
+	t.Helper()
+	keys := t.TempDir()
+	priv, pub := filepath.Join(keys, "key.priv"), filepath.Join(keys, "key.pub")
+	agRun(t, "create", "rsakeypair", priv, pub)
+	cfg = sgConfig(t, filepath.Join(keys, ".ocmconfig"),
+		[]sgCred{{Signature: "default", Algorithm: "RSASSA-PSS", Props: map[string]string{"private_key_pem_file": priv}}},
+		[]sgSigner{{Signature: "default", Algorithm: "RSASSA-PSS"}})
+	return cfg, pub
 }
 
 // agIdentity is the --identity argument of a resource.
@@ -189,12 +195,8 @@ func TestAirgapOwnComponent(t *testing.T) {
 	src := "ctf::" + filepath.Join(t.TempDir(), "ctf")
 	agRun(t, "add", "cv", "--constructor", cons, "--repository", src)
 
-	keys := t.TempDir()
-	priv, pub := filepath.Join(keys, "key.priv"), filepath.Join(keys, "key.pub")
-	agRun(t, "create", "rsakeypair", priv, pub)
-	cfg := sgConfig(t, filepath.Join(keys, ".ocmconfig"),
-		[]sgCred{{Signature: "default", Algorithm: "RSASSA-PSS", Props: map[string]string{"private_key_pem_file": priv}}},
-		[]sgSigner{{Signature: "default", Algorithm: "RSASSA-PSS"}})
+	cfg, pub := agSigningConfig(t)
+	keys := filepath.Dir(pub)
 	agRun(t, "--config", cfg, "sign", "cv", src+"//"+cv)
 	if s := sgSignature(t, sgGetCV(t, src+"//"+cv), "default"); s.Signature.Algorithm != "RSASSA-PSS" {
 		t.Fatalf("signature algorithm %q", s.Signature.Algorithm)

@@ -7,31 +7,17 @@ package main
 
 import (
 	"context"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/distribution/distribution/v3/configuration"
-	"github.com/distribution/distribution/v3/registry/handlers"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
 
 	"github.com/ocmgo/ocm/compat"
+	"github.com/ocmgo/ocm/internal/testutil"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
-
-// ctDistribution runs CNCF distribution (no referrers API) in-process.
-func ctDistribution(t *testing.T) string {
-	t.Helper()
-	cfg := &configuration.Configuration{}
-	cfg.Log.Level = "error"
-	cfg.Log.AccessLog.Disabled = true
-	cfg.Storage = configuration.Storage{"inmemory": configuration.Parameters{}}
-	srv := httptest.NewServer(handlers.NewApp(context.Background(), cfg))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
-}
 
 func TestCompatReferrersOnTransfer(t *testing.T) {
 	const cv = "example.com/compat/layout:1.0.0"
@@ -50,16 +36,11 @@ resources:
 `))
 	src := "ctf::" + filepath.Join(t.TempDir(), "ctf")
 	agRun(t, "add", "cv", "--constructor", cons, "--repository", src)
-	keys := t.TempDir()
-	priv, pub := filepath.Join(keys, "key.priv"), filepath.Join(keys, "key.pub")
-	agRun(t, "create", "rsakeypair", priv, pub)
-	cfg := sgConfig(t, filepath.Join(keys, ".ocmconfig"),
-		[]sgCred{{Signature: "default", Algorithm: "RSASSA-PSS", Props: map[string]string{"private_key_pem_file": priv}}},
-		[]sgSigner{{Signature: "default", Algorithm: "RSASSA-PSS"}})
+	cfg, pub := agSigningConfig(t)
 	agRun(t, "--config", cfg, "sign", "cv", src+"//"+cv)
 	gpu, old := compatNodeFile(t, "gpu.json", compatGPUNode), compatNodeFile(t, "old.yaml", compatOldNode)
 
-	for name, host := range map[string]string{"olareg": agRegistry(t), "distribution": ctDistribution(t)} {
+	for name, host := range map[string]string{"olareg": agRegistry(t), "distribution": testutil.StartDistribution(t)} {
 		t.Run(name, func(t *testing.T) {
 			target := host + "/ocm"
 			_, stderr, err := run(t, "transfer", "cv", src+"//"+cv, target)

@@ -98,12 +98,7 @@ func TestTransferCopyResources(t *testing.T) {
 `))
 	src := "ctf::" + filepath.Join(t.TempDir(), "ctf")
 	agRun(t, "add", "cv", "--constructor", cons, "--repository", src)
-	keys := t.TempDir()
-	priv, pub := filepath.Join(keys, "key.priv"), filepath.Join(keys, "key.pub")
-	agRun(t, "create", "rsakeypair", priv, pub)
-	cfg := sgConfig(t, filepath.Join(keys, ".ocmconfig"),
-		[]sgCred{{Signature: "default", Algorithm: "RSASSA-PSS", Props: map[string]string{"private_key_pem_file": priv}}},
-		[]sgSigner{{Signature: "default", Algorithm: "RSASSA-PSS"}})
+	cfg, pub := agSigningConfig(t)
 	agRun(t, "--config", cfg, "sign", "cv", src+"//"+cv)
 
 	// Without --copy-resources the image stays a reference.

@@ -54,12 +54,7 @@ func TestAddAndSignInRegistry(t *testing.T) {
 		t.Fatalf("second add: err %v, stderr %s", err, stderr)
 	}
 
-	keys := t.TempDir()
-	priv, pub := filepath.Join(keys, "key.priv"), filepath.Join(keys, "key.pub")
-	agRun(t, "create", "rsakeypair", priv, pub)
-	cfg := sgConfig(t, filepath.Join(keys, ".ocmconfig"),
-		[]sgCred{{Signature: "default", Algorithm: "RSASSA-PSS", Props: map[string]string{"private_key_pem_file": priv}}},
-		[]sgSigner{{Signature: "default", Algorithm: "RSASSA-PSS"}})
+	cfg, pub := agSigningConfig(t)
 	agRun(t, "--config", cfg, "sign", "cv", reg+"//"+cv)
 	if s := sgSignature(t, sgGetCV(t, reg+"//"+cv), "default"); s.Signature.Algorithm != "RSASSA-PSS" {
 		t.Fatalf("signature algorithm %q", s.Signature.Algorithm)

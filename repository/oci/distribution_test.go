@@ -6,13 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/distribution/distribution/v3/configuration"
-	"github.com/distribution/distribution/v3/registry/handlers"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
 	"github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/specs-go"
@@ -26,22 +23,7 @@ import (
 	"github.com/ocmgo/ocm/transfer"
 )
 
-// startDistribution runs the CNCF distribution registry v3 (the reference
-// registry; no referrers API) in-process with in-memory storage on
-// 127.0.0.1 and returns its host:port.
-func startDistribution(t *testing.T) string {
-	t.Helper()
-	cfg := &configuration.Configuration{}
-	cfg.Log.Level = "error"
-	cfg.Log.AccessLog.Disabled = true
-	cfg.Storage = configuration.Storage{
-		"inmemory": configuration.Parameters{},
-		"delete":   configuration.Parameters{"enabled": true},
-	}
-	srv := httptest.NewServer(handlers.NewApp(context.Background(), cfg))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
-}
+func startDistribution(t *testing.T) string { return testutil.StartDistribution(t) }
 
 func TestDistributionBlobsManifestsTags(t *testing.T) {
 	ctx := context.Background()
