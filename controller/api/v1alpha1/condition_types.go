@@ -1,0 +1,61 @@
+package v1alpha1
+
+// Condition types, with the meaning of the kstatus conventions.
+const (
+	// ReadyCondition is True when the last reconciliation succeeded and the
+	// status reflects the spec.
+	ReadyCondition = "Ready"
+	// ReconcilingCondition is True while the controller works towards the
+	// spec, including retries after transient failures.
+	ReconcilingCondition = "Reconciling"
+	// StalledCondition is True when the controller cannot make progress
+	// without a change of the spec or of referenced objects; it retries only
+	// at the interval.
+	StalledCondition = "Stalled"
+	// TransferInProgressCondition is True while a Replication copies a
+	// component version.
+	TransferInProgressCondition = "TransferInProgress"
+)
+
+// Condition reasons.
+const (
+	SucceededReason            = "Succeeded"
+	ProgressingWithRetryReason = "ProgressingWithRetry"
+	// SuspendedReason: spec.suspend is set; nothing is reconciled.
+	SuspendedReason = "Suspended"
+
+	GetConfigurationFailedReason    = "GetConfigurationFailed"
+	CheckVersionFailedReason        = "CheckVersionFailed"
+	ResourceIsNotAvailable          = "ResourceIsNotAvailable"
+	ReplicationFailedReason         = "ReplicationFailed"
+	GetRepositoryFailedReason       = "GetRepositoryFailed"
+	RepositoryUnreachableReason     = "RepositoryUnreachable"
+	InvalidRepositorySpecReason     = "InvalidRepositorySpec"
+	GetComponentVersionFailedReason = "GetComponentVersionFailed"
+	// VerificationFailedReason: a signature or a digest did not verify; the
+	// message names the signature or the element.
+	VerificationFailedReason   = "VerificationFailed"
+	DowngradeDeniedReason      = "DowngradeDenied"
+	NoMatchingVersionReason    = "NoMatchingVersion"
+	InvalidSpecReason          = "InvalidSpec"
+	GetOCMResourceFailedReason = "GetOCMResourceFailed"
+	MarshalFailedReason        = "MarshalFailed"
+	ApplyFailed                = "ApplyFailed"
+	GetReferenceFailedReason   = "GetReferenceFailed"
+	GetResourceFailedReason    = "GetResourceFailed"
+	StatusSetFailedReason      = "StatusSetFailed"
+	DeletionFailedReason       = "DeletionFailed"
+	// DeletionBlockedReason: the object is being deleted but still referenced.
+	DeletionBlockedReason              = "DeletionBlocked"
+	ResourceNotSynced                  = "ResourceNotSynced"
+	ResolutionInProgress               = "ResolutionInProgress"
+	ComponentDriftResolutionInProgress = "ComponentDriftResolutionInProgress"
+	// ReferenceNotReadyReason: a referenced Repository/Component/Resource is not Ready yet.
+	ReferenceNotReadyReason = "ReferenceNotReady"
+)
+
+// Event severities (the reference's event metadata values).
+const (
+	EventSeverityInfo  = "info"
+	EventSeverityError = "error"
+)

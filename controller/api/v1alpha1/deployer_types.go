@@ -1,0 +1,118 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// CompatibilityPolicy says what happens when a deployable declares
+// requirements the cluster does not meet.
+// +kubebuilder:validation:Enum=Enforce;Warn;Ignore
+type CompatibilityPolicy string
+
+const (
+	// CompatibilityPolicyEnforce refuses to deploy (Ready=False).
+	CompatibilityPolicyEnforce CompatibilityPolicy = "Enforce"
+	// CompatibilityPolicyWarn deploys and reports the mismatch in an event
+	// and the Ready message.
+	CompatibilityPolicyWarn CompatibilityPolicy = "Warn"
+	// CompatibilityPolicyIgnore deploys without checking.
+	CompatibilityPolicyIgnore CompatibilityPolicy = "Ignore"
+)
+
+// Compatibility describes the cluster the Deployer applies to, so that
+// deployables declaring requirements can be checked against it.
+type Compatibility struct {
+	// Policy when a requirement is not met: Enforce, Warn (default) or Ignore.
+	// +kubebuilder:default=Warn
+	// +optional
+	Policy CompatibilityPolicy `json:"policy,omitempty"`
+	// NodeSelector selects the nodes whose labels (architecture, OS, zone
+	// …) the deployable's requirements are checked against; empty selects
+	// all nodes.
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+	// Tags are capabilities of the cluster (e.g. "gpu", "sovereign-eu")
+	// that deployables may require.
+	// +optional
+	Tags []string `json:"tags,omitempty"`
+}
+
+// DeployerSpec names the Resource whose content is applied to the cluster.
+type DeployerSpec struct {
+	// ResourceRef names the Resource (namespace and name) whose content —
+	// manifests, a tar of manifests, a kro ResourceGraphDefinition or a Helm
+	// chart — is deployed.
+	// +required
+	ResourceRef ObjectKey `json:"resourceRef"`
+
+	// OCMConfig lists Secrets, ConfigMaps and OCM objects providing
+	// configuration (credentials), applied in order. Without entries the
+	// Resource's propagated configuration is used.
+	// +optional
+	OCMConfig []OCMConfiguration `json:"ocmConfig,omitempty"`
+
+	// Compatibility describes this cluster for deployables that declare
+	// requirements.
+	// +optional
+	Compatibility *Compatibility `json:"compatibility,omitempty"`
+
+	// Suspend stops reconciliation of this Deployer while true.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+}
+
+// DeployerStatus is the observed state of a Deployer.
+type DeployerStatus struct {
+	// ObservedGeneration is the generation of the spec the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Conditions: Ready, Reconciling, Stalled.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// EffectiveOCMConfig lists the configuration sources applied, in order.
+	// +optional
+	EffectiveOCMConfig []OCMConfiguration `json:"effectiveOCMConfig,omitempty"`
+
+	// Deployed lists the objects applied from the Resource.
+	// +optional
+	Deployed []DeployedObjectReference `json:"deployed,omitempty"`
+}
+
+// Deployer applies the content of a Resource to the cluster with
+// server-side apply under an ApplySet, pruning what a new version no longer
+// contains and correcting drift.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster
+// +kubebuilder:printcolumn:name="Resource",type=string,JSONPath=`.spec.resourceRef.name`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Deployer struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   DeployerSpec   `json:"spec,omitempty"`
+	Status DeployerStatus `json:"status,omitempty"`
+}
+
+// DeployerList is a list of Deployers.
+// +kubebuilder:object:root=true
+type DeployerList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Deployer `json:"items"`
+}
+
+func (in *Deployer) GetConditions() []metav1.Condition         { return in.Status.Conditions }
+func (in *Deployer) SetConditions(c []metav1.Condition)        { in.Status.Conditions = c }
+func (in *Deployer) GetObservedGeneration() int64              { return in.Status.ObservedGeneration }
+func (in *Deployer) SetObservedGeneration(g int64)             { in.Status.ObservedGeneration = g }
+func (in *Deployer) GetSpecifiedOCMConfig() []OCMConfiguration { return in.Spec.OCMConfig }
+func (in *Deployer) GetEffectiveOCMConfig() []OCMConfiguration { return in.Status.EffectiveOCMConfig }
+
+func init() { register(&Deployer{}, &DeployerList{}) }

@@ -1,0 +1,150 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// CopyMode says which resources a transfer copies by value.
+// +kubebuilder:validation:Enum=localBlob;allResources
+type CopyMode string
+
+const (
+	// CopyModeLocalBlob copies the version's own content (local blobs and
+	// the OCI artifacts stored with it); external references stay references.
+	CopyModeLocalBlob CopyMode = "localBlob"
+	// CopyModeAllResources also copies resources held elsewhere.
+	CopyModeAllResources CopyMode = "allResources"
+)
+
+// ReplicationSpec copies a Component's resolved version to a Repository.
+type ReplicationSpec struct {
+	// ComponentRef names the Component whose resolved version is copied.
+	// +required
+	ComponentRef LocalObjectReference `json:"componentRef"`
+
+	// TargetRepositoryRef names the Repository the version is copied to.
+	// +required
+	TargetRepositoryRef LocalObjectReference `json:"targetRepositoryRef"`
+
+	// TransferConfig says how the transfer is done.
+	// +optional
+	TransferConfig TransferConfig `json:"transferConfig,omitempty"`
+
+	// OCMConfig lists Secrets, ConfigMaps and OCM objects providing
+	// configuration (credentials for source and target, transfer
+	// settings), applied in order.
+	// +optional
+	OCMConfig []OCMConfiguration `json:"ocmConfig,omitempty"`
+
+	// Interval at which the replication is checked again; defaults to the
+	// Component's interval.
+	// +optional
+	Interval metav1.Duration `json:"interval,omitempty"`
+
+	// Suspend stops reconciliation of this Replication while true.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+}
+
+// TransferConfig says how a Replication transfers.
+type TransferConfig struct {
+	// Inlined holds the transfer settings.
+	// +optional
+	Inlined *InlineTransferConfig `json:"inlined,omitempty"`
+}
+
+// InlineTransferConfig holds transfer settings.
+type InlineTransferConfig struct {
+	// Recursive also copies every referenced component version.
+	// +optional
+	Recursive bool `json:"recursive,omitempty"`
+	// CopyMode: localBlob (default) or allResources.
+	// +kubebuilder:default=localBlob
+	// +optional
+	CopyMode CopyMode `json:"copyMode,omitempty"`
+}
+
+// TransferEvent records a failed transfer attempt.
+type TransferEvent struct {
+	// Component name.
+	Component string `json:"component"`
+	// Version that failed to transfer.
+	Version string `json:"version"`
+	// StartTime of the attempt.
+	StartTime metav1.Time `json:"startTime"`
+	// EndTime of the attempt.
+	// +optional
+	EndTime metav1.Time `json:"endTime,omitempty"`
+	// Error is the failure message.
+	Error string `json:"error"`
+}
+
+// ReplicationStatus is the observed state of a Replication.
+type ReplicationStatus struct {
+	// ObservedGeneration is the generation of the spec the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Conditions: Ready, Reconciling, Stalled, TransferInProgress.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// LastTransferredVersion is the version of the last successful transfer.
+	// +optional
+	LastTransferredVersion string `json:"lastTransferredVersion,omitempty"`
+
+	// LastTransferredDigest is the component digest of the last successful
+	// transfer; a Component digest that differs triggers a new transfer.
+	// +optional
+	LastTransferredDigest string `json:"lastTransferredDigest,omitempty"`
+
+	// LastFailedTransferEvents records the most recent failed attempts.
+	// +optional
+	LastFailedTransferEvents []TransferEvent `json:"lastFailedTransferEvents,omitempty"`
+
+	// Component is the source component version last observed.
+	// +optional
+	Component *ComponentInfo `json:"component,omitempty"`
+
+	// EffectiveOCMConfig lists the configuration sources applied, in order.
+	// +optional
+	EffectiveOCMConfig []OCMConfiguration `json:"effectiveOCMConfig,omitempty"`
+}
+
+// Replication keeps a Repository supplied with a Component's resolved
+// version: whenever the Component's digest changes, the version is
+// transferred to the target.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.status.lastTransferredVersion`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Replication struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   ReplicationSpec   `json:"spec"`
+	Status ReplicationStatus `json:"status,omitempty"`
+}
+
+// ReplicationList is a list of Replications.
+// +kubebuilder:object:root=true
+type ReplicationList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Replication `json:"items"`
+}
+
+func (in *Replication) GetConditions() []metav1.Condition         { return in.Status.Conditions }
+func (in *Replication) SetConditions(c []metav1.Condition)        { in.Status.Conditions = c }
+func (in *Replication) GetObservedGeneration() int64              { return in.Status.ObservedGeneration }
+func (in *Replication) SetObservedGeneration(g int64)             { in.Status.ObservedGeneration = g }
+func (in *Replication) GetSpecifiedOCMConfig() []OCMConfiguration { return in.Spec.OCMConfig }
+func (in *Replication) GetEffectiveOCMConfig() []OCMConfiguration {
+	return in.Status.EffectiveOCMConfig
+}
+
+func init() { register(&Replication{}, &ReplicationList{}) }

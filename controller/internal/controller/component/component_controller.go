@@ -1,0 +1,376 @@
+// Package component reconciles Component objects: it resolves the highest
+// version of a component that satisfies the semver constraint and filter,
+// applies the downgrade policy, verifies signatures and content, and
+// publishes the version and its digest for Resources and Replications.
+package component
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+
+	"github.com/ocmgo/ocm/config"
+	"github.com/ocmgo/ocm/controller/api/v1alpha1"
+	shared "github.com/ocmgo/ocm/controller/internal/controller"
+	"github.com/ocmgo/ocm/controller/internal/ocm"
+	"github.com/ocmgo/ocm/controller/internal/status"
+	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/integrity"
+	"github.com/ocmgo/ocm/repository"
+)
+
+// ResolveTimeout bounds one resolution including content verification,
+// which streams every resource of the version.
+const ResolveTimeout = 10 * time.Minute
+
+// Reconciler reconciles Components.
+type Reconciler struct {
+	client.Client
+	// APIReader reads Secrets and ConfigMaps uncached.
+	APIReader client.Reader
+	Recorder  status.Recorder
+	// Concurrency is the number of Components reconciled in parallel.
+	Concurrency int
+}
+
+// +kubebuilder:rbac:groups=delivery.ocm.software,resources=components,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=delivery.ocm.software,resources=components/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=delivery.ocm.software,resources=components/finalizers,verbs=update
+// +kubebuilder:rbac:groups=delivery.ocm.software,resources=repositories;resources;replications,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets;configmaps,verbs=get
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// stalled is a failure only a change of the spec, the Secrets or the
+// repository content can fix: it is reported and retried at the interval,
+// not with backoff.
+type stalled struct {
+	reason string
+	err    error
+}
+
+func (s *stalled) Error() string { return s.err.Error() }
+func (s *stalled) Unwrap() error { return s.err }
+
+func stall(reason string, format string, args ...any) error {
+	return &stalled{reason: reason, err: fmt.Errorf(format, args...)}
+}
+
+// Reconcile resolves one Component.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	obj := &v1alpha1.Component{}
+	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !obj.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, obj)
+	}
+	if err := status.EnsureFinalizer(ctx, r.Client, obj, v1alpha1.ComponentFinalizer); err != nil {
+		return ctrl.Result{}, err
+	}
+	base := obj.DeepCopy()
+	before := status.Ready(obj)
+	defer func() {
+		if err := status.PatchStatus(ctx, r.Client, obj, base); err != nil {
+			retErr = errors.Join(retErr, err)
+		}
+		status.RecordTransition(r.Recorder, obj, before)
+	}()
+	if obj.Spec.Suspend {
+		status.MarkSuspended(obj)
+		return ctrl.Result{}, nil
+	}
+	interval := obj.Spec.Interval.Duration
+
+	repo := &v1alpha1.Repository{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: obj.Spec.RepositoryRef.Name}, repo); err != nil {
+		if client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, err
+		}
+		status.MarkReconciling(obj, v1alpha1.ReferenceNotReadyReason, "waiting for Repository %s to exist", obj.Spec.RepositoryRef.Name)
+		return ctrl.Result{RequeueAfter: interval}, nil
+	}
+	if !status.IsReady(repo) {
+		status.MarkReconciling(obj, v1alpha1.ReferenceNotReadyReason, "waiting for Repository %s to be ready", repo.Name)
+		return ctrl.Result{RequeueAfter: interval}, nil
+	}
+
+	effective, err := ocm.EffectiveConfig(ctx, r.Client, obj, repo)
+	if err != nil {
+		status.MarkRetrying(obj, v1alpha1.GetConfigurationFailedReason, err)
+		return ctrl.Result{}, err
+	}
+	cfg, err := ocm.LoadConfig(ctx, r.APIReader, effective)
+	if err != nil {
+		status.MarkRetrying(obj, v1alpha1.GetConfigurationFailedReason, err)
+		return ctrl.Result{}, err
+	}
+	obj.Status.EffectiveOCMConfig = effective
+
+	// A context of its own: the deferred status write must not inherit
+	// this deadline's cancellation.
+	rctx, cancel := context.WithTimeout(ctx, ResolveTimeout)
+	defer cancel()
+	info, msg, err := r.resolve(rctx, obj, repo, cfg)
+	var st *stalled
+	switch {
+	case errors.As(err, &st):
+		status.MarkStalled(obj, st.reason, st.err)
+		return ctrl.Result{RequeueAfter: interval}, nil
+	case err != nil:
+		status.MarkRetrying(obj, v1alpha1.GetComponentVersionFailedReason, err)
+		return ctrl.Result{}, err
+	}
+	obj.Status.Component = *info
+	status.MarkReady(obj, v1alpha1.SucceededReason, "%s", msg)
+	return ctrl.Result{RequeueAfter: interval}, nil
+}
+
+// resolve selects, checks and verifies the version; errors of type
+// *stalled need a change to go away, others are retried.
+func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Component, repoObj *v1alpha1.Repository, cfg *config.Config) (*v1alpha1.ComponentInfo, string, error) {
+	spec, err := ocm.ParseRepositorySpec(repoObj.Spec.RepositorySpec.Raw)
+	if err != nil {
+		return nil, "", stall(v1alpha1.InvalidRepositorySpecReason, "Repository %s: %v", repoObj.Name, err)
+	}
+	lib, err := ocm.Open(ctx, spec, cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	defer lib.Close()
+
+	name := obj.Spec.Component
+	versions, err := lib.ListVersions(ctx, name)
+	if err != nil {
+		return nil, "", fmt.Errorf("listing versions of %s: %w", name, err)
+	}
+	version, err := selectVersion(versions, obj.Spec.Semver, obj.Spec.SemverFilter)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := r.checkDowngrade(ctx, lib, obj, version); err != nil {
+		return nil, "", err
+	}
+	cd, err := lib.GetComponentVersion(ctx, name, version)
+	if err != nil {
+		return nil, "", fmt.Errorf("reading %s:%s: %w", name, version, err)
+	}
+
+	var digested *descriptor.Descriptor
+	norm, hash := ocm.DefaultNormalisation, ocm.DefaultHash
+	msg := fmt.Sprintf("resolved %s:%s", name, version)
+	if len(obj.Spec.Verify) > 0 {
+		names := make([]string, len(obj.Spec.Verify))
+		for i, v := range obj.Spec.Verify {
+			names[i] = v.Signature
+			sig := findSignature(cd, v.Signature)
+			if sig == nil {
+				return nil, "", stall(v1alpha1.VerificationFailedReason, "%s:%s has no signature %q (it has: %s)", name, version, v.Signature, signatureNames(cd))
+			}
+			if i == 0 {
+				norm, hash = sig.Digest.NormalisationAlgorithm, sig.Digest.HashAlgorithm
+			}
+		}
+		keys, err := ocm.VerificationKeys(ctx, r.APIReader, obj.Namespace, obj.Spec.Verify)
+		if err != nil {
+			return nil, "", err
+		}
+		res, err := integrity.Verify(ctx, lib, name, version, integrity.VerifyOptions{Signatures: names, Content: true, Keys: keys})
+		if err != nil {
+			return nil, "", fmt.Errorf("verifying %s:%s: %w", name, version, err)
+		}
+		if res.Err != nil {
+			return nil, "", stall(v1alpha1.VerificationFailedReason, "%v", res.Err)
+		}
+		digested = res.Versions[name+":"+version].Digested
+		msg += fmt.Sprintf(", signature(s) %s and content verified", strings.Join(names, ", "))
+	} else {
+		// Without signatures to check, the reference digests are still
+		// recomputed, so that the published digest covers everything a
+		// Resource may reach through a reference path.
+		g, err := ocm.CheckGraph(ctx, lib, name, version)
+		if err != nil {
+			if errors.Is(err, ocm.ErrIntegrity) {
+				return nil, "", stall(v1alpha1.VerificationFailedReason, "%v", err)
+			}
+			return nil, "", err
+		}
+		digested = g.Root.Digested
+		if len(cd.Signatures) > 0 {
+			norm, hash = cd.Signatures[0].Digest.NormalisationAlgorithm, cd.Signatures[0].Digest.HashAlgorithm
+		}
+	}
+	digest, err := ocm.DigestOf(digested, norm, hash)
+	if err != nil {
+		return nil, "", stall(v1alpha1.VerificationFailedReason, "%v", err)
+	}
+	return &v1alpha1.ComponentInfo{
+		RepositorySpec: repoObj.Spec.RepositorySpec.DeepCopy(),
+		Component:      name,
+		Version:        version,
+		Digest:         digest,
+	}, msg, nil
+}
+
+// checkDowngrade applies the downgrade policy when the selected version is
+// lower than the one resolved before.
+func (r *Reconciler) checkDowngrade(ctx context.Context, lib repository.Repository, obj *v1alpha1.Component, version string) error {
+	cur := obj.Status.Component
+	if cur.Version == "" || cur.Component != obj.Spec.Component {
+		return nil
+	}
+	curV, err1 := semver.NewVersion(cur.Version)
+	newV, err2 := semver.NewVersion(version)
+	if err1 != nil || err2 != nil || !newV.LessThan(curV) {
+		return nil
+	}
+	switch obj.Spec.DowngradePolicy {
+	case v1alpha1.DowngradePolicyEnforce:
+		return nil
+	case v1alpha1.DowngradePolicyAllow:
+		cd, err := lib.GetComponentVersion(ctx, cur.Component, cur.Version)
+		if err != nil {
+			return fmt.Errorf("reading current version %s:%s for its downgrade label: %w", cur.Component, cur.Version, err)
+		}
+		constraint, ok := labelString(cd.Component.Labels, v1alpha1.DowngradePolicyLabel)
+		if !ok {
+			return stall(v1alpha1.DowngradeDeniedReason, "downgrade from %s to %s denied: %s:%s has no label %s (downgradePolicy Allow)", cur.Version, version, cur.Component, cur.Version, v1alpha1.DowngradePolicyLabel)
+		}
+		c, err := semver.NewConstraint(constraint)
+		if err != nil {
+			return stall(v1alpha1.DowngradeDeniedReason, "downgrade from %s to %s denied: label %s of %s:%s is not a semver constraint: %v", cur.Version, version, v1alpha1.DowngradePolicyLabel, cur.Component, cur.Version, err)
+		}
+		if !c.Check(newV) {
+			return stall(v1alpha1.DowngradeDeniedReason, "downgrade from %s to %s denied: %s:%s allows downgrades to %q only", cur.Version, version, cur.Component, cur.Version, constraint)
+		}
+		return nil
+	default:
+		return stall(v1alpha1.DowngradeDeniedReason, "downgrade from %s to %s denied by downgradePolicy Deny; still at %s", cur.Version, version, cur.Version)
+	}
+}
+
+func labelString(labels []descriptor.Label, name string) (string, bool) {
+	for _, l := range labels {
+		if l.Name == name {
+			var s string
+			if err := json.Unmarshal(l.Value, &s); err == nil {
+				return s, true
+			}
+			return string(l.Value), true
+		}
+	}
+	return "", false
+}
+
+func findSignature(cd *descriptor.Descriptor, name string) *descriptor.Signature {
+	for i := range cd.Signatures {
+		if cd.Signatures[i].Name == name {
+			return &cd.Signatures[i]
+		}
+	}
+	return nil
+}
+
+func signatureNames(cd *descriptor.Descriptor) string {
+	if len(cd.Signatures) == 0 {
+		return "none"
+	}
+	names := make([]string, len(cd.Signatures))
+	for i, s := range cd.Signatures {
+		names[i] = fmt.Sprintf("%q", s.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// selectVersion returns the highest version satisfying the constraint and
+// matching the filter.
+func selectVersion(versions []string, constraint, filter string) (string, error) {
+	c, err := semver.NewConstraint(constraint)
+	if err != nil {
+		return "", stall(v1alpha1.InvalidSpecReason, "semver constraint %q: %v", constraint, err)
+	}
+	var re *regexp.Regexp
+	if filter != "" {
+		if re, err = regexp.Compile(filter); err != nil {
+			return "", stall(v1alpha1.InvalidSpecReason, "semverFilter %q: %v", filter, err)
+		}
+	}
+	var best *semver.Version
+	bestRaw := ""
+	for _, v := range versions {
+		sv, err := semver.NewVersion(v)
+		if err != nil || !c.Check(sv) || (re != nil && !re.MatchString(v)) {
+			continue
+		}
+		if best == nil || sv.GreaterThan(best) {
+			best, bestRaw = sv, v
+		}
+	}
+	if best == nil {
+		return "", stall(v1alpha1.NoMatchingVersionReason, "none of %d versions satisfies %q%s", len(versions), constraint, filterNote(filter))
+	}
+	return bestRaw, nil
+}
+
+func filterNote(filter string) string {
+	if filter == "" {
+		return ""
+	}
+	return fmt.Sprintf(" and matches %q", filter)
+}
+
+// finalize releases the Component once no Resource or Replication
+// references it.
+func (r *Reconciler) finalize(ctx context.Context, obj *v1alpha1.Component) (ctrl.Result, error) {
+	holders, err := shared.Referrers(ctx, r.Client, v1alpha1.KindComponent, client.ObjectKeyFromObject(obj))
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if len(holders) > 0 {
+		base := obj.DeepCopy()
+		before := status.Ready(obj)
+		status.MarkStalled(obj, v1alpha1.DeletionBlockedReason, fmt.Errorf("deletion waits until no object references the component: %v", holders))
+		status.RecordTransition(r.Recorder, obj, before)
+		return ctrl.Result{RequeueAfter: time.Minute}, status.PatchStatus(ctx, r.Client, obj, base)
+	}
+	return ctrl.Result{}, status.RemoveFinalizer(ctx, r.Client, obj, v1alpha1.ComponentFinalizer)
+}
+
+// SetupWithManager registers the reconciler. A Repository change (it
+// becoming Ready, a new effective configuration) re-triggers the Components
+// reading from it; Resources and Replications going away re-trigger a
+// Component waiting for deletion.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	byRepository := shared.EnqueueReferrers(mgr.GetClient(),
+		func() *v1alpha1.ComponentList { return &v1alpha1.ComponentList{} },
+		func(l *v1alpha1.ComponentList) []client.Object {
+			out := make([]client.Object, len(l.Items))
+			for i := range l.Items {
+				out[i] = &l.Items[i]
+			}
+			return out
+		},
+		func(o client.Object) string { return o.(*v1alpha1.Component).Spec.RepositoryRef.Name })
+	byResource := shared.EnqueueReferenced(func(o client.Object) string {
+		return o.(*v1alpha1.Resource).Spec.ComponentRef.Name
+	})
+	byReplication := shared.EnqueueReferenced(func(o client.Object) string {
+		return o.(*v1alpha1.Replication).Spec.ComponentRef.Name
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.Component{}, status.SpecChanged()).
+		Watches(&v1alpha1.Repository{}, byRepository).
+		Watches(&v1alpha1.Resource{}, byResource, shared.OnDelete()).
+		Watches(&v1alpha1.Replication{}, byReplication, shared.OnDelete()).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1), RateLimiter: status.RateLimiter()}).
+		Named("component").
+		Complete(r)
+}

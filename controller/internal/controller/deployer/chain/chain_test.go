@@ -1,0 +1,140 @@
+// Package chain runs the Deployer behind the real Repository, Component and
+// Resource reconcilers: a version bump in the registry flows through the
+// whole chain into the cluster.
+package chain
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/ocmgo/ocm/controller/api/v1alpha1"
+	"github.com/ocmgo/ocm/controller/internal/controller/testenv"
+	"github.com/ocmgo/ocm/controller/internal/setup"
+)
+
+func TestMain(m *testing.M) {
+	cacheDir, err := os.MkdirTemp("", "deployer-cache-")
+	if err != nil {
+		panic(err)
+	}
+	code := testenv.Main(m, func(mgr ctrl.Manager) error {
+		return setup.All(mgr, setup.Options{DeployerCacheDir: cacheDir})
+	})
+
+	os.RemoveAll(cacheDir)
+	os.Exit(code)
+}
+
+func manifests(ns string, names ...string) []byte {
+	var out []byte
+	for _, n := range names {
+		out = fmt.Appendf(out, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n  namespace: %s\n---\n", n, ns)
+	}
+	return out
+}
+
+func exists(ns, name string) error {
+	return testenv.Current.Client.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, &corev1.ConfigMap{})
+}
+
+func TestVersionBumpThroughTheChain(t *testing.T) {
+	ctx := context.Background()
+	c := testenv.Current.Client
+	ns := testenv.Namespace(t)
+	host := testenv.StartRegistry(t)
+	const comp = "acme.org/chain"
+	push := func(version string, names ...string) {
+		testenv.Push(t, host, testenv.CV{Name: comp, Version: version, Resources: []testenv.Resource{
+			{Name: "manifests", Version: version, Type: "kubernetes-manifest", Data: manifests(ns, names...), MediaType: "application/x-yaml"},
+		}})
+	}
+	push("1.0.0", "cm-x", "cm-y")
+	objs := []client.Object{
+		&v1alpha1.Repository{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "repo"}, Spec: v1alpha1.RepositorySpec{
+			RepositorySpec: &apiextensionsv1.JSON{Raw: fmt.Appendf(nil, `{"type":"OCIRegistry","baseUrl":"http://%s"}`, host)}, Interval: metav1.Duration{Duration: time.Hour},
+		}},
+		&v1alpha1.Component{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"}, Spec: v1alpha1.ComponentSpec{
+			RepositoryRef: v1alpha1.LocalObjectReference{Name: "repo"}, Component: comp, Semver: ">=1.0.0", Interval: metav1.Duration{Duration: time.Hour},
+		}},
+		&v1alpha1.Resource{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "manifests"}, Spec: v1alpha1.ResourceSpec{
+			ComponentRef: v1alpha1.LocalObjectReference{Name: "app"},
+			Resource:     v1alpha1.ResourceID{ByReference: &v1alpha1.ResourceReference{Resource: v1alpha1.Identity{"name": "manifests"}}},
+		}},
+		&v1alpha1.Deployer{ObjectMeta: metav1.ObjectMeta{Name: "chain-" + ns}, Spec: v1alpha1.DeployerSpec{ResourceRef: v1alpha1.ObjectKey{Namespace: ns, Name: "manifests"}}},
+	}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		// Say where the chain stopped.
+		for _, o := range objs {
+			co := o.(interface {
+				client.Object
+				v1alpha1.ConditionedObject
+			})
+			if err := c.Get(ctx, client.ObjectKeyFromObject(co), co); err == nil {
+				t.Logf("%T %s: %+v", co, co.GetName(), co.GetConditions())
+			}
+		}
+	})
+	start := time.Now()
+	for _, o := range objs {
+		if err := c.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.Eventually(t, 60*time.Second, func() error {
+		if err := exists(ns, "cm-x"); err != nil {
+			return err
+		}
+		return exists(ns, "cm-y")
+	})
+	t.Logf("from creating Repository/Component/Resource/Deployer to applied objects: %s", time.Since(start).Round(time.Millisecond))
+
+	// Bump: 1.1.0 drops y. The Component polls at its interval; a reconcile
+	// request (as `flux reconcile` sends) stands in for the interval here.
+	push("1.1.0", "cm-x", "cm-z")
+	start = time.Now()
+	cobj := &v1alpha1.Component{}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: "app"}, cobj); err != nil {
+		t.Fatal(err)
+	}
+	cobj.Annotations = map[string]string{"reconcile.delivery.ocm.software/requestedAt": time.Now().String()}
+	if err := c.Update(ctx, cobj); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 60*time.Second, func() error {
+		if err := exists(ns, "cm-z"); err != nil {
+			return err
+		}
+		if err := exists(ns, "cm-y"); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("y not pruned yet (%v)", err)
+		}
+		return nil
+	})
+	t.Logf("reconcile latency, Component version bump (reconcile request) to v1.1.0 applied and pruned: %s", time.Since(start).Round(time.Millisecond))
+	d := objs[3].(*v1alpha1.Deployer)
+	testenv.Eventually(t, 10*time.Second, func() error {
+		return testenv.WantCondition(ctx, d, v1alpha1.ReadyCondition, metav1.ConditionTrue, v1alpha1.SucceededReason)
+	})
+	if err := c.Delete(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if err := exists(ns, "cm-x"); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("x not pruned on deletion (%v)", err)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,533 @@
+// Package deployer reconciles Deployers: it downloads the resource a
+// Resource object resolved (verified against the descriptor, whose digest
+// is checked against the one the Component verified), decodes it
+// (manifests, a tar of manifests, or a Helm chart rendered client-side) and
+// applies it with server-side apply under a KEP-3659 ApplySet whose parent
+// is the Deployer. Objects that leave the resource are pruned once every
+// apply succeeded; changes to deployed objects are corrected.
+package deployer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/metadata"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/ocmgo/ocm/blob"
+	"github.com/ocmgo/ocm/controller/api/v1alpha1"
+	"github.com/ocmgo/ocm/controller/internal/deploy"
+	"github.com/ocmgo/ocm/controller/internal/ocm"
+	"github.com/ocmgo/ocm/controller/internal/status"
+	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/download"
+)
+
+// Names the deployer stamps and manages by, as the reference controller.
+const (
+	managerName       = "deployer.delivery.ocm.software"
+	toolingID         = managerName + "/v1alpha1"
+	labelManagedBy    = "app.kubernetes.io/managed-by"
+	labelName         = "app.kubernetes.io/name"
+	labelVersion      = "app.kubernetes.io/version"
+	labelPartOf       = "app.kubernetes.io/part-of"
+	labelInstance     = "app.kubernetes.io/instance"
+	labelComponent    = "app.kubernetes.io/component"
+	annDigestPrefix   = "digest.resource.delivery.ocm.software/"
+	annIdentityPrefix = "identity.resource.delivery.ocm.software/"
+	annAccess         = "resource.delivery.ocm.software/access"
+	annComponentName  = "component.delivery.ocm.software/name"
+	annComponentVer   = "component.delivery.ocm.software/version"
+
+	resourceRefIndex = ".spec.resourceRef"
+	// DefaultInterval re-applies a Ready deployment when its Resource sets no interval.
+	DefaultInterval = 10 * time.Minute
+	// DefaultCacheMaxBytes caps the on-disk download cache.
+	DefaultCacheMaxBytes = 2 << 30
+)
+
+// Reconciler reconciles Deployers.
+type Reconciler struct {
+	client.Client
+	// APIReader reads Secrets and ConfigMaps uncached.
+	APIReader client.Reader
+	Recorder  status.Recorder
+	// Concurrency is the number of Deployers reconciled in parallel.
+	Concurrency int
+	// ApplyConcurrency bounds parallel applies within one Deployer (default 4).
+	ApplyConcurrency int
+	// CacheDir holds downloaded resources (default <tmp>/ocm-deployer-cache);
+	// CacheMaxBytes caps it (default DefaultCacheMaxBytes).
+	CacheDir      string
+	CacheMaxBytes int64
+
+	applier *deploy.Applier
+	cache   *deploy.Cache
+	watcher *driftWatcher
+	cluster *clusterWatcher
+}
+
+// +kubebuilder:rbac:groups=delivery.ocm.software,resources=deployers,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=delivery.ocm.software,resources=deployers/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=delivery.ocm.software,resources=deployers/finalizers,verbs=update
+// +kubebuilder:rbac:groups=delivery.ocm.software,resources=resources;components;repositories,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets;configmaps,verbs=get
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list;watch
+// +kubebuilder:rbac:groups=nfd.k8s-sigs.io,resources=nodefeatures,verbs=get;list;watch
+//
+// Applying what a resource contains needs rights on those kinds; they are
+// granted separately (the chart's deployer ClusterRole, config/default's
+// deployer_role.yaml), so operators can narrow them to what they deliver.
+
+// Reconcile deploys one Deployer's resource.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	obj := &v1alpha1.Deployer{}
+	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !obj.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, obj)
+	}
+	base := obj.DeepCopy()
+	before := status.Ready(obj)
+	defer func() {
+		if err := status.PatchStatus(ctx, r.Client, obj, base); err != nil {
+			retErr = errors.Join(retErr, err)
+		}
+		status.RecordTransition(r.Recorder, obj, before)
+	}()
+	if obj.Spec.Suspend {
+		status.MarkSuspended(obj)
+		return ctrl.Result{}, nil
+	}
+	// Finalizers first: a Deployer deleted in the middle of an apply still
+	// prunes what it created.
+	for _, f := range []string{v1alpha1.DeployerApplySetPruneFinalizer, v1alpha1.DeployerWatchFinalizer} {
+		if err := status.EnsureFinalizer(ctx, r.Client, obj, f); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	base.Finalizers = obj.Finalizers
+	base.ResourceVersion = obj.ResourceVersion
+
+	res, err := r.readyResource(ctx, obj)
+	if err != nil {
+		// The Resource watch triggers this Deployer when that changes.
+		status.MarkReconciling(obj, v1alpha1.ResourceIsNotAvailable, "%s", err)
+		return ctrl.Result{}, nil
+	}
+	interval := res.Spec.Interval.Duration
+	if interval <= 0 {
+		interval = DefaultInterval
+	}
+	start := time.Now()
+	applied, err := r.deploy(ctx, obj, res)
+	if err != nil {
+		var te *terminalError
+		if errors.As(err, &te) {
+			status.MarkStalled(obj, te.reason, te.err)
+			return ctrl.Result{RequeueAfter: interval}, nil
+		}
+		var re *retryError
+		reason := v1alpha1.ApplyFailed
+		if errors.As(err, &re) {
+			reason = re.reason
+		}
+		status.MarkRetrying(obj, reason, err)
+		return ctrl.Result{}, err
+	}
+	obj.Status.Deployed = applied
+	status.MarkReady(obj, v1alpha1.SucceededReason, "Applied version %s of %s (%d objects)", res.Status.Resource.Version, res.Status.Component.Component+":"+res.Status.Component.Version, len(applied))
+	log.FromContext(ctx).V(1).Info("applied", "objects", len(applied), "duration", time.Since(start).String())
+	return ctrl.Result{RequeueAfter: interval}, nil
+}
+
+type terminalError struct {
+	reason string
+	err    error
+}
+
+func (e *terminalError) Error() string { return e.err.Error() }
+func (e *terminalError) Unwrap() error { return e.err }
+
+type retryError struct {
+	reason string
+	err    error
+}
+
+func (e *retryError) Error() string { return e.err.Error() }
+func (e *retryError) Unwrap() error { return e.err }
+
+func stalled(reason string, err error) error { return &terminalError{reason, err} }
+func retry(reason string, err error) error   { return &retryError{reason, err} }
+
+// readyResource returns the referenced Resource when it is Ready and has
+// resolved a resource.
+func (r *Reconciler) readyResource(ctx context.Context, obj *v1alpha1.Deployer) (*v1alpha1.Resource, error) {
+	key := types.NamespacedName{Namespace: obj.Spec.ResourceRef.Namespace, Name: obj.Spec.ResourceRef.Name}
+	if key.Namespace == "" {
+		key.Namespace = metav1.NamespaceDefault
+	}
+	res := &v1alpha1.Resource{}
+	if err := r.Get(ctx, key, res); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("resource %s not found", key)
+		}
+		return nil, fmt.Errorf("resource %s: %w", key, err)
+	}
+	if !res.DeletionTimestamp.IsZero() {
+		return nil, fmt.Errorf("resource %s is being deleted", key)
+	}
+	if !status.IsReady(res) {
+		return nil, fmt.Errorf("resource %s is not ready", key)
+	}
+	if res.Status.Resource == nil || res.Status.Component == nil || res.Status.Component.RepositorySpec == nil {
+		return nil, fmt.Errorf("resource %s has not resolved a resource yet", key)
+	}
+	return res, nil
+}
+
+// deploy downloads, verifies, decodes and applies; it returns the deployed objects.
+func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1alpha1.Resource) ([]v1alpha1.DeployedObjectReference, error) {
+	effective, err := ocm.EffectiveConfig(ctx, r.Client, obj, res)
+	if err != nil {
+		return nil, retry(v1alpha1.GetConfigurationFailedReason, err)
+	}
+	cfg, err := ocm.LoadConfig(ctx, r.APIReader, effective)
+	if err != nil {
+		return nil, retry(v1alpha1.GetConfigurationFailedReason, err)
+	}
+	obj.Status.EffectiveOCMConfig = effective
+	spec, err := ocm.ParseRepositorySpec(res.Status.Component.RepositorySpec.Raw)
+	if err != nil {
+		return nil, stalled(v1alpha1.GetRepositoryFailedReason, err)
+	}
+	repo, err := ocm.Open(ctx, spec, cfg)
+	if err != nil {
+		return nil, retry(v1alpha1.GetRepositoryFailedReason, err)
+	}
+	defer repo.Close()
+
+	comp := res.Status.Component
+	graph, err := ocm.CheckGraph(ctx, repo, comp.Component, comp.Version)
+	if err != nil {
+		return nil, retry(v1alpha1.GetComponentVersionFailedReason, fmt.Errorf("component version %s:%s: %w", comp.Component, comp.Version, err))
+	}
+	// The descriptor read now must be the one the Component verified.
+	if d := comp.Digest; d != nil {
+		got, err := ocm.DigestOf(graph.Root.Digested, d.NormalisationAlgorithm, d.HashAlgorithm)
+		if err != nil {
+			return nil, stalled(v1alpha1.VerificationFailedReason, err)
+		}
+		if got.Value != d.Value {
+			return nil, stalled(v1alpha1.VerificationFailedReason, fmt.Errorf("component version %s:%s has digest %s, but the Component verified %s", comp.Component, comp.Version, got.Value, d.Value))
+		}
+	}
+	// Status.component names the version holding the resource (the end of
+	// a referencePath), with the digest its parent records for it.
+	cd := graph.Root.Digested
+	idx, err := findResource(cd, res.Status.Resource)
+	if err != nil {
+		return nil, stalled(v1alpha1.GetOCMResourceFailedReason, err)
+	}
+	if err := r.checkCompatibility(ctx, obj, repo, cd); err != nil {
+		return nil, err
+	}
+	rd := cd.Component.Resources[idx].Digest
+	if want := res.Status.Resource.Digest; want != "" && (rd == nil || rd.HashAlgorithm+":"+rd.Value != want) {
+		return nil, stalled(v1alpha1.VerificationFailedReason, fmt.Errorf("resource %s: descriptor digest differs from the Resource's %s", res.Status.Resource.Name, want))
+	}
+	key, err := cacheKey(&cd.Component.Resources[idx])
+	if err != nil {
+		return nil, stalled(v1alpha1.GetOCMResourceFailedReason, err)
+	}
+
+	path, release, err := r.cache.Get(ctx, key, func(ctx context.Context, p string) error {
+		_, err := download.Resource(ctx, repo, cd, idx, p, download.Options{Extraction: download.ExtractDisable})
+		return err
+	})
+	if err != nil {
+		var mm *blob.MismatchError
+		if errors.As(err, &mm) || isMismatch(err) {
+			return nil, stalled(v1alpha1.VerificationFailedReason, err)
+		}
+		return nil, retry(v1alpha1.GetOCMResourceFailedReason, err)
+	}
+	defer release()
+
+	src, format, err := deploy.Open(path, deploy.Options{Helm: deploy.HelmOptions{ReleaseName: obj.Name, Namespace: res.Namespace}})
+	if err != nil {
+		return nil, stalled(v1alpha1.MarshalFailedReason, err)
+	}
+	// Manifests without a namespace go to "default", as with the reference;
+	// a chart's go to its release namespace, as `helm install -n` does.
+	defaultNS := metav1.NamespaceDefault
+	if format == deploy.FormatHelmChart || format == deploy.FormatOCILayout {
+		defaultNS = res.Namespace
+	}
+	parent := deploy.Parent{APIVersion: v1alpha1.GroupVersion.String(), Kind: v1alpha1.KindDeployer, Name: obj.Name}
+	out, err := r.applier.Apply(ctx, parent, src, deploy.ApplyOptions{
+		Mutate:           stamper(obj, res, &cd.Component.Resources[idx], cd),
+		Owner:            ownerRef(obj),
+		DefaultNamespace: defaultNS,
+	})
+	var se *deploy.SourceError
+	if errors.As(err, &se) {
+		return nil, stalled(v1alpha1.MarshalFailedReason, err)
+	}
+	if out != nil {
+		// Watch what was applied even after a partial failure, so drift on
+		// those is seen too.
+		r.watch(out.Applied)
+	}
+	if err != nil {
+		return nil, retry(v1alpha1.ApplyFailed, err)
+	}
+	refs := make([]v1alpha1.DeployedObjectReference, len(out.Applied))
+	for i, a := range out.Applied {
+		refs[i] = v1alpha1.DeployedObjectReference{APIVersion: a.APIVersion, Kind: a.Kind, Name: a.Name, Namespace: a.Namespace, UID: a.UID}
+	}
+	return refs, nil
+}
+
+// isMismatch recognises the download's verification failures that are not
+// typed (manifest and artifact digests are reported as formatted errors).
+func isMismatch(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "digest mismatch") || strings.Contains(s, "size mismatch")
+}
+
+// findResource finds the resource the Resource resolved, by its identity.
+func findResource(cd *descriptor.Descriptor, info *v1alpha1.ResourceInfo) (int, error) {
+	id := descriptor.Identity{"name": info.Name}
+	maps.Copy(id, info.ExtraIdentity)
+	if info.Version != "" {
+		id["version"] = info.Version
+	}
+	matches := cd.Component.SelectResources(id)
+	if len(matches) != 1 {
+		return 0, fmt.Errorf("resource %s: %d matches in %s:%s", id, len(matches), cd.Component.Name, cd.Component.Version)
+	}
+	return matches[0], nil
+}
+
+// cacheKey addresses content: the resource digest when the descriptor has
+// one (checked on download), else the local blob's content digest.
+func cacheKey(r *descriptor.Resource) (string, error) {
+	if d := r.Digest; d != nil && d.Value != "" {
+		return d.HashAlgorithm + "/" + d.NormalisationAlgorithm + "/" + d.Value, nil
+	}
+	if r.Access != nil && r.Access.IsLocalBlob() {
+		lb, err := r.Access.LocalBlob()
+		if err != nil {
+			return "", err
+		}
+		return "localReference/" + lb.LocalReference, nil
+	}
+	return "", fmt.Errorf("resource %s has neither a digest nor a local blob access", r.Name)
+}
+
+func ownerRef(obj *v1alpha1.Deployer) *metav1.OwnerReference {
+	t := true
+	return &metav1.OwnerReference{APIVersion: v1alpha1.GroupVersion.String(), Kind: v1alpha1.KindDeployer, Name: obj.Name, UID: obj.UID, Controller: &t}
+}
+
+// stamper sets the labels and annotations the reference deployer stamps.
+func stamper(obj *v1alpha1.Deployer, res *v1alpha1.Resource, r *descriptor.Resource, cd *descriptor.Descriptor) func(*unstructured.Unstructured) {
+	labels := map[string]string{labelManagedBy: managerName}
+	setLabel := func(k, v string) {
+		if len(v) > validation.LabelValueMaxLength {
+			v = v[:validation.LabelValueMaxLength]
+		}
+		// A value that is no valid label value is left out rather than
+		// failing every apply.
+		if len(validation.IsValidLabelValue(v)) == 0 {
+			labels[k] = v
+		}
+	}
+	setLabel(labelComponent, res.Name)
+	setLabel(labelName, res.Name)
+	setLabel(labelVersion, r.Version)
+	setLabel(labelInstance, string(res.UID))
+	setLabel(labelPartOf, obj.Name)
+	anns := map[string]string{
+		annIdentityPrefix + "name":    r.Name,
+		annIdentityPrefix + "version": r.Version,
+		annComponentName:              cd.Component.Name,
+		annComponentVer:               cd.Component.Version,
+	}
+	for k, v := range r.ExtraIdentity {
+		anns[annIdentityPrefix+k] = v
+	}
+	if d := r.Digest; d != nil {
+		anns[annDigestPrefix+"value"] = d.Value
+		anns[annDigestPrefix+"hashAlgorithm"] = d.HashAlgorithm
+		anns[annDigestPrefix+"normalisationAlgorithm"] = d.NormalisationAlgorithm
+	}
+	if r.Access != nil {
+		if raw, err := r.Access.MarshalJSON(); err == nil {
+			anns[annAccess] = string(raw)
+		}
+	}
+	return func(u *unstructured.Unstructured) {
+		l := u.GetLabels()
+		if l == nil {
+			l = map[string]string{}
+		}
+		maps.Copy(l, labels)
+		u.SetLabels(l)
+		a := u.GetAnnotations()
+		if a == nil {
+			a = map[string]string{}
+		}
+		maps.Copy(a, anns)
+		u.SetAnnotations(a)
+	}
+}
+
+// watch starts drift watches for the kinds applied.
+func (r *Reconciler) watch(applied []deploy.ObjectRef) {
+	seen := map[schema.GroupVersionKind]bool{}
+	for _, a := range applied {
+		gvk := schema.FromAPIVersionAndKind(a.APIVersion, a.Kind)
+		if seen[gvk] {
+			continue
+		}
+		seen[gvk] = true
+		if m, err := r.applier.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err == nil {
+			r.watcher.Ensure(m.Resource)
+		}
+	}
+}
+
+// finalize prunes the ApplySet and releases the Deployer.
+func (r *Reconciler) finalize(ctx context.Context, obj *v1alpha1.Deployer) (ctrl.Result, error) {
+	if controllerutil.ContainsFinalizer(obj, v1alpha1.DeployerApplySetPruneFinalizer) {
+		parent := deploy.Parent{APIVersion: v1alpha1.GroupVersion.String(), Kind: v1alpha1.KindDeployer, Name: obj.Name}
+		pruned, err := r.applier.Prune(ctx, parent)
+		if err != nil {
+			base := obj.DeepCopy()
+			status.MarkRetrying(obj, v1alpha1.DeletionFailedReason, err)
+			return ctrl.Result{}, errors.Join(err, status.PatchStatus(ctx, r.Client, obj, base))
+		}
+		if len(pruned) > 0 {
+			log.FromContext(ctx).Info("pruned deployed objects", "count", len(pruned))
+		}
+	}
+	base := obj.DeepCopy()
+	controllerutil.RemoveFinalizer(obj, v1alpha1.DeployerApplySetPruneFinalizer)
+	controllerutil.RemoveFinalizer(obj, v1alpha1.DeployerWatchFinalizer)
+	if err := r.Patch(ctx, obj, client.MergeFrom(base)); err != nil {
+		return ctrl.Result{}, fmt.Errorf("removing finalizers: %w", client.IgnoreNotFound(err))
+	}
+	return ctrl.Result{}, nil
+}
+
+// SetupWithManager registers the reconciler with its Resource watch and
+// the drift watches.
+//
+// Unset settings come from the environment (the chart sets them), so the
+// manager needs no deployer-specific flags: OCM_DEPLOYER_CONCURRENCY,
+// OCM_DEPLOYER_APPLY_CONCURRENCY, OCM_DEPLOYER_CACHE_DIR,
+// OCM_DEPLOYER_CACHE_MAX_BYTES.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	ctx := context.Background()
+	if r.Concurrency <= 0 {
+		r.Concurrency = envInt("OCM_DEPLOYER_CONCURRENCY", 4)
+	}
+	if r.ApplyConcurrency <= 0 {
+		r.ApplyConcurrency = envInt("OCM_DEPLOYER_APPLY_CONCURRENCY", 4)
+	}
+	if r.CacheDir == "" {
+		r.CacheDir = os.Getenv("OCM_DEPLOYER_CACHE_DIR")
+	}
+	if r.CacheMaxBytes <= 0 {
+		r.CacheMaxBytes = int64(envInt("OCM_DEPLOYER_CACHE_MAX_BYTES", DefaultCacheMaxBytes))
+	}
+	cfg := mgr.GetConfig()
+	dyn, err := dynamic.NewForConfigAndClient(cfg, mgr.GetHTTPClient())
+	if err != nil {
+		return fmt.Errorf("deployer: %w", err)
+	}
+	md, err := metadata.NewForConfigAndClient(cfg, mgr.GetHTTPClient())
+	if err != nil {
+		return fmt.Errorf("deployer: %w", err)
+	}
+	r.applier = &deploy.Applier{
+		Dynamic: dyn, Metadata: md, Mapper: mgr.GetRESTMapper(),
+		FieldManager: managerName, Tooling: toolingID, Concurrency: r.ApplyConcurrency,
+	}
+	if r.CacheDir == "" {
+		r.CacheDir = filepath.Join(os.TempDir(), "ocm-deployer-cache")
+	}
+	if r.cache, err = deploy.NewCache(r.CacheDir, r.CacheMaxBytes); err != nil {
+		return fmt.Errorf("deployer: %w", err)
+	}
+	r.watcher = newDriftWatcher(md)
+	if err := mgr.Add(r.watcher); err != nil {
+		return fmt.Errorf("deployer: %w", err)
+	}
+	r.cluster = &clusterWatcher{md: md, list: r.compatDeployers, events: make(chan event.GenericEvent, 256)}
+	if err := mgr.Add(r.cluster); err != nil {
+		return fmt.Errorf("deployer: %w", err)
+	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.Deployer{}, resourceRefIndex, func(o client.Object) []string {
+		ref := o.(*v1alpha1.Deployer).Spec.ResourceRef
+		ns := ref.Namespace
+		if ns == "" {
+			ns = metav1.NamespaceDefault
+		}
+		return []string{ns + "/" + ref.Name}
+	}); err != nil {
+		return fmt.Errorf("deployer: indexing %s: %w", resourceRefIndex, err)
+	}
+	byResource := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+		var list v1alpha1.DeployerList
+		if err := r.List(ctx, &list, client.MatchingFields{resourceRefIndex: o.GetNamespace() + "/" + o.GetName()}); err != nil {
+			return nil
+		}
+		reqs := make([]reconcile.Request, len(list.Items))
+		for i := range list.Items {
+			reqs[i] = reconcile.Request{NamespacedName: types.NamespacedName{Name: list.Items[i].Name}}
+		}
+		return reqs
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.Deployer{}, status.SpecChanged()).
+		Watches(&v1alpha1.Resource{}, byResource).
+		WatchesRawSource(source.Channel(r.watcher.events, &handler.EnqueueRequestForObject{})).
+		WatchesRawSource(source.Channel(r.cluster.events, &handler.EnqueueRequestForObject{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1), RateLimiter: status.RateLimiter()}).
+		Named("deployer").
+		Complete(r)
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,288 @@
+// Package replication reconciles Replications: whenever the Component they
+// follow resolves a version whose digest differs from the last one
+// transferred, that version is copied to the target Repository with the
+// library's transfer (parallel; content the target has is skipped), and the
+// copy is checked against the digest the Component verified.
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/ocmgo/ocm/config"
+	"github.com/ocmgo/ocm/controller/api/v1alpha1"
+	shared "github.com/ocmgo/ocm/controller/internal/controller"
+	"github.com/ocmgo/ocm/controller/internal/ocm"
+	"github.com/ocmgo/ocm/controller/internal/status"
+	"github.com/ocmgo/ocm/reference"
+	"github.com/ocmgo/ocm/repository/ctf"
+	"github.com/ocmgo/ocm/repository/oci"
+	"github.com/ocmgo/ocm/repository/ocimap"
+	"github.com/ocmgo/ocm/transfer"
+)
+
+const (
+	// MaxFailedEvents bounds status.lastFailedTransferEvents.
+	MaxFailedEvents = 10
+	// DefaultInterval re-checks a Replication when its spec sets no interval.
+	DefaultInterval = 10 * time.Minute
+	// TransferTimeout bounds one transfer.
+	TransferTimeout = 30 * time.Minute
+)
+
+// Reconciler reconciles Replications.
+type Reconciler struct {
+	client.Client
+	APIReader client.Reader
+	Recorder  status.Recorder
+	// Concurrency is the number of Replications reconciled in parallel.
+	Concurrency int
+	// TransferConcurrency bounds parallel versions and blobs of one transfer.
+	TransferConcurrency int
+}
+
+// +kubebuilder:rbac:groups=delivery.ocm.software,resources=replications,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=delivery.ocm.software,resources=replications/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=delivery.ocm.software,resources=replications/finalizers,verbs=update
+// +kubebuilder:rbac:groups=delivery.ocm.software,resources=components;repositories,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets;configmaps,verbs=get
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile replicates one Replication's component version.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	obj := &v1alpha1.Replication{}
+	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !obj.DeletionTimestamp.IsZero() {
+		// Nothing to undo: replicated versions stay in the target.
+		return ctrl.Result{}, status.RemoveFinalizer(ctx, r.Client, obj, v1alpha1.ReplicationFinalizer)
+	}
+	if err := status.EnsureFinalizer(ctx, r.Client, obj, v1alpha1.ReplicationFinalizer); err != nil {
+		return ctrl.Result{}, err
+	}
+	base := obj.DeepCopy()
+	before := status.Ready(obj)
+	defer func() {
+		if err := status.PatchStatus(ctx, r.Client, obj, base); err != nil {
+			retErr = errors.Join(retErr, err)
+		}
+		status.RecordTransition(r.Recorder, obj, before)
+	}()
+	if obj.Spec.Suspend {
+		status.MarkSuspended(obj)
+		return ctrl.Result{}, nil
+	}
+	interval := obj.Spec.Interval.Duration
+	if interval <= 0 {
+		interval = DefaultInterval
+	}
+
+	comp := &v1alpha1.Component{}
+	if err := r.Get(ctx, types.NamespacedName{Namespace: obj.Namespace, Name: obj.Spec.ComponentRef.Name}, comp); err != nil {
+		status.MarkReconciling(obj, v1alpha1.ReferenceNotReadyReason, "component %s: %s", obj.Spec.ComponentRef.Name, client.IgnoreNotFound(err))
+		return ctrl.Result{RequeueAfter: interval}, nil
+	}
+	info := comp.Status.Component
+	if !status.IsReady(comp) || info.Version == "" || info.Digest == nil || info.RepositorySpec == nil {
+		status.MarkReconciling(obj, v1alpha1.ReferenceNotReadyReason, "component %s has not resolved a verified version yet", comp.Name)
+		return ctrl.Result{}, nil // the Component watch brings us back
+	}
+	if obj.Status.LastTransferredDigest == info.Digest.Value && obj.Status.LastTransferredVersion == info.Version && obj.Status.ObservedGeneration == obj.Generation {
+		status.MarkReady(obj, v1alpha1.SucceededReason, "%s:%s is replicated", info.Component, info.Version)
+		return ctrl.Result{RequeueAfter: interval}, nil
+	}
+
+	target := &v1alpha1.Repository{}
+	if err := r.Get(ctx, types.NamespacedName{Namespace: obj.Namespace, Name: obj.Spec.TargetRepositoryRef.Name}, target); err != nil {
+		status.MarkReconciling(obj, v1alpha1.ReferenceNotReadyReason, "target repository %s: %s", obj.Spec.TargetRepositoryRef.Name, client.IgnoreNotFound(err))
+		return ctrl.Result{RequeueAfter: interval}, nil
+	}
+
+	effective, err := ocm.EffectiveConfig(ctx, r.Client, obj, comp)
+	if err != nil {
+		status.MarkRetrying(obj, v1alpha1.GetConfigurationFailedReason, err)
+		return ctrl.Result{}, err
+	}
+	// Target credentials come from the target Repository's configuration.
+	effective = append(effective, target.Status.EffectiveOCMConfig...)
+	cfg, err := ocm.LoadConfig(ctx, r.APIReader, effective)
+	if err != nil {
+		status.MarkRetrying(obj, v1alpha1.GetConfigurationFailedReason, err)
+		return ctrl.Result{}, err
+	}
+	obj.Status.EffectiveOCMConfig = effective
+
+	srcSpec, err := ocm.ParseRepositorySpec(info.RepositorySpec.Raw)
+	if err != nil {
+		status.MarkStalled(obj, v1alpha1.InvalidRepositorySpecReason, err)
+		return ctrl.Result{RequeueAfter: interval}, nil
+	}
+	var rawTarget []byte
+	if target.Spec.RepositorySpec != nil {
+		rawTarget = target.Spec.RepositorySpec.Raw
+	}
+	dstSpec, err := ocm.ParseRepositorySpec(rawTarget)
+	if err != nil {
+		status.MarkStalled(obj, v1alpha1.InvalidRepositorySpecReason, fmt.Errorf("target: %w", err))
+		return ctrl.Result{RequeueAfter: interval}, nil
+	}
+
+	started := metav1.Now()
+	tctx, cancel := context.WithTimeout(ctx, TransferTimeout)
+	defer cancel()
+	res, err := r.transfer(tctx, obj, srcSpec, dstSpec, cfg, info)
+	if err != nil {
+		obj.Status.LastFailedTransferEvents = append(obj.Status.LastFailedTransferEvents, v1alpha1.TransferEvent{
+			Component: info.Component, Version: info.Version, StartTime: started, EndTime: metav1.Now(), Error: err.Error(),
+		})
+		if n := len(obj.Status.LastFailedTransferEvents); n > MaxFailedEvents {
+			obj.Status.LastFailedTransferEvents = obj.Status.LastFailedTransferEvents[n-MaxFailedEvents:]
+		}
+		var ce *transfer.ConflictError
+		if errors.As(err, &ce) || errors.Is(err, errDigestMismatch) {
+			// The target holds other content under this version: retrying
+			// cannot fix that, a change of the target can.
+			status.MarkStalled(obj, v1alpha1.ReplicationFailedReason, err)
+			return ctrl.Result{RequeueAfter: interval}, nil
+		}
+		status.MarkRetrying(obj, v1alpha1.ReplicationFailedReason, err)
+		return ctrl.Result{}, err
+	}
+	obj.Status.LastTransferredVersion = info.Version
+	obj.Status.LastTransferredDigest = info.Digest.Value
+	c := info
+	obj.Status.Component = &c
+	log.FromContext(ctx).Info("replicated", "component", info.Component, "version", info.Version, "copied", res.Copied, "skipped", res.Skipped, "bytes", res.BytesCopied)
+	status.MarkReady(obj, v1alpha1.SucceededReason, "Replicated %s:%s to %s (%d copied, %d already present)", info.Component, info.Version, dstSpec, res.Copied, res.Skipped)
+	return ctrl.Result{RequeueAfter: interval}, nil
+}
+
+var errDigestMismatch = errors.New("replicated component version differs from the verified one")
+
+// transfer copies the version and checks what the target now holds.
+func (r *Reconciler) transfer(ctx context.Context, obj *v1alpha1.Replication, srcSpec, dstSpec reference.Repository, cfg *config.Config, info v1alpha1.ComponentInfo) (transfer.Result, error) {
+	src, srcName, closeSrc, err := openStore(srcSpec, cfg)
+	if err != nil {
+		return transfer.Result{}, err
+	}
+	defer closeSrc()
+	var dst ocimap.WriteStore
+	commit := func() error { return nil }
+	switch dstSpec.Type {
+	case reference.TypeCTF:
+		w, err := ctf.OpenWritable(dstSpec.FilePath, ctf.WriteOptions{Create: true, Context: ctx})
+		if err != nil {
+			return transfer.Result{}, fmt.Errorf("target: %w", err)
+		}
+		defer w.Abort()
+		dst, commit = w, w.Commit
+	case reference.TypeOCI:
+		reg, err := oci.New(dstSpec.BaseURL, dstSpec.SubPath, oci.Options{Credential: oci.Credentials(cfg, dstSpec.SubPath)})
+		if err != nil {
+			return transfer.Result{}, fmt.Errorf("target: %w", err)
+		}
+		dst = reg
+	default:
+		return transfer.Result{}, fmt.Errorf("target: unsupported type %q", dstSpec.Type)
+	}
+	opts := transfer.Options{Concurrency: r.TransferConcurrency, SourceName: srcName}
+	if in := obj.Spec.TransferConfig.Inlined; in != nil {
+		opts.Recursive = in.Recursive
+	}
+	results, err := transfer.ComponentVersions(ctx, src, dst, []transfer.Ref{{Component: info.Component, Version: info.Version}}, opts)
+	if err != nil {
+		return transfer.Result{}, fmt.Errorf("transferring %s:%s to %s: %w", info.Component, info.Version, dstSpec, err)
+	}
+	if err := commit(); err != nil {
+		return transfer.Result{}, fmt.Errorf("target: %w", err)
+	}
+	var total transfer.Result
+	for _, res := range results {
+		total.Copied += res.Copied
+		total.Skipped += res.Skipped
+		total.BytesCopied += res.BytesCopied
+	}
+	if err := verifyTarget(ctx, dstSpec, cfg, info); err != nil {
+		return total, err
+	}
+	return total, nil
+}
+
+// verifyTarget recomputes the component digest in the target: the copy must
+// be the version the Component verified, even if the source changed meanwhile.
+func verifyTarget(ctx context.Context, spec reference.Repository, cfg *config.Config, info v1alpha1.ComponentInfo) error {
+	repo, err := ocm.Open(ctx, spec, cfg)
+	if err != nil {
+		return fmt.Errorf("reading back target: %w", err)
+	}
+	defer repo.Close()
+	g, err := ocm.CheckGraph(ctx, repo, info.Component, info.Version)
+	if err != nil {
+		return fmt.Errorf("reading back target: %w", err)
+	}
+	got, err := ocm.DigestOf(g.Root.Digested, info.Digest.NormalisationAlgorithm, info.Digest.HashAlgorithm)
+	if err != nil {
+		return fmt.Errorf("reading back target: %w", err)
+	}
+	if got.Value != info.Digest.Value {
+		return fmt.Errorf("%w: target has %s, the Component verified %s", errDigestMismatch, got.Value, info.Digest.Value)
+	}
+	return nil
+}
+
+func openStore(spec reference.Repository, cfg *config.Config) (ocimap.Store, string, func(), error) {
+	switch spec.Type {
+	case reference.TypeCTF:
+		a, err := ctf.Open(spec.FilePath)
+		if err != nil {
+			return nil, "", nil, fmt.Errorf("source: %w", err)
+		}
+		return a, "CTF archive " + spec.FilePath, func() { a.Close() }, nil
+	case reference.TypeOCI:
+		reg, err := oci.New(spec.BaseURL, spec.SubPath, oci.Options{Credential: oci.Credentials(cfg, spec.SubPath)})
+		if err != nil {
+			return nil, "", nil, fmt.Errorf("source: %w", err)
+		}
+		return reg, reg.String(), func() {}, nil
+	}
+	return nil, "", nil, fmt.Errorf("source: unsupported type %q", spec.Type)
+}
+
+// SetupWithManager registers the reconciler; a Component resolving a new
+// version triggers the Replications that follow it.
+// Unset concurrency comes from OCM_REPLICATION_CONCURRENCY (default 4).
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Concurrency <= 0 {
+		r.Concurrency = 4
+		if v, err := strconv.Atoi(os.Getenv("OCM_REPLICATION_CONCURRENCY")); err == nil && v > 0 {
+			r.Concurrency = v
+		}
+	}
+	byComponent := shared.EnqueueReferrers(mgr.GetClient(), func() *v1alpha1.ReplicationList { return &v1alpha1.ReplicationList{} },
+		func(l *v1alpha1.ReplicationList) []client.Object {
+			out := make([]client.Object, len(l.Items))
+			for i := range l.Items {
+				out[i] = &l.Items[i]
+			}
+			return out
+		},
+		func(o client.Object) string { return o.(*v1alpha1.Replication).Spec.ComponentRef.Name })
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.Replication{}, status.SpecChanged()).
+		Watches(&v1alpha1.Component{}, byComponent).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1), RateLimiter: status.RateLimiter()}).
+		Named("replication").
+		Complete(r)
+}

@@ -1,0 +1,287 @@
+// Package resource reconciles Resource objects: it selects one resource of
+// a Component's resolved version (by identity through a reference path, or
+// by selector), re-checks that the version is the one the Component
+// verified, optionally verifies the resource content against its digest,
+// and publishes the resource, its access and, for OCI artifacts, where the
+// artifact is.
+package resource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/ocmgo/ocm/config"
+	"github.com/ocmgo/ocm/controller/api/v1alpha1"
+	shared "github.com/ocmgo/ocm/controller/internal/controller"
+	"github.com/ocmgo/ocm/controller/internal/ocm"
+	"github.com/ocmgo/ocm/controller/internal/status"
+)
+
+// ResolveTimeout bounds one reconciliation including the content check,
+// which streams the resource.
+const ResolveTimeout = 10 * time.Minute
+
+// DefaultInterval applies when neither the Resource nor its Component names one.
+const DefaultInterval = 10 * time.Minute
+
+// Reconciler reconciles Resources.
+type Reconciler struct {
+	client.Client
+	// APIReader reads Secrets and ConfigMaps uncached.
+	APIReader client.Reader
+	Recorder  status.Recorder
+	// Concurrency is the number of Resources reconciled in parallel.
+	Concurrency int
+}
+
+// +kubebuilder:rbac:groups=delivery.ocm.software,resources=resources,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=delivery.ocm.software,resources=resources/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=delivery.ocm.software,resources=resources/finalizers,verbs=update
+// +kubebuilder:rbac:groups=delivery.ocm.software,resources=components;repositories;deployers,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets;configmaps,verbs=get
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// stalled is a failure only a change can fix; it is retried at the
+// interval, not with backoff.
+type stalled struct {
+	reason string
+	err    error
+}
+
+func (s *stalled) Error() string { return s.err.Error() }
+func (s *stalled) Unwrap() error { return s.err }
+
+// Reconcile resolves one Resource.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	obj := &v1alpha1.Resource{}
+	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !obj.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, obj)
+	}
+	if err := status.EnsureFinalizer(ctx, r.Client, obj, v1alpha1.ResourceFinalizer); err != nil {
+		return ctrl.Result{}, err
+	}
+	base := obj.DeepCopy()
+	before := status.Ready(obj)
+	defer func() {
+		if err := status.PatchStatus(ctx, r.Client, obj, base); err != nil {
+			retErr = errors.Join(retErr, err)
+		}
+		status.RecordTransition(r.Recorder, obj, before)
+	}()
+	if obj.Spec.Suspend {
+		status.MarkSuspended(obj)
+		return ctrl.Result{}, nil
+	}
+
+	comp := &v1alpha1.Component{}
+	interval := obj.Spec.Interval.Duration
+	if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: obj.Spec.ComponentRef.Name}, comp); err != nil {
+		if client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, err
+		}
+		status.MarkReconciling(obj, v1alpha1.ReferenceNotReadyReason, "waiting for Component %s to exist", obj.Spec.ComponentRef.Name)
+		return ctrl.Result{RequeueAfter: orDefault(interval, DefaultInterval)}, nil
+	}
+	if interval == 0 {
+		interval = orDefault(comp.Spec.Interval.Duration, DefaultInterval)
+	}
+	if !status.IsReady(comp) || comp.Status.Component.Version == "" {
+		status.MarkReconciling(obj, v1alpha1.ReferenceNotReadyReason, "waiting for Component %s to be ready", comp.Name)
+		return ctrl.Result{RequeueAfter: interval}, nil
+	}
+
+	effective, err := ocm.EffectiveConfig(ctx, r.Client, obj, comp)
+	if err != nil {
+		status.MarkRetrying(obj, v1alpha1.GetConfigurationFailedReason, err)
+		return ctrl.Result{}, err
+	}
+	cfg, err := ocm.LoadConfig(ctx, r.APIReader, effective)
+	if err != nil {
+		status.MarkRetrying(obj, v1alpha1.GetConfigurationFailedReason, err)
+		return ctrl.Result{}, err
+	}
+	obj.Status.EffectiveOCMConfig = effective
+
+	// A context of its own: the deferred status write must not inherit
+	// this deadline's cancellation.
+	rctx, cancel := context.WithTimeout(ctx, ResolveTimeout)
+	defer cancel()
+	note, err := r.resolve(rctx, obj, comp, cfg)
+	var st *stalled
+	switch {
+	case errors.As(err, &st):
+		status.MarkStalled(obj, st.reason, st.err)
+		return ctrl.Result{RequeueAfter: interval}, nil
+	case errors.Is(err, errComponentDrift):
+		status.MarkRetrying(obj, v1alpha1.ComponentDriftResolutionInProgress, err)
+		return ctrl.Result{}, err
+	case err != nil:
+		status.MarkRetrying(obj, v1alpha1.GetOCMResourceFailedReason, err)
+		return ctrl.Result{}, err
+	}
+	status.MarkReady(obj, v1alpha1.SucceededReason, "resolved resource %s %s of %s:%s%s", obj.Status.Resource.Name, obj.Status.Resource.Version,
+		obj.Status.Component.Component, obj.Status.Component.Version, note)
+	return ctrl.Result{RequeueAfter: interval}, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// resolve fills the status from the Component's version.
+// The returned note describes the content verification for the Ready message.
+func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Resource, comp *v1alpha1.Component, cfg *config.Config) (note string, err error) {
+	ci := comp.Status.Component
+	if ci.RepositorySpec == nil {
+		return "", &stalled{v1alpha1.ReferenceNotReadyReason, fmt.Errorf("Component %s publishes no repository spec", comp.Name)}
+	}
+	spec, err := ocm.ParseRepositorySpec(ci.RepositorySpec.Raw)
+	if err != nil {
+		return "", &stalled{v1alpha1.InvalidRepositorySpecReason, err}
+	}
+	lib, err := ocm.Open(ctx, spec, cfg)
+	if err != nil {
+		return "", err
+	}
+	defer lib.Close()
+
+	g, err := ocm.CheckGraph(ctx, lib, ci.Component, ci.Version)
+	if err != nil {
+		if errors.Is(err, ocm.ErrIntegrity) {
+			return "", &stalled{v1alpha1.VerificationFailedReason, err}
+		}
+		return "", err
+	}
+	// The version must still be the one the Component resolved and verified:
+	// a version re-pushed since then is caught here and left to the
+	// Component to re-verify.
+	if ci.Digest != nil {
+		got, err := ocm.DigestOf(g.Root.Digested, ci.Digest.NormalisationAlgorithm, ci.Digest.HashAlgorithm)
+		if err != nil {
+			return "", &stalled{v1alpha1.VerificationFailedReason, err}
+		}
+		if got.Value != ci.Digest.Value {
+			return "", fmt.Errorf("%s:%s changed since Component %s resolved it (digest %s, now %s); waiting for the Component to verify it again: %w",
+				ci.Component, ci.Version, comp.Name, ci.Digest.Value, got.Value, errComponentDrift)
+		}
+	}
+	var path []v1alpha1.Identity
+	switch {
+	case obj.Spec.Resource.ByReference != nil:
+		path = obj.Spec.Resource.ByReference.ReferencePath
+	case obj.Spec.Resource.BySelector != nil:
+		path = obj.Spec.Resource.BySelector.ReferencePath
+	}
+	holder, via, err := g.Follow(path)
+	if err != nil {
+		return "", &stalled{v1alpha1.GetReferenceFailedReason, err}
+	}
+	cd := holder.Digested
+	idx, err := ocm.SelectResource(cd, obj.Spec.Resource)
+	if err != nil {
+		return "", &stalled{v1alpha1.GetResourceFailedReason, err}
+	}
+	if obj.Spec.VerificationPolicy != v1alpha1.VerificationPolicyNever {
+		switch err := ocm.VerifyResourceContent(ctx, lib, cfg, cd, idx); {
+		case errors.Is(err, ocm.ErrContentNotReadable):
+			// Like the reference, such content is not a failure: the
+			// recorded digest stands, and the Ready message says so.
+			note = fmt.Sprintf(", content not verified (%v; recorded digest trusted)", err)
+		case errors.Is(err, ocm.ErrIntegrity):
+			return "", &stalled{v1alpha1.VerificationFailedReason, err}
+		case err != nil:
+			return "", err
+		default:
+			note = ", content verified"
+		}
+	}
+	info, err := ocm.ResourceInfo(&cd.Component.Resources[idx])
+	if err != nil {
+		return "", &stalled{v1alpha1.MarshalFailedReason, err}
+	}
+	oci, err := ocm.OCIArtifact(ctx, spec, lib, cd, idx)
+	if err != nil {
+		return "", err
+	}
+	holderInfo := &v1alpha1.ComponentInfo{RepositorySpec: ci.RepositorySpec.DeepCopy(), Component: cd.Component.Name, Version: cd.Component.Version, Digest: ci.Digest}
+	if via != nil {
+		// The referenced version's digest as the parent records it (and
+		// as the graph check recomputed it).
+		holderInfo.Digest = nil
+		if via.Digest != nil {
+			holderInfo.Digest = &v1alpha1.DigestSpec{HashAlgorithm: via.Digest.HashAlgorithm, NormalisationAlgorithm: via.Digest.NormalisationAlgorithm, Value: via.Digest.Value}
+		}
+	}
+	additional, err := ocm.AdditionalStatusFields(obj.Spec.AdditionalStatusFields, info, holderInfo)
+	if err != nil {
+		return "", &stalled{v1alpha1.InvalidSpecReason, err}
+	}
+	obj.Status.Resource = info
+	obj.Status.OCIArtifact = oci
+	obj.Status.Additional = additional
+	obj.Status.Component = holderInfo
+	return note, nil
+}
+
+var errComponentDrift = errors.New(v1alpha1.ComponentDriftResolutionInProgress)
+
+// finalize releases the Resource once no Deployer references it.
+func (r *Reconciler) finalize(ctx context.Context, obj *v1alpha1.Resource) (ctrl.Result, error) {
+	holders, err := shared.Referrers(ctx, r.Client, v1alpha1.KindResource, client.ObjectKeyFromObject(obj))
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if len(holders) > 0 {
+		base := obj.DeepCopy()
+		before := status.Ready(obj)
+		status.MarkStalled(obj, v1alpha1.DeletionBlockedReason, fmt.Errorf("deletion waits until no object references the resource: %v", holders))
+		status.RecordTransition(r.Recorder, obj, before)
+		return ctrl.Result{RequeueAfter: time.Minute}, status.PatchStatus(ctx, r.Client, obj, base)
+	}
+	return ctrl.Result{}, status.RemoveFinalizer(ctx, r.Client, obj, v1alpha1.ResourceFinalizer)
+}
+
+// SetupWithManager registers the reconciler. A Component change (a new
+// version, readiness) re-triggers its Resources; a Deployer going away
+// re-triggers the Resource it referenced.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	byComponent := shared.EnqueueReferrers(mgr.GetClient(),
+		func() *v1alpha1.ResourceList { return &v1alpha1.ResourceList{} },
+		func(l *v1alpha1.ResourceList) []client.Object {
+			out := make([]client.Object, len(l.Items))
+			for i := range l.Items {
+				out[i] = &l.Items[i]
+			}
+			return out
+		},
+		func(o client.Object) string { return o.(*v1alpha1.Resource).Spec.ComponentRef.Name })
+	byDeployer := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+		ref := o.(*v1alpha1.Deployer).Spec.ResourceRef
+		if ref.Name == "" || ref.Namespace == "" {
+			return nil
+		}
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}}}
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.Resource{}, status.SpecChanged()).
+		Watches(&v1alpha1.Component{}, byComponent).
+		Watches(&v1alpha1.Deployer{}, byDeployer, shared.OnDelete()).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1), RateLimiter: status.RateLimiter()}).
+		Named("resource").
+		Complete(r)
+}

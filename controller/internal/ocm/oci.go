@@ -1,0 +1,187 @@
+package ocm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ocmgo/ocm/config"
+	"github.com/ocmgo/ocm/controller/api/v1alpha1"
+	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/integrity"
+	"github.com/ocmgo/ocm/reference"
+	"github.com/ocmgo/ocm/repository"
+	"github.com/ocmgo/ocm/repository/oci"
+	"github.com/ocmgo/ocm/repository/ocimap"
+)
+
+// ociAccess is the ociArtifact/v1 access (also spelled ociRegistry or
+// OCIImage in older descriptors).
+type ociAccess struct {
+	Type           string `json:"type"`
+	ImageReference string `json:"imageReference"`
+}
+
+func isOCIAccess(t *descriptor.Typed) bool {
+	if t == nil {
+		return false
+	}
+	switch strings.ToLower(t.BaseType()) {
+	case "ociartifact", "ociregistry", "ociimage":
+		return true
+	}
+	return false
+}
+
+// ParseImageReference splits registry/repository[:tag][@digest]; a
+// reference without a registry host means Docker Hub, as for docker pull.
+func ParseImageReference(ref string) (*v1alpha1.OCIArtifactInfo, error) {
+	rest, dig, _ := strings.Cut(strings.TrimPrefix(ref, "oci://"), "@")
+	host, repo, ok := strings.Cut(rest, "/")
+	if !ok || !(strings.ContainsAny(host, ".:") || host == "localhost") {
+		host, repo = "docker.io", rest
+		if !strings.Contains(repo, "/") {
+			repo = "library/" + repo
+		}
+	}
+	tag := ""
+	if i := strings.LastIndex(repo, ":"); i >= 0 && !strings.Contains(repo[i:], "/") {
+		repo, tag = repo[:i], repo[i+1:]
+	}
+	if repo == "" || (tag == "" && dig == "" && strings.HasSuffix(rest, ":")) {
+		return nil, fmt.Errorf("image reference %q: no repository", ref)
+	}
+	info := &v1alpha1.OCIArtifactInfo{Registry: host, Repository: repo, Tag: tag, Digest: dig}
+	info.Reference = formatReference(info)
+	return info, nil
+}
+
+func formatReference(i *v1alpha1.OCIArtifactInfo) string {
+	s := i.Registry + "/" + i.Repository
+	if i.Tag != "" {
+		s += ":" + i.Tag
+	}
+	if i.Digest != "" {
+		s += "@" + i.Digest
+	}
+	return s
+}
+
+// OCIArtifact locates resource i of cd when it is an OCI artifact: an
+// ociArtifact access, or a local blob that the OCI registry holding the
+// component version stores as a manifest or index. Otherwise it returns nil.
+func OCIArtifact(ctx context.Context, spec reference.Repository, repo repository.Repository, cd *descriptor.Descriptor, i int) (*v1alpha1.OCIArtifactInfo, error) {
+	r := &cd.Component.Resources[i]
+	switch {
+	case isOCIAccess(r.Access):
+		var a ociAccess
+		if err := r.Access.Decode(&a); err != nil {
+			return nil, fmt.Errorf("resource %s access: %w", r.Name, err)
+		}
+		info, err := ParseImageReference(a.ImageReference)
+		if err != nil {
+			return nil, fmt.Errorf("resource %s: %w", r.Name, err)
+		}
+		return info, nil
+	case r.Access.IsLocalBlob() && spec.Type == reference.TypeOCI:
+		lb, err := r.Access.LocalBlob()
+		if err != nil {
+			return nil, fmt.Errorf("resource %s: %w", r.Name, err)
+		}
+		desc, _, err := repo.GetLocalBlob(ctx, cd.Component.Name, cd.Component.Version, lb.LocalReference)
+		if err != nil {
+			return nil, fmt.Errorf("resource %s: %w", r.Name, err)
+		}
+		if !ocimap.IsManifest(desc.MediaType) {
+			return nil, nil
+		}
+		reg, err := oci.New(spec.BaseURL, spec.SubPath, oci.Options{})
+		if err != nil {
+			return nil, err
+		}
+		info := &v1alpha1.OCIArtifactInfo{
+			Registry:   reg.Host(),
+			Repository: path.Join(reg.SubPath(), ocimap.RepositoryName(cd.Component.Name)),
+			Digest:     desc.Digest.String(),
+		}
+		info.Reference = formatReference(info)
+		return info, nil
+	}
+	return nil, nil
+}
+
+// ErrContentNotReadable marks a resource whose content the controller
+// cannot read (an access type other than local blobs and OCI artifacts, e.g.
+// a Helm repository or a plain URL): its recorded digest, which a verified
+// signature covers, is all there is to go by.
+var ErrContentNotReadable = errors.New("content not readable by the controller")
+
+// VerifyResourceContent re-hashes the content of resource i of cd and
+// compares it with the recorded digest: local blobs through the library's
+// resource digest; OCI artifacts held in another registry by resolving the
+// reference, comparing the manifest digest, and streaming every blob of the
+// artifact against its descriptor. A resource without content passes;
+// other external content fails with ErrContentNotReadable.
+func VerifyResourceContent(ctx context.Context, repo repository.Repository, cfg *config.Config, cd *descriptor.Descriptor, i int) error {
+	r := &cd.Component.Resources[i]
+	if r.Access == nil || r.Access.IsNone() {
+		return nil
+	}
+	if r.Digest == nil {
+		return fmt.Errorf("resource %s has no recorded digest to verify against", r.Name)
+	}
+	actual, err := integrity.ResourceDigest(ctx, repo, cd, i)
+	switch {
+	case err == nil:
+		if !integrity.SameDigest(r.Digest, actual) {
+			return fmt.Errorf("%w: resource %s: digest mismatch: descriptor records %s %s, content has %s", ErrIntegrity, r.Name, r.Digest.HashAlgorithm, r.Digest.Value, actual.Value)
+		}
+		return nil
+	case errors.Is(err, integrity.ErrNoContentAccess) && !isOCIAccess(r.Access):
+		return fmt.Errorf("%w: resource %s: access type %s", ErrContentNotReadable, r.Name, r.Access.Type)
+	case !errors.Is(err, integrity.ErrNoContentAccess):
+		return fmt.Errorf("resource %s: %w", r.Name, err)
+	}
+	var a ociAccess
+	if err := r.Access.Decode(&a); err != nil {
+		return fmt.Errorf("resource %s access: %w", r.Name, err)
+	}
+	info, err := ParseImageReference(a.ImageReference)
+	if err != nil {
+		return fmt.Errorf("resource %s: %w", r.Name, err)
+	}
+	reg, err := oci.New(info.Registry, "", oci.Options{Credential: oci.Credentials(cfg, info.Repository)})
+	if err != nil {
+		return fmt.Errorf("resource %s: %w", r.Name, err)
+	}
+	ref := info.Tag
+	if info.Digest != "" {
+		ref = info.Digest
+	}
+	desc, err := reg.Resolve(ctx, info.Repository, ref)
+	if err != nil {
+		return fmt.Errorf("resource %s: resolving %s: %w", r.Name, info.Reference, err)
+	}
+	if !strings.EqualFold(strings.ReplaceAll(r.Digest.HashAlgorithm, "-", ""), string(desc.Digest.Algorithm())) || desc.Digest.Encoded() != r.Digest.Value {
+		return fmt.Errorf("%w: resource %s: digest mismatch: descriptor records %s %s, %s resolves to %s", ErrIntegrity, r.Name, r.Digest.HashAlgorithm, r.Digest.Value, info.Reference, desc.Digest)
+	}
+	if err := integrity.VerifyGraph(ctx, registryFetcher{reg: reg, repository: info.Repository}, desc); err != nil {
+		return fmt.Errorf("resource %s: content of %s: %w", r.Name, info.Reference, err)
+	}
+	return nil
+}
+
+// registryFetcher adapts one repository of a registry to oras' fetcher.
+type registryFetcher struct {
+	reg        *oci.Registry
+	repository string
+}
+
+func (f registryFetcher) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
+	return f.reg.Fetch(ctx, f.repository, desc)
+}

@@ -1,0 +1,231 @@
+package ocm
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	"github.com/ocmgo/ocm/controller/api/v1alpha1"
+	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/reference"
+)
+
+func TestParseRepositorySpec(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want reference.Repository
+		err  string
+	}{
+		{in: `{"type":"OCIRegistry","baseUrl":"http://registry:5000"}`, want: reference.Repository{Type: reference.TypeOCI, BaseURL: "http://registry:5000"}},
+		{in: `{"type":"OCIRepository/v1","baseUrl":"ghcr.io/acme","subPath":"/ocm/"}`, want: reference.Repository{Type: reference.TypeOCI, BaseURL: "ghcr.io/acme", SubPath: "ocm"}},
+		{in: `{"type":"CommonTransportFormat/v1","filePath":"/data/a.tgz"}`, want: reference.Repository{Type: reference.TypeCTF, FilePath: "/data/a.tgz"}},
+		{in: `{"type":"OCIRegistry"}`, err: "needs baseUrl"},
+		{in: `{"type":"CTF"}`, err: "needs filePath"},
+		{in: `{"type":"OCIRegistry","baseUrl":"https://user:pw@ghcr.io"}`, err: "user information"},
+		{in: `{"type":"S3"}`, err: "unsupported type"},
+		{in: `{}`, err: "no type"},
+		{in: `[`, err: "invalid repository spec"},
+	} {
+		got, err := ParseRepositorySpec([]byte(tt.in))
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) || !errors.Is(err, ErrInvalidSpec) {
+				t.Errorf("%s: error %v, want %q (ErrInvalidSpec)", tt.in, err, tt.err)
+			}
+			if strings.Contains(tt.in, "pw@") && err != nil && strings.Contains(err.Error(), "pw") {
+				t.Errorf("error leaks the password: %v", err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("%s: %+v, %v; want %+v", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestParseImageReference(t *testing.T) {
+	for in, want := range map[string]v1alpha1.OCIArtifactInfo{
+		"ghcr.io/acme/podinfo:6.0.0":                 {Registry: "ghcr.io", Repository: "acme/podinfo", Tag: "6.0.0"},
+		"127.0.0.1:5000/app@sha256:abc":              {Registry: "127.0.0.1:5000", Repository: "app", Digest: "sha256:abc"},
+		"localhost/a/b:1@sha256:abc":                 {Registry: "localhost", Repository: "a/b", Tag: "1", Digest: "sha256:abc"},
+		"nginx:1.27":                                 {Registry: "docker.io", Repository: "library/nginx", Tag: "1.27"},
+		"oci://registry.example:443/x/y/z:v1.2.3-rc": {Registry: "registry.example:443", Repository: "x/y/z", Tag: "v1.2.3-rc"},
+	} {
+		got, err := ParseImageReference(in)
+		if err != nil {
+			t.Errorf("%s: %v", in, err)
+			continue
+		}
+		want.Reference = formatReference(&want)
+		if *got != want {
+			t.Errorf("%s: %+v, want %+v", in, *got, want)
+		}
+	}
+}
+
+func TestSelectResource(t *testing.T) {
+	cd := &descriptor.Descriptor{}
+	add := func(name, version, typ string, labels string) {
+		r := descriptor.Resource{Type: typ}
+		r.Name, r.Version = name, version
+		if labels != "" {
+			n, v, _ := strings.Cut(labels, "=")
+			r.Labels = []descriptor.Label{{Name: n, Value: []byte(v)}}
+		}
+		cd.Component.Resources = append(cd.Component.Resources, r)
+	}
+	add("chart", "1.0.0", "helmChart", `purpose="deploy"`)
+	add("chart", "2.0.0", "helmChart", `purpose="deploy"`)
+	add("image", "1.0.0", "ociImage", `tier=1`)
+	sel := func(s v1alpha1.ResourceSelector) v1alpha1.ResourceID { return v1alpha1.ResourceID{BySelector: &s} }
+	ref := func(id map[string]string) v1alpha1.ResourceID {
+		return v1alpha1.ResourceID{ByReference: &v1alpha1.ResourceReference{Resource: id}}
+	}
+	for _, tt := range []struct {
+		id   v1alpha1.ResourceID
+		want int
+		err  string
+	}{
+		{id: ref(map[string]string{"name": "image"}), want: 2},
+		{id: ref(map[string]string{"name": "chart", "version": "2.0.0"}), want: 1},
+		{id: ref(map[string]string{"name": "chart"}), err: "2 resources"},
+		{id: ref(map[string]string{"name": "nope"}), err: "not found"},
+		{id: sel(v1alpha1.ResourceSelector{MatchLabels: map[string]string{"tier": "1"}}), want: 2},
+		{id: sel(v1alpha1.ResourceSelector{MatchLabels: map[string]string{"purpose": "deploy"}, MatchIdentity: map[string]string{"version": "1.0.0"}}), want: 0},
+		{id: sel(v1alpha1.ResourceSelector{Type: "helmChart"}), err: "make the selection unique"},
+		{id: sel(v1alpha1.ResourceSelector{MatchLabels: map[string]string{"tier": "2"}}), err: "not found"},
+	} {
+		got, err := SelectResource(cd, tt.id)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%+v: %d, %v; want error %q", tt.id, got, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("%+v: %d, %v; want %d", tt.id, got, err, tt.want)
+		}
+	}
+}
+
+func newClient(t *testing.T, objs ...runtime.Object) client.Reader {
+	t.Helper()
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := v1alpha1.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	return fake.NewClientBuilder().WithScheme(s).WithRuntimeObjects(objs...).Build()
+}
+
+// Propagation: an OCM object entry contributes what that object propagates;
+// DoNotPropagate entries stay with their object; no entries inherit from the
+// parent.
+func TestEffectiveConfig(t *testing.T) {
+	ctx := context.Background()
+	repo := &v1alpha1.Repository{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "repo"}}
+	repo.Status.EffectiveOCMConfig = []v1alpha1.OCMConfiguration{
+		{APIVersion: "v1", Kind: "Secret", Name: "shared", Namespace: "ns", Policy: v1alpha1.ConfigurationPolicyPropagate},
+		{APIVersion: "v1", Kind: "Secret", Name: "private", Namespace: "ns", Policy: v1alpha1.ConfigurationPolicyDoNotPropagate},
+	}
+	c := newClient(t, repo)
+
+	inherit := &v1alpha1.Component{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "inherit"}}
+	got, err := EffectiveConfig(ctx, c, inherit, repo)
+	if err != nil || len(got) != 1 || got[0].Name != "shared" {
+		t.Fatalf("inherited %+v, %v", got, err)
+	}
+
+	explicit := &v1alpha1.Component{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "explicit"}}
+	explicit.Spec.OCMConfig = []v1alpha1.OCMConfiguration{
+		{Kind: "ConfigMap", Name: "settings"},
+		{APIVersion: "delivery.ocm.software/v1alpha1", Kind: "Repository", Name: "repo", Policy: v1alpha1.ConfigurationPolicyDoNotPropagate},
+		{Kind: "Secret", Name: "shared", Namespace: "ns"},
+	}
+	got, err = EffectiveConfig(ctx, c, explicit, repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Kind != "ConfigMap" || got[0].Namespace != "ns" || got[0].Policy != v1alpha1.ConfigurationPolicyPropagate ||
+		got[1].Name != "shared" || got[1].Policy != v1alpha1.ConfigurationPolicyDoNotPropagate {
+		t.Fatalf("effective %+v", got)
+	}
+
+	missing := &v1alpha1.Component{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "missing"}}
+	missing.Spec.OCMConfig = []v1alpha1.OCMConfiguration{{APIVersion: "delivery.ocm.software/v1alpha1", Kind: "Component", Name: "nope"}}
+	if _, err := EffectiveConfig(ctx, c, missing, repo); err == nil {
+		t.Fatal("a missing referenced object is an error")
+	}
+}
+
+// Secrets contribute .ocmconfig and .dockerconfigjson; values never appear
+// in errors.
+func TestLoadConfig(t *testing.T) {
+	ctx := context.Background()
+	ocmconfig := `type: generic.config.ocm.software/v1
+configurations:
+- type: credentials.config.ocm.software
+  consumers:
+  - identity: {type: OCIRegistry, hostname: ghcr.io}
+    credentials:
+    - type: Credentials/v1
+      properties: {username: ocm-user, password: ocm-secret}
+`
+	docker := `{"auths":{"https://registry.example:5000/v1/":{"auth":"` + base64.StdEncoding.EncodeToString([]byte("dock:er-secret")) + `"}}}`
+	c := newClient(t,
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "ocm"}, Data: map[string][]byte{".ocmconfig": []byte(ocmconfig)}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "docker"}, Data: map[string][]byte{".dockerconfigjson": []byte(docker)}},
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "empty"}, Data: map[string]string{"other": "x"}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "broken"}, Data: map[string][]byte{".dockerconfigjson": []byte(`{"auths":{"h":{"auth":"!!secret!!"}}}`)}},
+	)
+	cfg, err := LoadConfig(ctx, c, []v1alpha1.OCMConfiguration{{Kind: "Secret", Name: "ocm", Namespace: "ns"}, {Kind: "Secret", Name: "docker", Namespace: "ns"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, ok, err := cfg.Credentials(map[string]string{"type": "OCIRegistry", "hostname": "ghcr.io"})
+	if err != nil || !ok || creds.Get("password") != "ocm-secret" {
+		t.Fatalf("ghcr.io credentials: %v %v", ok, err)
+	}
+	creds, ok, err = cfg.Credentials(map[string]string{"type": "OCIRegistry", "hostname": "registry.example", "port": "5000"})
+	if err != nil || !ok || creds.Get("username") != "dock" || creds.Get("password") != "er-secret" {
+		t.Fatalf("docker credentials: %v %v", ok, err)
+	}
+	_, err = LoadConfig(ctx, c, []v1alpha1.OCMConfiguration{{Kind: "ConfigMap", Name: "empty", Namespace: "ns"}})
+	if err == nil || !strings.Contains(err.Error(), "none of the keys") {
+		t.Fatalf("ConfigMap without configuration: %v", err)
+	}
+	_, err = LoadConfig(ctx, c, []v1alpha1.OCMConfiguration{{Kind: "Secret", Name: "broken", Namespace: "ns"}})
+	if err == nil || strings.Contains(err.Error(), "secret!!") {
+		t.Fatalf("broken docker config: %v", err)
+	}
+}
+
+func TestAdditionalStatusFields(t *testing.T) {
+	res := &v1alpha1.ResourceInfo{Name: "image", Access: apiextensionsv1.JSON{Raw: []byte(`{"type":"ociArtifact","imageReference":"ghcr.io/acme/app:1.0@sha256:abc"}`)}}
+	comp := &v1alpha1.ComponentInfo{Component: "acme.org/app", Version: "1.0.0"}
+	spec := &apiextensionsv1.JSON{Raw: []byte(`{"url":"'oci://' + resource.access.toOCI().registry + '/' + resource.access.toOCI().repository","d":{"digest":"resource.access.toOCI().digest","n":"size(component.version)"},"s":"'nginx'.toOCI().repository"}`)}
+	got, err := AdditionalStatusFields(spec, res, comp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"d":{"digest":"sha256:abc","n":5},"s":"library/nginx","url":"oci://ghcr.io/acme/app"}`
+	if string(got.Raw) != want {
+		t.Fatalf("%s, want %s", got.Raw, want)
+	}
+	for _, bad := range []string{`{"x":"resource.("}`, `{"x":"resource.nope.toOCI()"}`, `{"x":1}`} {
+		if _, err := AdditionalStatusFields(&apiextensionsv1.JSON{Raw: []byte(bad)}, res, comp); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}

@@ -1,0 +1,140 @@
+// Package status sets the kstatus-style conditions (Ready, Reconciling,
+// Stalled) that every reconciler of this module reports, and records an event
+// whenever the Ready condition changes, so that `kubectl describe` shows the
+// history without an event per reconcile.
+package status
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/ocmgo/ocm/controller/api/v1alpha1"
+)
+
+// Object is an API object with conditions and an observed generation.
+type Object interface {
+	client.Object
+	v1alpha1.ConditionedObject
+}
+
+// Recorder is the part of an events.k8s.io recorder the helpers use
+// (satisfied by the recorder of a controller-runtime manager).
+type Recorder interface {
+	Eventf(regarding runtime.Object, related runtime.Object, eventtype, reason, action, note string, args ...any)
+}
+
+func set(obj Object, typ string, st metav1.ConditionStatus, reason, msg string) {
+	conds := obj.GetConditions()
+	apimeta.SetStatusCondition(&conds, metav1.Condition{
+		Type: typ, Status: st, Reason: reason, Message: truncate(msg), ObservedGeneration: obj.GetGeneration(),
+	})
+	obj.SetConditions(conds)
+}
+
+func remove(obj Object, typ string) {
+	conds := obj.GetConditions()
+	apimeta.RemoveStatusCondition(&conds, typ)
+	obj.SetConditions(conds)
+}
+
+// maxMessage keeps condition messages within the API's 32768-byte limit,
+// which an error naming many failed elements could otherwise exceed.
+const maxMessage = 4096
+
+func truncate(msg string) string {
+	if len(msg) <= maxMessage {
+		return msg
+	}
+	return msg[:maxMessage-3] + "..."
+}
+
+// MarkReady records success: Ready=True, no Reconciling or Stalled, and the
+// spec generation observed.
+func MarkReady(obj Object, reason, format string, args ...any) {
+	set(obj, v1alpha1.ReadyCondition, metav1.ConditionTrue, reason, fmt.Sprintf(format, args...))
+	remove(obj, v1alpha1.ReconcilingCondition)
+	remove(obj, v1alpha1.StalledCondition)
+	obj.SetObservedGeneration(obj.GetGeneration())
+}
+
+// MarkRetrying records a failure that is retried with backoff: Ready=False
+// with the reason, Reconciling=True (ProgressingWithRetry), not Stalled.
+func MarkRetrying(obj Object, reason string, err error) {
+	set(obj, v1alpha1.ReadyCondition, metav1.ConditionFalse, reason, err.Error())
+	set(obj, v1alpha1.ReconcilingCondition, metav1.ConditionTrue, v1alpha1.ProgressingWithRetryReason, err.Error())
+	remove(obj, v1alpha1.StalledCondition)
+}
+
+// MarkStalled records a failure that only a change can fix (a bad
+// signature, an invalid spec, a denied downgrade): Ready=False and
+// Stalled=True with the reason, Reconciling removed. The spec generation
+// counts as observed, since it was fully evaluated.
+func MarkStalled(obj Object, reason string, err error) {
+	set(obj, v1alpha1.ReadyCondition, metav1.ConditionFalse, reason, err.Error())
+	set(obj, v1alpha1.StalledCondition, metav1.ConditionTrue, reason, err.Error())
+	remove(obj, v1alpha1.ReconcilingCondition)
+	obj.SetObservedGeneration(obj.GetGeneration())
+}
+
+// MarkReconciling records work in progress (e.g. waiting for a referenced
+// object): Reconciling=True and Ready=Unknown unless Ready is already False.
+func MarkReconciling(obj Object, reason, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	set(obj, v1alpha1.ReconcilingCondition, metav1.ConditionTrue, reason, msg)
+	if c := apimeta.FindStatusCondition(obj.GetConditions(), v1alpha1.ReadyCondition); c == nil || c.Status != metav1.ConditionFalse {
+		set(obj, v1alpha1.ReadyCondition, metav1.ConditionUnknown, reason, msg)
+	}
+	remove(obj, v1alpha1.StalledCondition)
+}
+
+// MarkSuspended records that reconciliation is suspended; Ready keeps its
+// last value, so a suspended object that worked still reads as Ready.
+func MarkSuspended(obj Object) {
+	remove(obj, v1alpha1.ReconcilingCondition)
+	remove(obj, v1alpha1.StalledCondition)
+	obj.SetObservedGeneration(obj.GetGeneration())
+}
+
+// IsReady reports whether obj's Ready condition is True for its current
+// generation, i.e. its status can be relied on by objects referencing it.
+func IsReady(obj Object) bool {
+	c := apimeta.FindStatusCondition(obj.GetConditions(), v1alpha1.ReadyCondition)
+	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == obj.GetGeneration()
+}
+
+// Ready returns a copy of obj's Ready condition, or nil.
+func Ready(obj Object) *metav1.Condition {
+	c := apimeta.FindStatusCondition(obj.GetConditions(), v1alpha1.ReadyCondition)
+	if c == nil {
+		return nil
+	}
+	cc := *c
+	return &cc
+}
+
+// RecordTransition emits an event when the Ready condition's status,
+// reason or message changed from before (as returned by Ready before
+// reconciling): Normal for Ready=True, Warning otherwise. Repeated identical
+// outcomes stay silent.
+func RecordTransition(rec Recorder, obj Object, before *metav1.Condition) {
+	if rec == nil {
+		return
+	}
+	after := apimeta.FindStatusCondition(obj.GetConditions(), v1alpha1.ReadyCondition)
+	if after == nil {
+		return
+	}
+	if before != nil && before.Status == after.Status && before.Reason == after.Reason && before.Message == after.Message {
+		return
+	}
+	typ := corev1.EventTypeWarning
+	if after.Status == metav1.ConditionTrue {
+		typ = corev1.EventTypeNormal
+	}
+	rec.Eventf(obj, nil, typ, after.Reason, "Reconcile", "%s", after.Message)
+}
