@@ -2,11 +2,13 @@ package status
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -79,4 +81,48 @@ func RemoveFinalizer(ctx context.Context, c client.Client, obj client.Object, fi
 		return fmt.Errorf("removing finalizer %s: %w", finalizer, client.IgnoreNotFound(err))
 	}
 	return nil
+}
+
+// Lifecycle is what every reconciler of this module does around its own
+// work: load the object, hand an object being deleted to Finalize, make
+// sure the finalizers are set, write the status once at the end (a merge
+// patch against the object as read) with an event when Ready changes, and
+// stop while the object is suspended.
+type Lifecycle[T Object] struct {
+	Client     client.Client
+	Recorder   Recorder
+	Finalizers []string
+	Finalize   func(ctx context.Context, obj T) (ctrl.Result, error)
+	Suspended  func(obj T) bool
+}
+
+// Run reconciles the object req names into obj (an empty object of the
+// kind) with reconcile.
+func (l Lifecycle[T]) Run(ctx context.Context, req ctrl.Request, obj T, reconcile func(ctx context.Context, obj T) (ctrl.Result, error)) (result ctrl.Result, retErr error) {
+	if err := l.Client.Get(ctx, req.NamespacedName, obj); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !obj.GetDeletionTimestamp().IsZero() {
+		return l.Finalize(ctx, obj)
+	}
+	// Finalizers first: an object deleted in the middle of the work is
+	// still cleaned up.
+	for _, f := range l.Finalizers {
+		if err := EnsureFinalizer(ctx, l.Client, obj, f); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	base := obj.DeepCopyObject().(T)
+	before := Ready(obj)
+	defer func() {
+		if err := PatchStatus(ctx, l.Client, obj, base); err != nil {
+			retErr = errors.Join(retErr, err)
+		}
+		RecordTransition(l.Recorder, obj, before)
+	}()
+	if l.Suspended(obj) {
+		MarkSuspended(obj)
+		return ctrl.Result{}, nil
+	}
+	return reconcile(ctx, obj)
 }

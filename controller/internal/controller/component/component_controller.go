@@ -65,29 +65,14 @@ func stall(reason string, format string, args ...any) error {
 }
 
 // Reconcile resolves one Component.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
-	obj := &v1alpha1.Component{}
-	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !obj.DeletionTimestamp.IsZero() {
-		return r.finalize(ctx, obj)
-	}
-	if err := status.EnsureFinalizer(ctx, r.Client, obj, v1alpha1.ComponentFinalizer); err != nil {
-		return ctrl.Result{}, err
-	}
-	base := obj.DeepCopy()
-	before := status.Ready(obj)
-	defer func() {
-		if err := status.PatchStatus(ctx, r.Client, obj, base); err != nil {
-			retErr = errors.Join(retErr, err)
-		}
-		status.RecordTransition(r.Recorder, obj, before)
-	}()
-	if obj.Spec.Suspend {
-		status.MarkSuspended(obj)
-		return ctrl.Result{}, nil
-	}
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	return status.Lifecycle[*v1alpha1.Component]{
+		Client: r.Client, Recorder: r.Recorder, Finalizers: []string{v1alpha1.ComponentFinalizer}, Finalize: r.finalize,
+		Suspended: func(o *v1alpha1.Component) bool { return o.Spec.Suspend },
+	}.Run(ctx, req, &v1alpha1.Component{}, r.reconcile)
+}
+
+func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Component) (result ctrl.Result, retErr error) {
 	interval := obj.Spec.Interval.Duration
 
 	repo := &v1alpha1.Repository{}

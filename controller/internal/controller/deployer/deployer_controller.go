@@ -103,35 +103,15 @@ type Reconciler struct {
 // deployer_role.yaml), so operators can narrow them to what they deliver.
 
 // Reconcile deploys one Deployer's resource.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
-	obj := &v1alpha1.Deployer{}
-	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !obj.DeletionTimestamp.IsZero() {
-		return r.finalize(ctx, obj)
-	}
-	base := obj.DeepCopy()
-	before := status.Ready(obj)
-	defer func() {
-		if err := status.PatchStatus(ctx, r.Client, obj, base); err != nil {
-			retErr = errors.Join(retErr, err)
-		}
-		status.RecordTransition(r.Recorder, obj, before)
-	}()
-	if obj.Spec.Suspend {
-		status.MarkSuspended(obj)
-		return ctrl.Result{}, nil
-	}
-	// Finalizers first: a Deployer deleted in the middle of an apply still
-	// prunes what it created.
-	for _, f := range []string{v1alpha1.DeployerApplySetPruneFinalizer, v1alpha1.DeployerWatchFinalizer} {
-		if err := status.EnsureFinalizer(ctx, r.Client, obj, f); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
-	base.Finalizers = obj.Finalizers
-	base.ResourceVersion = obj.ResourceVersion
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	return status.Lifecycle[*v1alpha1.Deployer]{
+		Client: r.Client, Recorder: r.Recorder, Finalize: r.finalize,
+		Finalizers: []string{v1alpha1.DeployerApplySetPruneFinalizer, v1alpha1.DeployerWatchFinalizer},
+		Suspended:  func(o *v1alpha1.Deployer) bool { return o.Spec.Suspend },
+	}.Run(ctx, req, &v1alpha1.Deployer{}, r.reconcile)
+}
+
+func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Deployer) (result ctrl.Result, retErr error) {
 
 	res, err := r.readyResource(ctx, obj)
 	if err != nil {

@@ -60,30 +60,14 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile replicates one Replication's component version.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
-	obj := &v1alpha1.Replication{}
-	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !obj.DeletionTimestamp.IsZero() {
-		// Nothing to undo: replicated versions stay in the target.
-		return ctrl.Result{}, status.RemoveFinalizer(ctx, r.Client, obj, v1alpha1.ReplicationFinalizer)
-	}
-	if err := status.EnsureFinalizer(ctx, r.Client, obj, v1alpha1.ReplicationFinalizer); err != nil {
-		return ctrl.Result{}, err
-	}
-	base := obj.DeepCopy()
-	before := status.Ready(obj)
-	defer func() {
-		if err := status.PatchStatus(ctx, r.Client, obj, base); err != nil {
-			retErr = errors.Join(retErr, err)
-		}
-		status.RecordTransition(r.Recorder, obj, before)
-	}()
-	if obj.Spec.Suspend {
-		status.MarkSuspended(obj)
-		return ctrl.Result{}, nil
-	}
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	return status.Lifecycle[*v1alpha1.Replication]{
+		Client: r.Client, Recorder: r.Recorder, Finalizers: []string{v1alpha1.ReplicationFinalizer}, Finalize: r.finalize,
+		Suspended: func(o *v1alpha1.Replication) bool { return o.Spec.Suspend },
+	}.Run(ctx, req, &v1alpha1.Replication{}, r.reconcile)
+}
+
+func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Replication) (result ctrl.Result, retErr error) {
 	interval := obj.Spec.Interval.Duration
 	if interval <= 0 {
 		interval = DefaultInterval
@@ -285,4 +269,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1), RateLimiter: status.RateLimiter()}).
 		Named("replication").
 		Complete(r)
+}
+
+// finalize: nothing to undo, replicated versions stay in the target.
+func (r *Reconciler) finalize(ctx context.Context, obj *v1alpha1.Replication) (ctrl.Result, error) {
+	return ctrl.Result{}, status.RemoveFinalizer(ctx, r.Client, obj, v1alpha1.ReplicationFinalizer)
 }

@@ -43,29 +43,14 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile checks one Repository.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
-	obj := &v1alpha1.Repository{}
-	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !obj.DeletionTimestamp.IsZero() {
-		return r.finalize(ctx, obj)
-	}
-	if err := status.EnsureFinalizer(ctx, r.Client, obj, v1alpha1.RepositoryFinalizer); err != nil {
-		return ctrl.Result{}, err
-	}
-	base := obj.DeepCopy()
-	before := status.Ready(obj)
-	defer func() {
-		if err := status.PatchStatus(ctx, r.Client, obj, base); err != nil {
-			retErr = errors.Join(retErr, err)
-		}
-		status.RecordTransition(r.Recorder, obj, before)
-	}()
-	if obj.Spec.Suspend {
-		status.MarkSuspended(obj)
-		return ctrl.Result{}, nil
-	}
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	return status.Lifecycle[*v1alpha1.Repository]{
+		Client: r.Client, Recorder: r.Recorder, Finalizers: []string{v1alpha1.RepositoryFinalizer}, Finalize: r.finalize,
+		Suspended: func(o *v1alpha1.Repository) bool { return o.Spec.Suspend },
+	}.Run(ctx, req, &v1alpha1.Repository{}, r.reconcile)
+}
+
+func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Repository) (result ctrl.Result, retErr error) {
 	interval := obj.Spec.Interval.Duration
 
 	spec, err := ocm.ParseRepositorySpec(rawSpec(obj))

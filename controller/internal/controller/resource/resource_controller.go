@@ -61,29 +61,14 @@ func (s *stalled) Error() string { return s.err.Error() }
 func (s *stalled) Unwrap() error { return s.err }
 
 // Reconcile resolves one Resource.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
-	obj := &v1alpha1.Resource{}
-	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !obj.DeletionTimestamp.IsZero() {
-		return r.finalize(ctx, obj)
-	}
-	if err := status.EnsureFinalizer(ctx, r.Client, obj, v1alpha1.ResourceFinalizer); err != nil {
-		return ctrl.Result{}, err
-	}
-	base := obj.DeepCopy()
-	before := status.Ready(obj)
-	defer func() {
-		if err := status.PatchStatus(ctx, r.Client, obj, base); err != nil {
-			retErr = errors.Join(retErr, err)
-		}
-		status.RecordTransition(r.Recorder, obj, before)
-	}()
-	if obj.Spec.Suspend {
-		status.MarkSuspended(obj)
-		return ctrl.Result{}, nil
-	}
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	return status.Lifecycle[*v1alpha1.Resource]{
+		Client: r.Client, Recorder: r.Recorder, Finalizers: []string{v1alpha1.ResourceFinalizer}, Finalize: r.finalize,
+		Suspended: func(o *v1alpha1.Resource) bool { return o.Spec.Suspend },
+	}.Run(ctx, req, &v1alpha1.Resource{}, r.reconcile)
+}
+
+func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Resource) (result ctrl.Result, retErr error) {
 
 	comp := &v1alpha1.Component{}
 	interval := obj.Spec.Interval.Duration
