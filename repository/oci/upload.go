@@ -284,19 +284,52 @@ func (r *Registry) uploadOffset(ctx context.Context, loc *url.URL) (int64, bool)
 	return last + 1, true
 }
 
+//
+// body may be a chunk buffer that the caller reuses: the HTTP transport can
+// still be reading a request body after the response arrived (a registry
+// answering 413 before reading it), so do returns only once the transport
+// closed every body it was given (or the context ended).
 func (r *Registry) do(ctx context.Context, method string, u *url.URL, h http.Header, body []byte) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), http.NoBody)
 	if err != nil {
 		return nil, err
 	}
-	req.ContentLength = int64(len(body))
-	if body == nil {
-		req.Body, req.GetBody = http.NoBody, nil
+	var bodies sync.WaitGroup
+	if body != nil {
+		open := func() (io.ReadCloser, error) {
+			bodies.Add(1)
+			return &trackedBody{Reader: bytes.NewReader(body), done: bodies.Done}, nil
+		}
+		req.Body, _ = open()
+		req.GetBody = open // retries rewind with a fresh, tracked reader
+		req.ContentLength = int64(len(body))
 	}
 	for k, v := range h {
 		req.Header[k] = v
 	}
-	return r.client.Do(req)
+	resp, err := r.client.Do(req)
+	// A body the retry layer rewound but never sent (the context ended
+	// during its backoff) is never closed: stop waiting then, the caller
+	// fails and drops its buffer anyway.
+	waited := make(chan struct{})
+	go func() { bodies.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-ctx.Done():
+	}
+	return resp, err
+}
+
+// trackedBody reports when the transport is done with a request body.
+type trackedBody struct {
+	*bytes.Reader
+	once sync.Once
+	done func()
+}
+
+func (b *trackedBody) Close() error {
+	b.once.Do(b.done)
+	return nil
 }
 
 // location resolves the Location header of an upload response.
