@@ -284,7 +284,6 @@ func (r *Registry) uploadOffset(ctx context.Context, loc *url.URL) (int64, bool)
 	return last + 1, true
 }
 
-//
 // body may be a chunk buffer that the caller reuses: the HTTP transport can
 // still be reading a request body after the response arrived (a registry
 // answering 413 before reading it), so do returns only once the transport
