@@ -209,23 +209,7 @@ func keyPath(path, key string) string {
 	return join(path, key)
 }
 
-func kindOf(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "a string"
-	case json.Number:
-		return "a number"
-	case bool:
-		return "a boolean"
-	case []any:
-		return "a list"
-	case map[string]any:
-		return "a mapping"
-	}
-	return fmt.Sprintf("%T", v)
-}
+func kindOf(v any) string { return yamlutil.KindOf(v) }
 
 func (p *specParser) object(path string, v any, known ...string) (map[string]any, bool) {
 	m, ok := v.(map[string]any)

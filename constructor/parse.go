@@ -101,23 +101,7 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
-func kindOf(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "a string"
-	case json.Number:
-		return "a number"
-	case bool:
-		return "a boolean"
-	case []any:
-		return "a list"
-	case map[string]any:
-		return "an object"
-	}
-	return fmt.Sprintf("%T", v)
-}
+func kindOf(v any) string { return yamlutil.KindOf(v) }
 
 // object asserts an object and rejects keys not in allowed.
 func (p *parser) object(path string, v any, allowed []string) (map[string]any, bool) {

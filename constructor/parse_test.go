@@ -343,7 +343,7 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate components", "components:\n- " + indent(okComponent) + "- " + indent(okComponent),
 			[]string{"components[1]: duplicate component version example.com/a/b:1.0.0 (also components[0])"}},
 		{"missing provider", "name: example.com/a/b\nversion: 1.0.0\n", []string{"component-constructor.yaml: provider: must be set"}},
-		{"provider not an object", okComponent + "resources: {}\n", []string{"resources: must be a list, got an object"}},
+		{"provider not an object", okComponent + "resources: {}\n", []string{"resources: must be a list, got a mapping"}},
 		{"creation time", okComponent + "creationTime: yesterday\n", []string{`creationTime: "yesterday" is not an RFC 3339 date-time`}},
 		{"not a mapping", "- a\n- b\n", []string{"component-constructor.yaml: must be a mapping (a component, or components: [...]), got a list"}},
 		{"invalid yaml", "name: [unclosed\n", []string{"component-constructor.yaml: invalid YAML"}},

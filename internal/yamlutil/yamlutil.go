@@ -40,3 +40,22 @@ func Decode(data []byte, what string) (any, error) {
 	}
 	return v, nil
 }
+
+// KindOf names the type of a decoded value for error messages ("a list").
+func KindOf(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a mapping"
+	}
+	return fmt.Sprintf("%T", v)
+}

@@ -6,8 +6,11 @@ package controller
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -16,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
+	"github.com/ocmgo/ocm/controller/internal/status"
 )
 
 // Referrers lists, as "Kind namespace/name", the objects that reference the
@@ -136,4 +140,24 @@ func OnDelete() builder.Predicates {
 			return e.ObjectNew != nil && !e.ObjectNew.GetDeletionTimestamp().IsZero()
 		},
 	})
+}
+
+// ReleaseWhenUnreferenced is the finalizer step of an object that others
+// reference by name (a Repository, Component or Resource): it removes
+// finalizer once no object references obj; until then the deletion waits,
+// Ready says who holds it, and the referrers going away re-trigger obj
+// through the watches (the requeue is a safety net only).
+func ReleaseWhenUnreferenced[T status.Object](ctx context.Context, c client.Client, rec status.Recorder, obj T, kind, finalizer string) (ctrl.Result, error) {
+	holders, err := Referrers(ctx, c, kind, client.ObjectKeyFromObject(obj))
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if len(holders) > 0 {
+		base := obj.DeepCopyObject().(T)
+		before := status.Ready(obj)
+		status.MarkStalled(obj, v1alpha1.DeletionBlockedReason, fmt.Errorf("deletion waits until no object references the %s: %v", strings.ToLower(kind), holders))
+		status.RecordTransition(rec, obj, before)
+		return ctrl.Result{RequeueAfter: time.Minute}, status.PatchStatus(ctx, c, obj, base)
+	}
+	return ctrl.Result{}, status.RemoveFinalizer(ctx, c, obj, finalizer)
 }

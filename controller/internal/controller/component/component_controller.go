@@ -315,18 +315,7 @@ func filterNote(filter string) string {
 // finalize releases the Component once no Resource or Replication
 // references it.
 func (r *Reconciler) finalize(ctx context.Context, obj *v1alpha1.Component) (ctrl.Result, error) {
-	holders, err := shared.Referrers(ctx, r.Client, v1alpha1.KindComponent, client.ObjectKeyFromObject(obj))
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	if len(holders) > 0 {
-		base := obj.DeepCopy()
-		before := status.Ready(obj)
-		status.MarkStalled(obj, v1alpha1.DeletionBlockedReason, fmt.Errorf("deletion waits until no object references the component: %v", holders))
-		status.RecordTransition(r.Recorder, obj, before)
-		return ctrl.Result{RequeueAfter: time.Minute}, status.PatchStatus(ctx, r.Client, obj, base)
-	}
-	return ctrl.Result{}, status.RemoveFinalizer(ctx, r.Client, obj, v1alpha1.ComponentFinalizer)
+	return shared.ReleaseWhenUnreferenced(ctx, r.Client, r.Recorder, obj, v1alpha1.KindComponent, v1alpha1.ComponentFinalizer)
 }
 
 // SetupWithManager registers the reconciler. A Repository change (it

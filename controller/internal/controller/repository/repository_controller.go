@@ -96,20 +96,7 @@ func rawSpec(obj *v1alpha1.Repository) []byte {
 // finalize releases the Repository once nothing references it any more;
 // until then the deletion waits and the Ready condition says who holds it.
 func (r *Reconciler) finalize(ctx context.Context, obj *v1alpha1.Repository) (ctrl.Result, error) {
-	holders, err := shared.Referrers(ctx, r.Client, v1alpha1.KindRepository, client.ObjectKeyFromObject(obj))
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	if len(holders) > 0 {
-		base := obj.DeepCopy()
-		before := status.Ready(obj)
-		status.MarkStalled(obj, v1alpha1.DeletionBlockedReason, fmt.Errorf("deletion waits until no object references the repository: %v", holders))
-		status.RecordTransition(r.Recorder, obj, before)
-		// Referrers going away trigger this object through the watch; the
-		// requeue is a safety net only.
-		return ctrl.Result{RequeueAfter: time.Minute}, status.PatchStatus(ctx, r.Client, obj, base)
-	}
-	return ctrl.Result{}, status.RemoveFinalizer(ctx, r.Client, obj, v1alpha1.RepositoryFinalizer)
+	return shared.ReleaseWhenUnreferenced(ctx, r.Client, r.Recorder, obj, v1alpha1.KindRepository, v1alpha1.RepositoryFinalizer)
 }
 
 // SetupWithManager registers the reconciler. Deleting a Component or

@@ -227,18 +227,7 @@ var errComponentDrift = errors.New(v1alpha1.ComponentDriftResolutionInProgress)
 
 // finalize releases the Resource once no Deployer references it.
 func (r *Reconciler) finalize(ctx context.Context, obj *v1alpha1.Resource) (ctrl.Result, error) {
-	holders, err := shared.Referrers(ctx, r.Client, v1alpha1.KindResource, client.ObjectKeyFromObject(obj))
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	if len(holders) > 0 {
-		base := obj.DeepCopy()
-		before := status.Ready(obj)
-		status.MarkStalled(obj, v1alpha1.DeletionBlockedReason, fmt.Errorf("deletion waits until no object references the resource: %v", holders))
-		status.RecordTransition(r.Recorder, obj, before)
-		return ctrl.Result{RequeueAfter: time.Minute}, status.PatchStatus(ctx, r.Client, obj, base)
-	}
-	return ctrl.Result{}, status.RemoveFinalizer(ctx, r.Client, obj, v1alpha1.ResourceFinalizer)
+	return shared.ReleaseWhenUnreferenced(ctx, r.Client, r.Recorder, obj, v1alpha1.KindResource, v1alpha1.ResourceFinalizer)
 }
 
 // SetupWithManager registers the reconciler. A Component change (a new
