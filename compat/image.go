@@ -47,6 +47,22 @@ func FetchImageSpec(ctx context.Context, reg *oci.Registry, repository, referenc
 	if len(refs) == 0 {
 		return nil, fmt.Errorf("%s: %w (no referrer with artifactType %s)", subject.Digest, ErrNoArtifact, ArtifactType)
 	}
+	// Registries should copy the manifest's annotations into the referrers
+	// list; where one did not, the (small) manifest itself says when it
+	// was created.
+	for i := range refs {
+		if refs[i].Annotations[CreatedAnnotation] != "" {
+			continue
+		}
+		raw, err := fetchVerified(ctx, reg, repository, refs[i], 4<<20)
+		if err != nil {
+			return nil, fmt.Errorf("compatibility artifact %s: %w", refs[i].Digest, err)
+		}
+		var m ocispec.Manifest
+		if json.Unmarshal(raw, &m) == nil && m.Annotations[CreatedAnnotation] != "" {
+			refs[i].Annotations = m.Annotations
+		}
+	}
 	created := func(d ocispec.Descriptor) time.Time {
 		t, _ := time.Parse(time.RFC3339, d.Annotations[CreatedAnnotation])
 		return t
