@@ -5,12 +5,15 @@
 package status
 
 import (
+	"errors"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
@@ -137,4 +140,42 @@ func RecordTransition(rec Recorder, obj Object, before *metav1.Condition) {
 		typ = corev1.EventTypeNormal
 	}
 	rec.Eventf(obj, nil, typ, after.Reason, "Reconcile", "%s", after.Message)
+}
+
+// reasonError carries the condition reason a failure is reported with.
+type reasonError struct {
+	reason string
+	err    error
+	stall  bool
+}
+
+func (e *reasonError) Error() string { return e.err.Error() }
+func (e *reasonError) Unwrap() error { return e.err }
+
+// Stall marks a failure only a change (of the spec, a Secret, the
+// repository content) can fix: Fail reports it Stalled with reason and
+// retries at the interval, not with backoff.
+func Stall(reason string, err error) error {
+	return &reasonError{reason: reason, err: err, stall: true}
+}
+
+// Retry marks a failure worth retrying with backoff, reported with reason.
+func Retry(reason string, err error) error { return &reasonError{reason: reason, err: err} }
+
+// Fail reports err on obj and returns what the reconciler returns: a
+// stalled error is marked Stalled and requeued after interval; any other is
+// marked Retrying (with its Retry reason, else defaultReason) and returned,
+// so the rate limiter backs off.
+func Fail(obj Object, err error, defaultReason string, interval time.Duration) (ctrl.Result, error) {
+	var re *reasonError
+	if errors.As(err, &re) && re.stall {
+		MarkStalled(obj, re.reason, re.err)
+		return ctrl.Result{RequeueAfter: interval}, nil
+	}
+	reason := defaultReason
+	if re != nil {
+		reason = re.reason
+	}
+	MarkRetrying(obj, reason, err)
+	return ctrl.Result{}, err
 }

@@ -49,19 +49,8 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups="",resources=secrets;configmaps,verbs=get
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// stalled is a failure only a change of the spec, the Secrets or the
-// repository content can fix: it is reported and retried at the interval,
-// not with backoff.
-type stalled struct {
-	reason string
-	err    error
-}
-
-func (s *stalled) Error() string { return s.err.Error() }
-func (s *stalled) Unwrap() error { return s.err }
-
 func stall(reason string, format string, args ...any) error {
-	return &stalled{reason: reason, err: fmt.Errorf(format, args...)}
+	return status.Stall(reason, fmt.Errorf(format, args...))
 }
 
 // Reconcile resolves one Component.
@@ -105,22 +94,16 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Component) (re
 	rctx, cancel := context.WithTimeout(ctx, ResolveTimeout)
 	defer cancel()
 	info, msg, err := r.resolve(rctx, obj, repo, cfg)
-	var st *stalled
-	switch {
-	case errors.As(err, &st):
-		status.MarkStalled(obj, st.reason, st.err)
-		return ctrl.Result{RequeueAfter: interval}, nil
-	case err != nil:
-		status.MarkRetrying(obj, v1alpha1.GetComponentVersionFailedReason, err)
-		return ctrl.Result{}, err
+	if err != nil {
+		return status.Fail(obj, err, v1alpha1.GetComponentVersionFailedReason, interval)
 	}
 	obj.Status.Component = *info
 	status.MarkReady(obj, v1alpha1.SucceededReason, "%s", msg)
 	return ctrl.Result{RequeueAfter: interval}, nil
 }
 
-// resolve selects, checks and verifies the version; errors of type
-// *stalled need a change to go away, others are retried.
+// resolve selects, checks and verifies the version; stalled errors
+// (status.Stall) need a change to go away, others are retried.
 func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Component, repoObj *v1alpha1.Repository, cfg *config.Config) (*v1alpha1.ComponentInfo, string, error) {
 	spec, err := ocm.ParseRepositorySpec(repoObj.Spec.RepositorySpec.Raw)
 	if err != nil {

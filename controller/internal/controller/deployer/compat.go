@@ -18,6 +18,7 @@ import (
 
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
 	"github.com/ocmgo/ocm/controller/internal/compatgate"
+	"github.com/ocmgo/ocm/controller/internal/status"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/repository"
 )
@@ -35,9 +36,9 @@ func (r *Reconciler) checkCompatibility(ctx context.Context, obj *v1alpha1.Deplo
 	out, err := compatgate.Check(ctx, r.APIReader, repo, cd, obj.Spec.Compatibility)
 	if err != nil {
 		if errors.Is(err, compatgate.ErrListing) {
-			return retry(compatgate.ReasonIncompatibleCluster, err)
+			return status.Retry(compatgate.ReasonIncompatibleCluster, err)
 		}
-		return stalled(v1alpha1.VerificationFailedReason, fmt.Errorf("image compatibility: %w", err))
+		return status.Stall(v1alpha1.VerificationFailedReason, fmt.Errorf("image compatibility: %w", err))
 	}
 	before := apimeta.FindStatusCondition(obj.Status.Conditions, compatgate.ConditionType)
 	if out == nil {
@@ -60,7 +61,7 @@ func (r *Reconciler) checkCompatibility(ctx context.Context, obj *v1alpha1.Deplo
 		r.Recorder.Eventf(obj, nil, kind, out.Reason, "CheckCompatibility", "%s", msg)
 	}
 	if out.Block {
-		return stalled(compatgate.ReasonIncompatibleCluster, fmt.Errorf("policy Enforce: %s", msg))
+		return status.Stall(compatgate.ReasonIncompatibleCluster, fmt.Errorf("policy Enforce: %s", msg))
 	}
 	return nil
 }

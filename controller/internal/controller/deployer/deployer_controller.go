@@ -126,43 +126,13 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Deployer) (res
 	start := time.Now()
 	applied, err := r.deploy(ctx, obj, res)
 	if err != nil {
-		var te *terminalError
-		if errors.As(err, &te) {
-			status.MarkStalled(obj, te.reason, te.err)
-			return ctrl.Result{RequeueAfter: interval}, nil
-		}
-		var re *retryError
-		reason := v1alpha1.ApplyFailed
-		if errors.As(err, &re) {
-			reason = re.reason
-		}
-		status.MarkRetrying(obj, reason, err)
-		return ctrl.Result{}, err
+		return status.Fail(obj, err, v1alpha1.ApplyFailed, interval)
 	}
 	obj.Status.Deployed = applied
 	status.MarkReady(obj, v1alpha1.SucceededReason, "Applied version %s of %s (%d objects)", res.Status.Resource.Version, res.Status.Component.Component+":"+res.Status.Component.Version, len(applied))
 	log.FromContext(ctx).V(1).Info("applied", "objects", len(applied), "duration", time.Since(start).String())
 	return ctrl.Result{RequeueAfter: interval}, nil
 }
-
-type terminalError struct {
-	reason string
-	err    error
-}
-
-func (e *terminalError) Error() string { return e.err.Error() }
-func (e *terminalError) Unwrap() error { return e.err }
-
-type retryError struct {
-	reason string
-	err    error
-}
-
-func (e *retryError) Error() string { return e.err.Error() }
-func (e *retryError) Unwrap() error { return e.err }
-
-func stalled(reason string, err error) error { return &terminalError{reason, err} }
-func retry(reason string, err error) error   { return &retryError{reason, err} }
 
 // readyResource returns the referenced Resource when it is Ready and has
 // resolved a resource.
@@ -194,36 +164,36 @@ func (r *Reconciler) readyResource(ctx context.Context, obj *v1alpha1.Deployer) 
 func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1alpha1.Resource) ([]v1alpha1.DeployedObjectReference, error) {
 	effective, err := ocm.EffectiveConfig(ctx, r.Client, obj, res)
 	if err != nil {
-		return nil, retry(v1alpha1.GetConfigurationFailedReason, err)
+		return nil, status.Retry(v1alpha1.GetConfigurationFailedReason, err)
 	}
 	cfg, err := ocm.LoadConfig(ctx, r.APIReader, effective)
 	if err != nil {
-		return nil, retry(v1alpha1.GetConfigurationFailedReason, err)
+		return nil, status.Retry(v1alpha1.GetConfigurationFailedReason, err)
 	}
 	obj.Status.EffectiveOCMConfig = effective
 	spec, err := ocm.ParseRepositorySpec(res.Status.Component.RepositorySpec.Raw)
 	if err != nil {
-		return nil, stalled(v1alpha1.GetRepositoryFailedReason, err)
+		return nil, status.Stall(v1alpha1.GetRepositoryFailedReason, err)
 	}
 	repo, err := ocm.Open(ctx, spec, cfg)
 	if err != nil {
-		return nil, retry(v1alpha1.GetRepositoryFailedReason, err)
+		return nil, status.Retry(v1alpha1.GetRepositoryFailedReason, err)
 	}
 	defer repo.Close()
 
 	comp := res.Status.Component
 	graph, err := ocm.CheckGraph(ctx, repo, comp.Component, comp.Version)
 	if err != nil {
-		return nil, retry(v1alpha1.GetComponentVersionFailedReason, fmt.Errorf("component version %s:%s: %w", comp.Component, comp.Version, err))
+		return nil, status.Retry(v1alpha1.GetComponentVersionFailedReason, fmt.Errorf("component version %s:%s: %w", comp.Component, comp.Version, err))
 	}
 	// The descriptor read now must be the one the Component verified.
 	if d := comp.Digest; d != nil {
 		got, err := ocm.DigestOf(graph.Root.Digested, d.NormalisationAlgorithm, d.HashAlgorithm)
 		if err != nil {
-			return nil, stalled(v1alpha1.VerificationFailedReason, err)
+			return nil, status.Stall(v1alpha1.VerificationFailedReason, err)
 		}
 		if got.Value != d.Value {
-			return nil, stalled(v1alpha1.VerificationFailedReason, fmt.Errorf("component version %s:%s has digest %s, but the Component verified %s", comp.Component, comp.Version, got.Value, d.Value))
+			return nil, status.Stall(v1alpha1.VerificationFailedReason, fmt.Errorf("component version %s:%s has digest %s, but the Component verified %s", comp.Component, comp.Version, got.Value, d.Value))
 		}
 	}
 	// Status.component names the version holding the resource (the end of
@@ -231,18 +201,18 @@ func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1
 	cd := graph.Root.Digested
 	idx, err := findResource(cd, res.Status.Resource)
 	if err != nil {
-		return nil, stalled(v1alpha1.GetOCMResourceFailedReason, err)
+		return nil, status.Stall(v1alpha1.GetOCMResourceFailedReason, err)
 	}
 	if err := r.checkCompatibility(ctx, obj, repo, cd); err != nil {
 		return nil, err
 	}
 	rd := cd.Component.Resources[idx].Digest
 	if want := res.Status.Resource.Digest; want != "" && (rd == nil || rd.HashAlgorithm+":"+rd.Value != want) {
-		return nil, stalled(v1alpha1.VerificationFailedReason, fmt.Errorf("resource %s: descriptor digest differs from the Resource's %s", res.Status.Resource.Name, want))
+		return nil, status.Stall(v1alpha1.VerificationFailedReason, fmt.Errorf("resource %s: descriptor digest differs from the Resource's %s", res.Status.Resource.Name, want))
 	}
 	key, err := cacheKey(&cd.Component.Resources[idx])
 	if err != nil {
-		return nil, stalled(v1alpha1.GetOCMResourceFailedReason, err)
+		return nil, status.Stall(v1alpha1.GetOCMResourceFailedReason, err)
 	}
 
 	path, release, err := r.cache.Get(ctx, key, func(ctx context.Context, p string) error {
@@ -252,15 +222,15 @@ func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1
 	if err != nil {
 		var mm *blob.MismatchError
 		if errors.As(err, &mm) || isMismatch(err) {
-			return nil, stalled(v1alpha1.VerificationFailedReason, err)
+			return nil, status.Stall(v1alpha1.VerificationFailedReason, err)
 		}
-		return nil, retry(v1alpha1.GetOCMResourceFailedReason, err)
+		return nil, status.Retry(v1alpha1.GetOCMResourceFailedReason, err)
 	}
 	defer release()
 
 	src, format, err := deploy.Open(path, deploy.Options{Helm: deploy.HelmOptions{ReleaseName: obj.Name, Namespace: res.Namespace}})
 	if err != nil {
-		return nil, stalled(v1alpha1.MarshalFailedReason, err)
+		return nil, status.Stall(v1alpha1.MarshalFailedReason, err)
 	}
 	// Manifests without a namespace go to "default", as with the reference;
 	// a chart's go to its release namespace, as `helm install -n` does.
@@ -276,7 +246,7 @@ func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1
 	})
 	var se *deploy.SourceError
 	if errors.As(err, &se) {
-		return nil, stalled(v1alpha1.MarshalFailedReason, err)
+		return nil, status.Stall(v1alpha1.MarshalFailedReason, err)
 	}
 	if out != nil {
 		// Watch what was applied even after a partial failure, so drift on
@@ -284,7 +254,7 @@ func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1
 		r.watch(out.Applied)
 	}
 	if err != nil {
-		return nil, retry(v1alpha1.ApplyFailed, err)
+		return nil, status.Retry(v1alpha1.ApplyFailed, err)
 	}
 	refs := make([]v1alpha1.DeployedObjectReference, len(out.Applied))
 	for i, a := range out.Applied {

@@ -50,16 +50,6 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups="",resources=secrets;configmaps,verbs=get
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// stalled is a failure only a change can fix; it is retried at the
-// interval, not with backoff.
-type stalled struct {
-	reason string
-	err    error
-}
-
-func (s *stalled) Error() string { return s.err.Error() }
-func (s *stalled) Unwrap() error { return s.err }
-
 // Reconcile resolves one Resource.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	return status.Lifecycle[*v1alpha1.Resource]{
@@ -104,17 +94,11 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Resource) (res
 	rctx, cancel := context.WithTimeout(ctx, ResolveTimeout)
 	defer cancel()
 	note, err := r.resolve(rctx, obj, comp, cfg)
-	var st *stalled
-	switch {
-	case errors.As(err, &st):
-		status.MarkStalled(obj, st.reason, st.err)
-		return ctrl.Result{RequeueAfter: interval}, nil
-	case errors.Is(err, errComponentDrift):
-		status.MarkRetrying(obj, v1alpha1.ComponentDriftResolutionInProgress, err)
-		return ctrl.Result{}, err
-	case err != nil:
-		status.MarkRetrying(obj, v1alpha1.GetOCMResourceFailedReason, err)
-		return ctrl.Result{}, err
+	if errors.Is(err, errComponentDrift) {
+		err = status.Retry(v1alpha1.ComponentDriftResolutionInProgress, err)
+	}
+	if err != nil {
+		return status.Fail(obj, err, v1alpha1.GetOCMResourceFailedReason, interval)
 	}
 	status.MarkReady(obj, v1alpha1.SucceededReason, "resolved resource %s %s of %s:%s%s", obj.Status.Resource.Name, obj.Status.Resource.Version,
 		obj.Status.Component.Component, obj.Status.Component.Version, note)
@@ -133,11 +117,11 @@ func orDefault(d, def time.Duration) time.Duration {
 func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Resource, comp *v1alpha1.Component, cfg *config.Config) (note string, err error) {
 	ci := comp.Status.Component
 	if ci.RepositorySpec == nil {
-		return "", &stalled{v1alpha1.ReferenceNotReadyReason, fmt.Errorf("Component %s publishes no repository spec", comp.Name)}
+		return "", status.Stall(v1alpha1.ReferenceNotReadyReason, fmt.Errorf("Component %s publishes no repository spec", comp.Name))
 	}
 	spec, err := ocm.ParseRepositorySpec(ci.RepositorySpec.Raw)
 	if err != nil {
-		return "", &stalled{v1alpha1.InvalidRepositorySpecReason, err}
+		return "", status.Stall(v1alpha1.InvalidRepositorySpecReason, err)
 	}
 	lib, err := ocm.Open(ctx, spec, cfg)
 	if err != nil {
@@ -148,7 +132,7 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Resource, comp *
 	g, err := ocm.CheckGraph(ctx, lib, ci.Component, ci.Version)
 	if err != nil {
 		if errors.Is(err, ocm.ErrIntegrity) {
-			return "", &stalled{v1alpha1.VerificationFailedReason, err}
+			return "", status.Stall(v1alpha1.VerificationFailedReason, err)
 		}
 		return "", err
 	}
@@ -158,7 +142,7 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Resource, comp *
 	if ci.Digest != nil {
 		got, err := ocm.DigestOf(g.Root.Digested, ci.Digest.NormalisationAlgorithm, ci.Digest.HashAlgorithm)
 		if err != nil {
-			return "", &stalled{v1alpha1.VerificationFailedReason, err}
+			return "", status.Stall(v1alpha1.VerificationFailedReason, err)
 		}
 		if got.Value != ci.Digest.Value {
 			return "", fmt.Errorf("%s:%s changed since Component %s resolved it (digest %s, now %s); waiting for the Component to verify it again: %w",
@@ -174,12 +158,12 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Resource, comp *
 	}
 	holder, via, err := g.Follow(path)
 	if err != nil {
-		return "", &stalled{v1alpha1.GetReferenceFailedReason, err}
+		return "", status.Stall(v1alpha1.GetReferenceFailedReason, err)
 	}
 	cd := holder.Digested
 	idx, err := ocm.SelectResource(cd, obj.Spec.Resource)
 	if err != nil {
-		return "", &stalled{v1alpha1.GetResourceFailedReason, err}
+		return "", status.Stall(v1alpha1.GetResourceFailedReason, err)
 	}
 	if obj.Spec.VerificationPolicy != v1alpha1.VerificationPolicyNever {
 		switch err := ocm.VerifyResourceContent(ctx, lib, cfg, cd, idx); {
@@ -188,7 +172,7 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Resource, comp *
 			// recorded digest stands, and the Ready message says so.
 			note = fmt.Sprintf(", content not verified (%v; recorded digest trusted)", err)
 		case errors.Is(err, ocm.ErrIntegrity):
-			return "", &stalled{v1alpha1.VerificationFailedReason, err}
+			return "", status.Stall(v1alpha1.VerificationFailedReason, err)
 		case err != nil:
 			return "", err
 		default:
@@ -197,7 +181,7 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Resource, comp *
 	}
 	info, err := ocm.ResourceInfo(&cd.Component.Resources[idx])
 	if err != nil {
-		return "", &stalled{v1alpha1.MarshalFailedReason, err}
+		return "", status.Stall(v1alpha1.MarshalFailedReason, err)
 	}
 	oci, err := ocm.OCIArtifact(ctx, spec, lib, cd, idx)
 	if err != nil {
@@ -214,7 +198,7 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Resource, comp *
 	}
 	additional, err := ocm.AdditionalStatusFields(obj.Spec.AdditionalStatusFields, info, holderInfo)
 	if err != nil {
-		return "", &stalled{v1alpha1.InvalidSpecReason, err}
+		return "", status.Stall(v1alpha1.InvalidSpecReason, err)
 	}
 	obj.Status.Resource = info
 	obj.Status.OCIArtifact = oci
