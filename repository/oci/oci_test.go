@@ -171,9 +171,23 @@ func TestNew(t *testing.T) {
 	}
 }
 
+// registryKinds are the in-process registries the store is tested against:
+// olareg (referrers API) and CNCF distribution (the reference registry).
+func registryKinds(t *testing.T) map[string]func() string {
+	return map[string]func() string{
+		"olareg":       func() string { return startRegistry(t, false) },
+		"distribution": func() string { return startDistribution(t) },
+	}
+}
+
 func TestBlobsManifestsTags(t *testing.T) {
+	for name, start := range registryKinds(t) {
+		t.Run(name, func(t *testing.T) { testBlobsManifestsTags(t, start()) })
+	}
+}
+
+func testBlobsManifestsTags(t *testing.T, host string) {
 	ctx := context.Background()
-	host := startRegistry(t, false)
 	reg := newRegistry(t, host, "base/path")
 	const repo = "test/repo"
 
@@ -238,6 +252,7 @@ func TestBlobsManifestsTags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	slices.Sort(tags)
 	if want := []string{"1.0.0.build-3", "v1", "v2"}; !slices.Equal(tags, want) {
 		t.Fatalf("tags %v, want %v", tags, want)
 	}
@@ -269,8 +284,16 @@ func TestBlobsManifestsTags(t *testing.T) {
 }
 
 func TestNotFound(t *testing.T) {
+	for name, start := range registryKinds(t) {
+		t.Run(name, func(t *testing.T) { testNotFound(t, start(), name == "distribution") })
+	}
+}
+
+// testNotFound: nameUnknown says the registry answers 404 NAME_UNKNOWN for
+// the tags of an unknown repository (distribution) rather than an empty
+// list (olareg).
+func testNotFound(t *testing.T, host string, nameUnknown bool) {
 	ctx := context.Background()
-	host := startRegistry(t, false)
 	reg := newRegistry(t, host, "sub")
 	const repo = "present"
 	blob, err := reg.PushBlob(ctx, repo, "text/plain", strings.NewReader("x"))
@@ -299,7 +322,13 @@ func TestNotFound(t *testing.T) {
 	check("Fetch missing manifest", repo, err)
 	// Registries answer 404 NAME_UNKNOWN (distribution) or an empty list
 	// (olareg) for an unknown repository.
-	if tags, err := reg.Tags(ctx, "absent"); err != nil {
+	if nameUnknown {
+		_, err = reg.Tags(ctx, "absent")
+		check("Tags of missing repository", "absent", err)
+		if err != nil && !strings.Contains(err.Error(), "name unknown") {
+			t.Errorf("Tags of missing repository: %q lacks the registry's message", err)
+		}
+	} else if tags, err := reg.Tags(ctx, "absent"); err != nil {
 		check("Tags of missing repository", "absent", err)
 	} else if len(tags) != 0 {
 		t.Errorf("Tags of missing repository = %v", tags)
