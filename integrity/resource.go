@@ -15,11 +15,11 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
-	"oras.land/oras-go/v2/registry"
 
 	"github.com/ocmgo/ocm/blob"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/descriptor/normalisation"
+	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
@@ -123,25 +123,25 @@ func resolveExternal(ctx context.Context, access *descriptor.Typed, external Ext
 	if err != nil {
 		return ocispec.Descriptor{}, nil, err
 	}
-	ref, err := registry.ParseReference(acc.ImageReference)
-	if err != nil {
-		return ocispec.Descriptor{}, nil, fmt.Errorf("image reference %q: %w", acc.ImageReference, err)
-	}
-	store, err := external(ctx, ref.Registry)
+	img, err := reference.ParseImage(acc.ImageReference)
 	if err != nil {
 		return ocispec.Descriptor{}, nil, err
 	}
-	desc, err := store.Resolve(ctx, ref.Repository, ref.Reference)
+	store, err := external(ctx, img.Endpoint())
+	if err != nil {
+		return ocispec.Descriptor{}, nil, err
+	}
+	desc, err := store.Resolve(ctx, img.Repository, img.Reference())
 	if err != nil {
 		return ocispec.Descriptor{}, nil, fmt.Errorf("resolving %s: %w", acc.ImageReference, err)
 	}
-	if pinned, err := ref.Digest(); err == nil && pinned != desc.Digest {
+	if img.Digest != "" && img.Digest != desc.Digest.String() {
 		return ocispec.Descriptor{}, nil, fmt.Errorf("%s resolves to %s", acc.ImageReference, desc.Digest)
 	}
 	if !ocimap.IsManifest(desc.MediaType) {
 		return ocispec.Descriptor{}, nil, fmt.Errorf("%s is a %s, not an OCI manifest or index", acc.ImageReference, desc.MediaType)
 	}
-	return desc, ocimap.StoreFetcher(store, ref.Repository), nil
+	return desc, ocimap.StoreFetcher(store, img.Repository), nil
 }
 
 func isArtifactDigest(norm string) bool {

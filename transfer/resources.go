@@ -8,10 +8,10 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
-	"oras.land/oras-go/v2/registry"
 
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/integrity"
+	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
@@ -193,29 +193,22 @@ func rewriteVersion(ctx context.Context, v *version, dst ocimap.WriteStore, opts
 // against the digest the reference pins and the resource digest, and lists
 // its graph (manifests verified).
 func fetchExternal(ctx context.Context, imageRef string, want *descriptor.DigestSpec, opts Options) (ocispec.Descriptor, []item, string, string, error) {
-	ref, err := registry.ParseReference(imageRef)
+	img, err := reference.ParseImage(imageRef)
 	if err != nil {
-		return ocispec.Descriptor{}, nil, "", "", fmt.Errorf("image reference %q: %w", imageRef, err)
+		return ocispec.Descriptor{}, nil, "", "", err
 	}
 	if opts.External == nil {
 		return ocispec.Descriptor{}, nil, "", "", fmt.Errorf("image reference %q: no access to external registries configured", imageRef)
 	}
-	store, err := opts.External(ctx, ref.Registry)
+	store, err := opts.External(ctx, img.Endpoint())
 	if err != nil {
 		return ocispec.Descriptor{}, nil, "", "", err
 	}
-	tag, pinned := ref.Reference, digest.Digest("")
-	if d, err := ref.Digest(); err == nil {
-		pinned, tag = d, ""
-		if t, _, ok := strings.Cut(strings.TrimPrefix(imageRef, ref.Registry+"/"+ref.Repository), "@"); ok && strings.HasPrefix(t, ":") {
-			tag = t[1:]
-		}
-	}
-	root, err := store.Resolve(ctx, ref.Repository, ref.Reference)
+	root, err := store.Resolve(ctx, img.Repository, img.Reference())
 	if err != nil {
 		return ocispec.Descriptor{}, nil, "", "", fmt.Errorf("resolving %s: %w", imageRef, err)
 	}
-	if pinned != "" && root.Digest != pinned {
+	if img.Digest != "" && root.Digest.String() != img.Digest {
 		return ocispec.Descriptor{}, nil, "", "", fmt.Errorf("%s resolves to %s", imageRef, root.Digest)
 	}
 	// The resource digest of an OCI artifact is its manifest digest
@@ -223,12 +216,12 @@ func fetchExternal(ctx context.Context, imageRef string, want *descriptor.Digest
 	if want != nil && strings.EqualFold(strings.ReplaceAll(want.HashAlgorithm, "-", ""), "sha256") && !strings.EqualFold(want.Value, root.Digest.Encoded()) {
 		return ocispec.Descriptor{}, nil, "", "", fmt.Errorf("%s is %s, the resource digest says sha256:%s", imageRef, root.Digest, want.Value)
 	}
-	fetcher := ocimap.StoreFetcher(store, ref.Repository)
+	fetcher := ocimap.StoreFetcher(store, img.Repository)
 	nodes, err := integrity.Graph(ctx, fetcher, root)
 	if err != nil {
 		return ocispec.Descriptor{}, nil, "", "", fmt.Errorf("reading %s: %w", imageRef, err)
 	}
-	return root, withFetcher(nodes, fetcher), ref.Repository, tag, nil
+	return root, withFetcher(nodes, fetcher), img.Repository, img.Tag, nil
 }
 
 // artifactName is the repository and tag a local OCI artifact gets with
