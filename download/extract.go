@@ -191,7 +191,7 @@ func ExtractTar(ctx context.Context, r io.Reader, dir string) error {
 			if err := root.MkdirAll(name, 0o755); err != nil {
 				return fmt.Errorf("tar entry %q: %w", h.Name, err)
 			}
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg: // tar.Reader reports legacy TypeRegA entries as TypeReg
 			if err := writeEntry(root, name, tr, h); err != nil {
 				if errors.Is(err, io.ErrUnexpectedEOF) {
 					return fmt.Errorf("truncated tar: entry %q: %w", h.Name, err)

@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/spf13/cobra"
+
 	"github.com/ocmgo/ocm/config"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository/ctf"
 	"github.com/ocmgo/ocm/repository/oci"
 	"github.com/ocmgo/ocm/repository/ocimap"
-	"github.com/spf13/cobra"
 )
 
 // openStore opens a repository reference as a read-only OCI store.
