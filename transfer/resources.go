@@ -181,7 +181,7 @@ func rewriteVersion(ctx context.Context, v *version, dst ocimap.WriteStore, opts
 	}
 	items = append(items, external...)
 	for _, n := range composed {
-		items = append(items, item{Node: ocimap.Node{Descriptor: n.Descriptor, Data: n.Data}})
+		items = append(items, item{Node: n})
 	}
 	pushes = append(pushes, push{repo: v.cv.Repository, tag: ocimap.ToTag(v.ref.Version), root: root, items: dedupe(items)})
 	v.pushes, v.root, v.targetCD = pushes, root, cd

@@ -15,8 +15,9 @@ import (
 // resource's access points at, as a store with full repository names.
 type ExternalOpener func(ctx context.Context, host string) (Store, error)
 
-// Node is one piece of content in an OCI artifact's graph. Data holds the
-// (verified) bytes of manifests and indexes; blobs are left to stream.
+// Node is one piece of OCI content: of an artifact's graph (Graph) or of a
+// component version's mapping (Compose). Data holds the bytes of manifests
+// and indexes (verified, or made by Compose); blobs are left to stream.
 type Node struct {
 	Descriptor ocispec.Descriptor
 	Data       []byte
