@@ -22,7 +22,7 @@ type NameError struct {
 	Reason string
 }
 
-func (e *NameError) Error() string { return fmt.Sprintf("tar entry %q: %s", e.Name, e.Reason) }
+func (e *NameError) Error() string { return fmt.Sprintf("unsafe entry %q: %s", e.Name, e.Reason) }
 
 // Unwrap makes errors.Is(err, ErrUnsafeName) hold.
 func (e *NameError) Unwrap() error { return ErrUnsafeName }

@@ -57,7 +57,7 @@ func FuzzEntryName(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name string) {
 		got, err := EntryName(name)
 		if err != nil {
-			if got != "" || !errors.Is(err, ErrUnsafeName) || !strings.Contains(err.Error(), "tar entry") {
+			if got != "" || !errors.Is(err, ErrUnsafeName) || !strings.HasPrefix(err.Error(), "unsafe entry") {
 				t.Fatalf("EntryName(%q) = %q, %v", name, got, err)
 			}
 			return

@@ -192,27 +192,27 @@ func TestBadArchives(t *testing.T) {
 		{
 			name:  "entry ../evil",
 			build: tarWith(file("../evil", []byte("x"))),
-			want:  `CTF archive $: tar entry "../evil": ".." element leaves the archive`,
+			want:  `CTF archive $: unsafe entry "../evil": ".." element leaves the archive`,
 		},
 		{
 			name:  "entry blobs/../../evil",
 			build: tarWith(file("blobs/../../evil", []byte("x"))),
-			want:  `CTF archive $: tar entry "blobs/../../evil": ".." element leaves the archive`,
+			want:  `CTF archive $: unsafe entry "blobs/../../evil": ".." element leaves the archive`,
 		},
 		{
 			name:  "entry blobs/../index",
 			build: tarWith(file("blobs/../"+IndexFileName, []byte("{}"))),
-			want:  `CTF archive $: tar entry "blobs/../artifact-index.json": ".." element leaves the archive`,
+			want:  `CTF archive $: unsafe entry "blobs/../artifact-index.json": ".." element leaves the archive`,
 		},
 		{
 			name:  "absolute entry",
 			build: tarWith(file("/etc/passwd", []byte("x"))),
-			want:  `CTF archive $: tar entry "/etc/passwd": absolute path`,
+			want:  `CTF archive $: unsafe entry "/etc/passwd": absolute path`,
 		},
 		{
 			name:  "backslash entry",
 			build: tarWith(file(`blobs\..\evil`, []byte("x"))),
-			want:  `CTF archive $: tar entry "blobs\\..\\evil": backslash or NUL in name`,
+			want:  `CTF archive $: unsafe entry "blobs\\..\\evil": backslash or NUL in name`,
 		},
 		{
 			name:  "symlink entry",
