@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/json"
 	"encoding/pem"
 	"os"
 	"path/filepath"
@@ -156,13 +155,9 @@ func sgBuild(t *testing.T, constructorYAML string, files map[string]string, name
 // sgGetCV reads a component version with `get cv -o json`.
 func sgGetCV(t *testing.T, ref string) *descriptor.Descriptor {
 	t.Helper()
-	out, _, err := run(t, "get", "cv", ref, "-o", "json")
-	if err != nil {
-		t.Fatalf("get cv %s: %v", ref, err)
-	}
-	var list []descriptor.Descriptor
-	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 1 {
-		t.Fatalf("get cv %s -o json: %v\n%s", ref, err, out)
+	list := acvGetCV(t, ref)
+	if len(list) != 1 {
+		t.Fatalf("get cv %s: %d component versions, want 1", ref, len(list))
 	}
 	return &list[0]
 }
