@@ -11,8 +11,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func randomBytes(n int) []byte {
@@ -152,3 +154,44 @@ func TestAtomicDir(t *testing.T) {
 		t.Fatalf("Abort left %v", entries)
 	}
 }
+
+// chunkRecorder records the size of every write.
+type chunkRecorder struct {
+	bytes.Buffer
+	writes []int
+}
+
+func (c *chunkRecorder) Write(p []byte) (int, error) {
+	c.writes = append(c.writes, len(p))
+	return c.Buffer.Write(p)
+}
+
+func TestCopyChunks(t *testing.T) {
+	data := bytes.Repeat([]byte("0123456789"), 100) // 1000 bytes
+	var dst chunkRecorder
+	// One byte a read still becomes writes of the whole buffer.
+	n, err := CopyChunks(context.Background(), &dst, iotest.OneByteReader(bytes.NewReader(data)), make([]byte, 256))
+	if err != nil || n != int64(len(data)) || !bytes.Equal(dst.Bytes(), data) {
+		t.Fatalf("CopyChunks = %d, %v; copied %d bytes, want %d identical", n, err, dst.Len(), len(data))
+	}
+	if want := []int{256, 256, 256, 232}; !slices.Equal(dst.writes, want) {
+		t.Fatalf("write sizes %v, want %v", dst.writes, want)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := CopyChunks(ctx, io.Discard, bytes.NewReader(data), make([]byte, 16)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled context: got %v", err)
+	}
+	boom := errors.New("boom")
+	if _, err := CopyChunks(context.Background(), io.Discard, iotest.ErrReader(boom), make([]byte, 16)); !errors.Is(err, boom) {
+		t.Fatalf("read error: got %v", err)
+	}
+	if n, err := CopyChunks(context.Background(), errWriter{boom}, bytes.NewReader(data), make([]byte, 16)); !errors.Is(err, boom) || n != 0 {
+		t.Fatalf("write error: got %d, %v", n, err)
+	}
+}
+
+type errWriter struct{ err error }
+
+func (w errWriter) Write([]byte) (int, error) { return 0, w.err }

@@ -121,3 +121,32 @@ func firstNonNil(errs ...error) error {
 	}
 	return nil
 }
+
+// CopyChunks copies src to dst through buf without hashing, on the calling
+// goroutine: for sequential writers (a tar stream) where Copy's pipeline
+// buys nothing. Each chunk is filled before it is written, so small reads
+// (pipes, network) still become writes of len(buf); ctx is checked between
+// chunks (a read that blocks is not interrupted).
+func CopyChunks(ctx context.Context, dst io.Writer, src io.Reader, buf []byte) (int64, error) {
+	var n int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		nr, er := io.ReadFull(src, buf)
+		if nr > 0 {
+			nw, ew := dst.Write(buf[:nr])
+			n += int64(nw)
+			if ew != nil {
+				return n, ew
+			}
+		}
+		switch er {
+		case nil:
+		case io.EOF, io.ErrUnexpectedEOF:
+			return n, nil
+		default:
+			return n, er
+		}
+	}
+}

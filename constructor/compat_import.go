@@ -11,7 +11,7 @@ import (
 )
 
 // SpecFetcher returns the compatibility spec attached to an image in its
-// registry (compat.FetchImageSpec), found false when it has none.
+// registry (referrer.FetchImageSpec), found false when it has none.
 type SpecFetcher func(ctx context.Context, imageReference string) (spec []byte, found bool, err error)
 
 // ImportCompatibility adds, for each ociImage resource with an OCI registry

@@ -1,7 +1,6 @@
 package constructor
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -17,7 +16,8 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content/memory"
 	"oras.land/oras-go/v2/errdef"
-	"sigs.k8s.io/yaml"
+
+	"github.com/ocmgo/ocm/constructor/helmchart"
 )
 
 // Media types of Helm charts stored as OCI artifacts (helm.sh/helm registry).
@@ -91,15 +91,15 @@ func openHelm(ctx context.Context, raw []byte, w *where) (*Content, error) {
 	}
 	store := newArtifactStore()
 	var (
-		meta   *chartMetadata
+		meta   *helmchart.Metadata
 		layers []ocispec.Descriptor
 	)
 	if fi.IsDir() {
-		c, err := loadChartDir(p)
+		c, err := helmchart.LoadDir(p)
 		if err != nil {
 			return nil, w.errorf("path", "loading chart %s: %v", p, err)
 		}
-		tgz, err := saveChart(c, sde, MaxPackagedChartSize)
+		tgz, err := helmchart.Package(c, sde, MaxPackagedChartSize)
 		if err != nil {
 			return nil, w.errorf("path", "packaging chart %s: %v", p, err)
 		}
@@ -107,7 +107,7 @@ func openHelm(ctx context.Context, raw []byte, w *where) (*Content, error) {
 		if err != nil {
 			return nil, w.wrap("path", err)
 		}
-		meta, layers = c.metadata, []ocispec.Descriptor{layer}
+		meta, layers = c.Metadata(), []ocispec.Descriptor{layer}
 	} else {
 		if meta, err = packagedChartMetadata(p); err != nil {
 			return nil, w.errorf("path", "loading chart %s: %v", p, err)
@@ -155,45 +155,6 @@ func openHelm(ctx context.Context, raw []byte, w *where) (*Content, error) {
 		return nil, w.wrap("", err)
 	}
 	return &Content{Artifact: &Artifact{Root: root, Store: store, Close: func() error { return nil }}}, nil
-}
-
-// packagedChartMetadata reads Chart.yaml from a packaged chart (streaming
-// through it, with Helm's path checks) and validates it.
-func packagedChartMetadata(file string) (*chartMetadata, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var md *chartMetadata
-	err = scanChartArchive(f, func(name string, _ *tar.Header, r io.Reader) error {
-		if name != "Chart.yaml" || md != nil {
-			return nil
-		}
-		data, err := io.ReadAll(r)
-		if err != nil {
-			return err
-		}
-		md = new(chartMetadata)
-		if err := yaml.Unmarshal(bytes.TrimPrefix(data, utf8BOM), md); err != nil {
-			return fmt.Errorf("cannot load Chart.yaml: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if md == nil {
-		//lint:ignore ST1005 the message starts with a file name, and is Helm's own
-		return nil, errors.New("Chart.yaml file is missing")
-	}
-	if md.APIVersion == "" {
-		md.APIVersion = chartAPIVersionV1
-	}
-	if err := md.validate(); err != nil {
-		return nil, err
-	}
-	return md, nil
 }
 
 // artifactStore holds small blobs in memory and streams files from disk.
@@ -276,3 +237,13 @@ func (v *verifyingFile) Read(p []byte) (int, error) {
 }
 
 func (v *verifyingFile) Close() error { return v.f.Close() }
+
+// packagedChartMetadata reads and validates Chart.yaml of the packaged chart file.
+func packagedChartMetadata(file string) (*helmchart.Metadata, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return helmchart.ReadMetadata(f)
+}

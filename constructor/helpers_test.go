@@ -96,15 +96,7 @@ func typed(t *testing.T, js string) *descriptor.Typed {
 
 func writeFile(t *testing.T, p string, data string, mode os.FileMode) {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(data), mode); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(p, mode); err != nil {
-		t.Fatal(err)
-	}
+	testutil.WriteFile(t, p, []byte(data), mode)
 }
 
 // wantErr fails unless err is non-nil and contains every fragment.

@@ -20,6 +20,7 @@ import (
 	"github.com/ocmgo/ocm/blob"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/integrity"
+	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
 // downloadArtifact writes a native OCI artifact (manifest or index and all
@@ -41,7 +42,7 @@ func downloadArtifact(ctx context.Context, fetcher content.Fetcher, root ocispec
 		}
 		checked = append(checked, "resource digest "+d.HashAlgorithm+"/"+d.NormalisationAlgorithm)
 	}
-	nodes, err := integrity.Graph(ctx, fetcher, root)
+	nodes, err := ocimap.Graph(ctx, fetcher, root)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +107,7 @@ type layoutWriter interface {
 	put(name string, n int64, r io.Reader) error
 }
 
-func writeLayout(ctx context.Context, w layoutWriter, fetcher content.Fetcher, nodes []integrity.Node, index, layout []byte) error {
+func writeLayout(ctx context.Context, w layoutWriter, fetcher content.Fetcher, nodes []ocimap.Node, index, layout []byte) error {
 	if err := w.put(ocispec.ImageLayoutFile, int64(len(layout)), bytes.NewReader(layout)); err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/ocmgo/ocm/archive"
 	"github.com/ocmgo/ocm/blob"
 	"github.com/ocmgo/ocm/descriptor"
 )
@@ -175,7 +176,7 @@ func ExtractTar(ctx context.Context, r io.Reader, dir string) error {
 			}
 			return fmt.Errorf("reading tar: %w", err)
 		}
-		name, err := safeName(h.Name)
+		name, err := archive.EntryName(h.Name)
 		if err != nil {
 			return err
 		}
@@ -183,7 +184,7 @@ func ExtractTar(ctx context.Context, r io.Reader, dir string) error {
 			// Sparse entries expand to data the archive does not hold.
 			return fmt.Errorf("tar entry %q: sparse files are not allowed", h.Name)
 		}
-		if name == "" {
+		if name == "." {
 			continue
 		}
 		switch h.Typeflag {
@@ -209,8 +210,8 @@ func ExtractTar(ctx context.Context, r io.Reader, dir string) error {
 				return fmt.Errorf("tar entry %q: %w", h.Name, err)
 			}
 		case tar.TypeLink:
-			target, err := safeName(h.Linkname)
-			if err != nil || target == "" {
+			target, err := archive.EntryName(h.Linkname)
+			if err != nil || target == "." {
 				return fmt.Errorf("tar entry %q: hard link target %q leaves the archive", h.Name, h.Linkname)
 			}
 			if err := mkParent(root, name); err != nil {
@@ -262,26 +263,6 @@ func mkParent(root *os.Root, name string) error {
 		return root.MkdirAll(dir, 0o755)
 	}
 	return nil
-}
-
-// safeName cleans a tar entry name and refuses names that leave the root.
-func safeName(name string) (string, error) {
-	if strings.ContainsAny(name, "\\\x00") {
-		return "", fmt.Errorf("tar entry %q: backslash or NUL in name", name)
-	}
-	if path.IsAbs(name) {
-		return "", fmt.Errorf("tar entry %q: absolute path not allowed", name)
-	}
-	for _, elem := range strings.Split(name, "/") {
-		if elem == ".." {
-			return "", fmt.Errorf("tar entry %q: path leaves the archive (..)", name)
-		}
-	}
-	clean := path.Clean(name)
-	if clean == "." {
-		return "", nil
-	}
-	return clean, nil
 }
 
 // checkLinkTarget refuses link targets that resolve outside the root.

@@ -70,8 +70,10 @@ func TestExtractTarRefusesEscapes(t *testing.T) {
 		entries []entry
 		want    string
 	}{
-		{"dot dot", []entry{{hdr: tar.Header{Name: "a/../../evil"}, data: "x"}}, `tar entry "a/../../evil": path leaves the archive (..)`},
-		{"absolute", []entry{{hdr: tar.Header{Name: "/tmp/evil"}, data: "x"}}, `tar entry "/tmp/evil": absolute path not allowed`},
+		{"dot dot", []entry{{hdr: tar.Header{Name: "a/../../evil"}, data: "x"}}, `unsafe entry "a/../../evil": ".." element leaves the archive`},
+		{"inner dot dot", []entry{{hdr: tar.Header{Name: "a/../b"}, data: "x"}}, `unsafe entry "a/../b": ".." element leaves the archive`},
+		{"empty name", []entry{{hdr: tar.Header{Name: ""}, data: "x"}}, `unsafe entry "": empty name`},
+		{"absolute", []entry{{hdr: tar.Header{Name: "/tmp/evil"}, data: "x"}}, `unsafe entry "/tmp/evil": absolute path`},
 		{"backslash", []entry{{hdr: tar.Header{Name: `..\evil`}, data: "x"}}, "backslash or NUL in name"},
 		{"absolute symlink", []entry{{hdr: tar.Header{Name: "l", Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"}}}, `tar entry "l": link target "/etc/passwd" leaves the archive`},
 		{"relative symlink out", []entry{{hdr: tar.Header{Name: "d/l", Typeflag: tar.TypeSymlink, Linkname: "../../x"}}}, `tar entry "d/l": link target "../../x" leaves the archive`},

@@ -11,6 +11,7 @@ import (
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/descriptor/normalisation"
 	"github.com/ocmgo/ocm/repository"
+	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
 // Element statuses.
@@ -32,7 +33,7 @@ type Options struct {
 	Content bool
 	// External, if set, lets Content also check resources whose access is
 	// an OCI artifact in a registry; without it they are not checked.
-	External ExternalOpener
+	External ocimap.ExternalOpener
 }
 
 // ElementResult is the outcome for one resource or reference.

@@ -6,7 +6,6 @@ package integrity
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -37,11 +36,7 @@ func ResourceDigest(ctx context.Context, repo repository.Repository, cd *descrip
 	return resourceDigest(ctx, repo, cd, i, nil)
 }
 
-// ExternalOpener opens the registry (host[:port]) of an OCI artifact that a
-// resource's access points at, as a store with full repository names.
-type ExternalOpener func(ctx context.Context, host string) (ocimap.Store, error)
-
-func resourceDigest(ctx context.Context, repo repository.Repository, cd *descriptor.Descriptor, i int, external ExternalOpener) (*descriptor.DigestSpec, error) {
+func resourceDigest(ctx context.Context, repo repository.Repository, cd *descriptor.Descriptor, i int, external ocimap.ExternalOpener) (*descriptor.DigestSpec, error) {
 	r := &cd.Component.Resources[i]
 	if r.Access == nil || r.Access.IsNone() {
 		return nil, nil
@@ -76,7 +71,7 @@ func resourceDigest(ctx context.Context, repo repository.Repository, cd *descrip
 	if ocimap.IsManifest(desc.MediaType) {
 		// A native OCI artifact: every blob of its graph must match its
 		// descriptor; the digest is the manifest digest.
-		if err := VerifyGraph(ctx, fetcher, desc); err != nil {
+		if err := ocimap.VerifyGraph(ctx, fetcher, desc); err != nil {
 			return nil, err
 		}
 		if norm != normalisation.GenericBlobDigestV1 && !isArtifactDigest(norm) {
@@ -118,7 +113,7 @@ func resourceDigest(ctx context.Context, repo repository.Repository, cd *descrip
 
 // resolveExternal resolves an OCI artifact access in its registry; a
 // reference pinned by digest must resolve to that digest.
-func resolveExternal(ctx context.Context, access *descriptor.Typed, external ExternalOpener) (ocispec.Descriptor, content.Fetcher, error) {
+func resolveExternal(ctx context.Context, access *descriptor.Typed, external ocimap.ExternalOpener) (ocispec.Descriptor, content.Fetcher, error) {
 	acc, err := access.OCIArtifact()
 	if err != nil {
 		return ocispec.Descriptor{}, nil, err
@@ -180,111 +175,6 @@ func stream(ctx context.Context, fetcher content.Fetcher, desc ocispec.Descripto
 		return fmt.Errorf("blob %s: size mismatch: expected %d bytes, read %d", desc.Digest, desc.Size, v.Size())
 	}
 	return v.Verify()
-}
-
-// Node is one piece of content in an OCI artifact's graph. Data holds the
-// (verified) bytes of manifests and indexes; blobs are left to stream.
-type Node struct {
-	Descriptor ocispec.Descriptor
-	Data       []byte
-}
-
-// Graph walks an OCI artifact from root: manifests and indexes are fetched,
-// size-limited and verified against their digests; every descriptor they
-// reference is listed once, children before the manifest or index that
-// references them (the order in which a copy can push them), root last.
-func Graph(ctx context.Context, fetcher content.Fetcher, root ocispec.Descriptor) ([]Node, error) {
-	var out []Node
-	seen := map[digest.Digest]bool{}
-	var walk func(d ocispec.Descriptor, depth int) error
-	walk = func(d ocispec.Descriptor, depth int) error {
-		if seen[d.Digest] {
-			return nil
-		}
-		seen[d.Digest] = true
-		if depth > 8 {
-			return fmt.Errorf("OCI artifact %s nests too deep", root.Digest)
-		}
-		if err := d.Digest.Validate(); err != nil {
-			return fmt.Errorf("invalid digest %q: %w", d.Digest, err)
-		}
-		if d.Size < 0 {
-			return fmt.Errorf("%s has negative size %d", d.Digest, d.Size)
-		}
-		if !ocimap.IsManifest(d.MediaType) {
-			out = append(out, Node{Descriptor: d})
-			return nil
-		}
-		if d.Size > maxManifestSize {
-			return fmt.Errorf("manifest %s has size %d, outside 0..%d", d.Digest, d.Size, maxManifestSize)
-		}
-		rc, err := fetcher.Fetch(ctx, d)
-		if err != nil {
-			return err
-		}
-		data, err := content.ReadAll(rc, d)
-		rc.Close()
-		if err != nil {
-			return fmt.Errorf("manifest %s: %w", d.Digest, err)
-		}
-		var m struct {
-			Config    *ocispec.Descriptor  `json:"config"`
-			Layers    []ocispec.Descriptor `json:"layers"`
-			Manifests []ocispec.Descriptor `json:"manifests"`
-		}
-		if err := json.Unmarshal(data, &m); err != nil {
-			return fmt.Errorf("manifest %s: %w", d.Digest, err)
-		}
-		children := append([]ocispec.Descriptor{}, m.Manifests...)
-		if m.Config != nil {
-			children = append(children, *m.Config)
-		}
-		for _, c := range append(children, m.Layers...) {
-			if err := walk(c, depth+1); err != nil {
-				return err
-			}
-		}
-		out = append(out, Node{Descriptor: d, Data: data})
-		return nil
-	}
-	if err := walk(root, 0); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// VerifyGraph fetches root and everything it references, checking every
-// blob against its descriptor.
-func VerifyGraph(ctx context.Context, fetcher content.Fetcher, root ocispec.Descriptor) error {
-	nodes, err := Graph(ctx, fetcher, root)
-	if err != nil {
-		return err
-	}
-	for _, n := range nodes {
-		if n.Data != nil {
-			continue
-		}
-		if err := verifyBlob(ctx, fetcher, n.Descriptor); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func verifyBlob(ctx context.Context, fetcher content.Fetcher, d ocispec.Descriptor) error {
-	rc, err := fetcher.Fetch(ctx, d)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	vr := content.NewVerifyReader(rc, d)
-	if _, err := io.Copy(io.Discard, vr); err != nil {
-		return fmt.Errorf("blob %s: %w", d.Digest, err)
-	}
-	if err := vr.Verify(); err != nil {
-		return fmt.Errorf("blob %s: %w", d.Digest, err)
-	}
-	return nil
 }
 
 // SameDigest compares a recorded digest with a recomputed one: value and

@@ -8,6 +8,7 @@ import (
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/descriptor/normalisation"
 	"github.com/ocmgo/ocm/repository"
+	"github.com/ocmgo/ocm/repository/ocimap"
 	"github.com/ocmgo/ocm/signing"
 )
 
@@ -97,7 +98,7 @@ type VerifyOptions struct {
 	Keys    KeyLookup
 	// External opens registries of OCI artifact accesses, so that Content
 	// checks them too.
-	External ExternalOpener
+	External ocimap.ExternalOpener
 }
 
 // Verify checks the signatures of component:version: the normalised digest

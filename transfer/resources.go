@@ -10,7 +10,6 @@ import (
 	"oras.land/oras-go/v2/content"
 
 	"github.com/ocmgo/ocm/descriptor"
-	"github.com/ocmgo/ocm/integrity"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
@@ -45,7 +44,7 @@ type push struct {
 
 // item is one node and where its content comes from (Data or fetcher).
 type item struct {
-	integrity.Node
+	ocimap.Node
 	fetcher content.Fetcher
 }
 
@@ -140,7 +139,7 @@ func rewriteVersion(ctx context.Context, v *version, dst ocimap.WriteStore, opts
 			root := blobs[idx].Descriptor
 			root.Annotations = nil
 			repo, tag := artifactName(lb.ReferenceName, v.ref.Component, r)
-			nodes, err := integrity.Graph(ctx, v.fetcher, root)
+			nodes, err := ocimap.Graph(ctx, v.fetcher, root)
 			if err != nil {
 				return fmt.Errorf("%s: %w", what, err)
 			}
@@ -168,13 +167,13 @@ func rewriteVersion(ctx context.Context, v *version, dst ocimap.WriteStore, opts
 		}
 		kept[b.Descriptor.Digest] = true
 		if !ocimap.IsManifest(b.Descriptor.MediaType) {
-			items = append(items, item{Node: integrity.Node{Descriptor: b.Descriptor}, fetcher: v.fetcher})
+			items = append(items, item{Node: ocimap.Node{Descriptor: b.Descriptor}, fetcher: v.fetcher})
 			continue
 		}
 		if slicesContainsDigest(external, b.Descriptor.Digest) {
 			continue
 		}
-		nodes, err := integrity.Graph(ctx, v.fetcher, b.Descriptor)
+		nodes, err := ocimap.Graph(ctx, v.fetcher, b.Descriptor)
 		if err != nil {
 			return fmt.Errorf("%s: local blob %s: %w", v.ref, b.Descriptor.Digest, err)
 		}
@@ -182,7 +181,7 @@ func rewriteVersion(ctx context.Context, v *version, dst ocimap.WriteStore, opts
 	}
 	items = append(items, external...)
 	for _, n := range composed {
-		items = append(items, item{Node: integrity.Node{Descriptor: n.Descriptor, Data: n.Data}})
+		items = append(items, item{Node: n})
 	}
 	pushes = append(pushes, push{repo: v.cv.Repository, tag: ocimap.ToTag(v.ref.Version), root: root, items: dedupe(items)})
 	v.pushes, v.root, v.targetCD = pushes, root, cd
@@ -217,7 +216,7 @@ func fetchExternal(ctx context.Context, imageRef string, want *descriptor.Digest
 		return ocispec.Descriptor{}, nil, "", "", fmt.Errorf("%s is %s, the resource digest says sha256:%s", imageRef, root.Digest, want.Value)
 	}
 	fetcher := ocimap.StoreFetcher(store, img.Repository)
-	nodes, err := integrity.Graph(ctx, fetcher, root)
+	nodes, err := ocimap.Graph(ctx, fetcher, root)
 	if err != nil {
 		return ocispec.Descriptor{}, nil, "", "", fmt.Errorf("reading %s: %w", imageRef, err)
 	}
@@ -254,7 +253,7 @@ func resourceIdentity(r *descriptor.Resource) map[string]string {
 	return id
 }
 
-func withFetcher(nodes []integrity.Node, f content.Fetcher) []item {
+func withFetcher(nodes []ocimap.Node, f content.Fetcher) []item {
 	out := make([]item, len(nodes))
 	for i, n := range nodes {
 		out[i] = item{Node: n, fetcher: f}

@@ -31,7 +31,6 @@ import (
 	"oras.land/oras-go/v2/registry/remote/errcode"
 
 	"github.com/ocmgo/ocm/descriptor"
-	"github.com/ocmgo/ocm/integrity"
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
@@ -115,7 +114,7 @@ type Options struct {
 	// External opens the registry (host[:port]) of an external OCI
 	// artifact, as a store whose repository names are full paths. Needed
 	// with CopyResources.
-	External integrity.ExternalOpener
+	External ocimap.ExternalOpener
 	// AfterVersion, if set, is called for every version complete in the
 	// target (copied or found there; not in a dry run, not for skipped
 	// versions) with its descriptor as stored in the target and its
@@ -406,7 +405,7 @@ func copyVersion(ctx context.Context, dst ocimap.WriteStore, v *version, opts Op
 	}
 	pushes := v.pushes
 	if pushes == nil {
-		nodes, err := integrity.Graph(ctx, v.fetcher, v.cv.Root)
+		nodes, err := ocimap.Graph(ctx, v.fetcher, v.cv.Root)
 		if err != nil {
 			return res, err
 		}

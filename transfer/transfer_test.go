@@ -23,7 +23,6 @@ import (
 	"oras.land/oras-go/v2/errdef"
 
 	"github.com/ocmgo/ocm/descriptor"
-	"github.com/ocmgo/ocm/integrity"
 	"github.com/ocmgo/ocm/internal/testutil"
 	"github.com/ocmgo/ocm/repository/ctf"
 	"github.com/ocmgo/ocm/repository/oci"
@@ -60,7 +59,7 @@ func openCTF(t *testing.T, path string) *ctf.Archive {
 }
 
 // graph lists the source graph of a version (every digest once).
-func graph(t *testing.T, src ocimap.Store, component, version string) (*ocimap.ComponentVersion, []integrity.Node) {
+func graph(t *testing.T, src ocimap.Store, component, version string) (*ocimap.ComponentVersion, []ocimap.Node) {
 	t.Helper()
 	ctx := context.Background()
 	repo := ocimap.New(src, "source")
@@ -68,7 +67,7 @@ func graph(t *testing.T, src ocimap.Store, component, version string) (*ocimap.C
 	if err != nil {
 		t.Fatal(err)
 	}
-	nodes, err := integrity.Graph(ctx, repo.Fetcher(cv), cv.Root)
+	nodes, err := ocimap.Graph(ctx, repo.Fetcher(cv), cv.Root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +118,7 @@ func TestTransferAndRerun(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := integrity.VerifyGraph(ctx, dstRepo.Fetcher(dcv), dcv.Root); err != nil {
+		if err := ocimap.VerifyGraph(ctx, dstRepo.Fetcher(dcv), dcv.Root); err != nil {
 			t.Errorf("%s in the target: %v", r.Component, err)
 		}
 	}

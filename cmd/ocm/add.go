@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ocmgo/ocm/compat"
+	"github.com/ocmgo/ocm/compat/referrer"
 	"github.com/ocmgo/ocm/constructor"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
@@ -107,8 +107,8 @@ func (o *addCVOptions) run(cmd *cobra.Command, g *globalOptions) error {
 			if err != nil {
 				return nil, false, err
 			}
-			art, err := compat.FetchImageSpec(ctx, reg, img.Repository, img.Reference(), nil)
-			if errors.Is(err, compat.ErrNoArtifact) {
+			art, err := referrer.FetchImageSpec(ctx, reg, img.Repository, img.Reference(), nil)
+			if errors.Is(err, referrer.ErrNoArtifact) {
 				return nil, false, nil
 			}
 			if err != nil {

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ocmgo/ocm/internal/testutil"
 )
 
 var acvForms = []string{"ctf", "ctf.tar", "ctf.tgz"}
@@ -22,7 +24,7 @@ func acvBaseArchive(t *testing.T, form string) string {
 	t.Helper()
 	dir := t.TempDir()
 	c := filepath.Join(dir, "base", "component-constructor.yaml")
-	acvWrite(t, c, []byte(`components:
+	testutil.WriteFile(t, c, []byte(`components:
 - name: `+acvBaseComponent+`
   version: 1.0.0
   provider: {name: example.com}
@@ -33,8 +35,8 @@ func acvBaseArchive(t *testing.T, form string) string {
   - name: data
     type: blob
     input: {type: file, path: data.bin, mediaType: application/octet-stream}
-`))
-	acvWrite(t, filepath.Join(dir, "base", "data.bin"), []byte(strings.Repeat("0123456789abcdef", 4096)))
+`), 0o644)
+	testutil.WriteFile(t, filepath.Join(dir, "base", "data.bin"), []byte(strings.Repeat("0123456789abcdef", 4096)), 0o644)
 	archive := filepath.Join(dir, "archive", form)
 	if _, _, err := run(t, "add", "cv", "-r", "ctf::"+archive, "-c", c); err != nil {
 		t.Fatalf("creating the base archive: %v", err)
@@ -81,7 +83,7 @@ func acvSiblings(t *testing.T, archive string) []string {
 func TestAddCVFailureLeavesArchiveUntouched(t *testing.T) {
 	src := t.TempDir()
 	constructor := filepath.Join(src, "broken-constructor.yaml")
-	acvWrite(t, constructor, []byte(`components:
+	testutil.WriteFile(t, constructor, []byte(`components:
 - name: example.com/acv/broken
   version: 1.0.0
   provider: {name: example.com}
@@ -95,13 +97,13 @@ func TestAddCVFailureLeavesArchiveUntouched(t *testing.T) {
   - name: missing
     type: blob
     input: {type: file, path: missing/nothing.bin}
-`))
-	acvWrite(t, filepath.Join(src, "big.bin"), make([]byte, 1<<20))
+`), 0o644)
+	testutil.WriteFile(t, filepath.Join(src, "big.bin"), make([]byte, 1<<20), 0o644)
 	missing := filepath.Join(src, "missing", "nothing.bin")
 	for _, form := range acvForms {
 		t.Run(form, func(t *testing.T) {
 			archive := acvBaseArchive(t, form)
-			before := acvSnapshot(t, archive, "")
+			before := testutil.Snapshot(t, archive, nil)
 			siblings := acvSiblings(t, archive)
 			_, _, err := run(t, "add", "cv", "--repository", "ctf::"+archive, "--constructor", constructor)
 			if err == nil {
@@ -112,7 +114,7 @@ func TestAddCVFailureLeavesArchiveUntouched(t *testing.T) {
 					t.Errorf("error %q does not name %q", err, want)
 				}
 			}
-			if d := acvDiffSnapshots(before, acvSnapshot(t, archive, "")); d != "" {
+			if d := testutil.DiffSnapshots(before, testutil.Snapshot(t, archive, nil)); d != "" {
 				t.Errorf("archive changed: %s", d)
 			}
 			if s := acvStaging(t, archive); len(s) != 0 {
@@ -146,7 +148,7 @@ func TestAddCVFailureLeavesArchiveUntouched(t *testing.T) {
 func TestAddCVKilled(t *testing.T) {
 	src := t.TempDir()
 	constructor := filepath.Join(src, "component-constructor.yaml")
-	acvWrite(t, constructor, []byte(`components:
+	testutil.WriteFile(t, constructor, []byte(`components:
 - name: example.com/acv/big
   version: 1.0.0
   provider: {name: example.com}
@@ -157,7 +159,7 @@ func TestAddCVKilled(t *testing.T) {
   - name: big
     type: blob
     input: {type: file, path: big.bin, mediaType: application/octet-stream}
-`))
+`), 0o644)
 	const bigSize = 200 << 20
 	acvSparse(t, filepath.Join(src, "big.bin"), bigSize)
 
@@ -165,7 +167,7 @@ func TestAddCVKilled(t *testing.T) {
 		for _, form := range acvForms {
 			t.Run(sig.String()+"/"+form, func(t *testing.T) {
 				archive := acvBaseArchive(t, form)
-				before := acvSnapshot(t, archive, ".ocm-staging-")
+				before := testutil.Snapshot(t, archive, func(rel string) bool { return strings.Contains(rel, ".ocm-staging-") })
 				p := acvStart(t, nil, "add", "cv", "--repository", "ctf::"+archive, "--constructor", constructor)
 				// Wait until the big blob is being written to the staging directory.
 				var staged int64
@@ -205,8 +207,8 @@ func TestAddCVKilled(t *testing.T) {
 				if code == 0 {
 					t.Fatalf("add cv succeeded although it got %s mid-write", sig)
 				}
-				after := acvSnapshot(t, archive, ".ocm-staging-")
-				if d := acvDiffSnapshots(before, after); d != "" {
+				after := testutil.Snapshot(t, archive, func(rel string) bool { return strings.Contains(rel, ".ocm-staging-") })
+				if d := testutil.DiffSnapshots(before, after); d != "" {
 					t.Errorf("archive changed: %s", d)
 				}
 				if sig == syscall.SIGINT {
@@ -218,7 +220,7 @@ func TestAddCVKilled(t *testing.T) {
 
 				// The next writer removes what a killed one left behind.
 				next := filepath.Join(t.TempDir(), "component-constructor.yaml")
-				acvWrite(t, next, []byte("name: example.com/acv/next\nversion: 1.0.0\nprovider: {name: example.com}\nresources:\n- {name: note, type: plainText, input: {type: utf8, text: next}}\n"))
+				testutil.WriteFile(t, next, []byte("name: example.com/acv/next\nversion: 1.0.0\nprovider: {name: example.com}\nresources:\n- {name: note, type: plainText, input: {type: utf8, text: next}}\n"), 0o644)
 				if _, _, err := run(t, "add", "cv", "--repository", "ctf::"+archive, "--constructor", next); err != nil {
 					t.Fatalf("add cv after the %s: %v", sig, err)
 				}

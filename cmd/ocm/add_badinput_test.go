@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ocmgo/ocm/internal/testutil"
 )
 
 // TestAddCVBadInput: each broken constructor or flag fails with a message
@@ -87,8 +89,8 @@ func TestAddCVBadInput(t *testing.T) {
 			name:        "symlink out of the dir input",
 			constructor: head + "  resources:\n  - {name: r0, type: directoryTree, input: {type: dir, path: tree}}\n",
 			setup: func(t *testing.T, dir string) {
-				acvWrite(t, filepath.Join(dir, "tree", "ok.txt"), []byte("ok"))
-				acvWrite(t, filepath.Join(dir, "secret.txt"), []byte("secret"))
+				testutil.WriteFile(t, filepath.Join(dir, "tree", "ok.txt"), []byte("ok"), 0o644)
+				testutil.WriteFile(t, filepath.Join(dir, "secret.txt"), []byte("secret"), 0o644)
 				if err := os.Symlink("../secret.txt", filepath.Join(dir, "tree", "leak")); err != nil {
 					t.Fatal(err)
 				}
@@ -99,7 +101,7 @@ func TestAddCVBadInput(t *testing.T) {
 			name:        "absolute symlink out of the dir input",
 			constructor: head + "  resources:\n  - {name: r0, type: directoryTree, input: {type: dir, path: tree}}\n",
 			setup: func(t *testing.T, dir string) {
-				acvWrite(t, filepath.Join(dir, "tree", "ok.txt"), []byte("ok"))
+				testutil.WriteFile(t, filepath.Join(dir, "tree", "ok.txt"), []byte("ok"), 0o644)
 				if err := os.MkdirAll(filepath.Join(dir, "tree", "sub"), 0o755); err != nil {
 					t.Fatal(err)
 				}
@@ -137,7 +139,7 @@ func TestAddCVBadInput(t *testing.T) {
 			dir := t.TempDir()
 			file := filepath.Join(dir, "component-constructor.yaml")
 			if tt.constructor != "" {
-				acvWrite(t, file, []byte(tt.constructor))
+				testutil.WriteFile(t, file, []byte(tt.constructor), 0o644)
 			}
 			if tt.setup != nil {
 				tt.setup(t, dir)
@@ -148,7 +150,7 @@ func TestAddCVBadInput(t *testing.T) {
 				if _, _, err := run(t, "add", "cv", "-r", "ctf::"+archive, "-c", file); err != nil {
 					t.Fatal(err)
 				}
-				before = acvSnapshot(t, archive, "")
+				before = testutil.Snapshot(t, archive, nil)
 			}
 			args := append([]string{"add", "cv", "--repository", "ctf::" + archive, "--constructor", file}, tt.args...)
 			_, _, err := run(t, args...)
@@ -162,7 +164,7 @@ func TestAddCVBadInput(t *testing.T) {
 				}
 			}
 			if tt.existing {
-				if d := acvDiffSnapshots(before, acvSnapshot(t, archive, "")); d != "" {
+				if d := testutil.DiffSnapshots(before, testutil.Snapshot(t, archive, nil)); d != "" {
 					t.Errorf("archive changed: %s", d)
 				}
 			} else if _, err := os.Stat(archive); !os.IsNotExist(err) {
@@ -182,7 +184,7 @@ func TestAddCVConflictPolicies(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, text string) string {
 		p := filepath.Join(dir, name)
-		acvWrite(t, p, []byte("name: "+comp+"\nversion: 1.0.0\nprovider: {name: example.com}\nresources:\n- {name: text, type: plainText, input: {type: utf8, text: "+text+"}}\n"))
+		testutil.WriteFile(t, p, []byte("name: "+comp+"\nversion: 1.0.0\nprovider: {name: example.com}\nresources:\n- {name: text, type: plainText, input: {type: utf8, text: "+text+"}}\n"), 0o644)
 		return p
 	}
 	v1, v2 := write("v1.yaml", "first"), write("v2.yaml", "second")
@@ -194,7 +196,7 @@ func TestAddCVConflictPolicies(t *testing.T) {
 				t.Fatal(err)
 			}
 			orig := acvGetCV(t, ref)[0]
-			before := acvSnapshot(t, archive, "")
+			before := testutil.Snapshot(t, archive, nil)
 
 			_, _, err := run(t, "add", "cv", "-r", "ctf::"+archive, "-c", v2)
 			if err == nil || !strings.Contains(err.Error(), comp+":1.0.0: component version already exists in the target repository") {
@@ -204,7 +206,7 @@ func TestAddCVConflictPolicies(t *testing.T) {
 			if err == nil {
 				t.Fatalf("abort-and-fail succeeded:\n%s", out)
 			}
-			if d := acvDiffSnapshots(before, acvSnapshot(t, archive, "")); d != "" {
+			if d := testutil.DiffSnapshots(before, testutil.Snapshot(t, archive, nil)); d != "" {
 				t.Fatalf("archive changed by a failed add: %s", d)
 			}
 
@@ -215,7 +217,7 @@ func TestAddCVConflictPolicies(t *testing.T) {
 			if !strings.Contains(out, comp) {
 				t.Errorf("skip printed %q", out)
 			}
-			if d := acvDiffSnapshots(before, acvSnapshot(t, archive, "")); d != "" {
+			if d := testutil.DiffSnapshots(before, testutil.Snapshot(t, archive, nil)); d != "" {
 				t.Errorf("skip changed the archive: %s", d)
 			}
 			if got := acvDownload(t, ref, "name=text"); string(got) != "first" {

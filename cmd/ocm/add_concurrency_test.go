@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ocmgo/ocm/internal/testutil"
 	"github.com/ocmgo/ocm/repository/ctf"
 )
 
@@ -19,16 +20,16 @@ const acvWaitingLine = "waiting for another ocm process"
 func acvCompConstructor(t *testing.T, dir, name string, size int) string {
 	t.Helper()
 	c := filepath.Join(dir, "component-constructor.yaml")
-	acvWrite(t, c, []byte(fmt.Sprintf(`name: %s
+	testutil.WriteFile(t, c, []byte(fmt.Sprintf(`name: %s
 version: 1.0.0
 provider: {name: example.com}
 resources:
 - {name: text, type: plainText, input: {type: utf8, text: "%s"}}
 - {name: data, type: blob, input: {type: file, path: data.bin, mediaType: application/octet-stream}}
-`, name, name)))
+`, name, name)), 0o644)
 	data := make([]byte, size)
 	copy(data, name) // distinct content per component
-	acvWrite(t, filepath.Join(dir, "data.bin"), data)
+	testutil.WriteFile(t, filepath.Join(dir, "data.bin"), data, 0o644)
 	return c
 }
 
@@ -132,7 +133,7 @@ func TestAddCVWaitsForLock(t *testing.T) {
 // that waits for another process's lock (the lock wait is 2 minutes).
 func TestAddCVInterruptWhileWaitingForLock(t *testing.T) {
 	archive := acvBaseArchive(t, "ctf.tar")
-	before := acvSnapshot(t, archive, "")
+	before := testutil.Snapshot(t, archive, nil)
 	w, err := ctf.OpenWritable(archive, ctf.WriteOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +157,7 @@ func TestAddCVInterruptWhileWaitingForLock(t *testing.T) {
 		t.Errorf("interrupted add cv exited 0")
 	}
 	w.Abort()
-	if d := acvDiffSnapshots(before, acvSnapshot(t, archive, "")); d != "" {
+	if d := testutil.DiffSnapshots(before, testutil.Snapshot(t, archive, nil)); d != "" {
 		t.Errorf("archive changed: %s", d)
 	}
 }

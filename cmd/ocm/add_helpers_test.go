@@ -14,7 +14,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"maps"
 	"os"
 	"os/exec"
@@ -33,18 +32,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/internal/testutil"
 )
-
-// acvWrite writes data to path, creating parent directories.
-func acvWrite(t testing.TB, path string, data []byte) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // acvSparse creates a file of size bytes that holds only zeros (sparse).
 func acvSparse(t testing.TB, path string, size int64) {
@@ -272,78 +261,9 @@ func acvBuildOCILayout(t testing.TB, dir, tag string) *acvOCILayout {
 // acvWriteChart writes a small Helm chart directory.
 func acvWriteChart(t testing.TB, dir, name, version string) {
 	t.Helper()
-	acvWrite(t, filepath.Join(dir, "Chart.yaml"), []byte("apiVersion: v2\nname: "+name+"\nversion: "+version+"\ndescription: a chart for tests\ntype: application\n"))
-	acvWrite(t, filepath.Join(dir, "values.yaml"), []byte("greeting: hello\n"))
-	acvWrite(t, filepath.Join(dir, "templates", "cm.yaml"), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  greeting: {{ .Values.greeting | quote }}\n"))
-}
-
-// acvSnapshot records an archive: a file's bytes, or every entry of a
-// directory tree (relative path -> content hash, "dir" or link target).
-// Entries whose name contains skip (when skip != "") are left out.
-func acvSnapshot(t testing.TB, path, skip string) map[string]string {
-	t.Helper()
-	snap := map[string]string{}
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !fi.IsDir() {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		snap["."] = acvSHA256(data)
-		return snap
-	}
-	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(path, p)
-		if skip != "" && strings.Contains(rel, skip) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		switch {
-		case d.Type()&fs.ModeSymlink != 0:
-			target, _ := os.Readlink(p)
-			snap[rel] = "link " + target
-		case d.IsDir():
-			snap[rel] = "dir"
-		default:
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			snap[rel] = acvSHA256(data)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return snap
-}
-
-// acvDiffSnapshots describes how two snapshots differ ("" when equal).
-func acvDiffSnapshots(before, after map[string]string) string {
-	var diffs []string
-	for k, v := range before {
-		if w, ok := after[k]; !ok {
-			diffs = append(diffs, "removed "+k)
-		} else if w != v {
-			diffs = append(diffs, "changed "+k)
-		}
-	}
-	for k := range after {
-		if _, ok := before[k]; !ok {
-			diffs = append(diffs, "added "+k)
-		}
-	}
-	slices.Sort(diffs)
-	return strings.Join(diffs, ", ")
+	testutil.WriteFile(t, filepath.Join(dir, "Chart.yaml"), []byte("apiVersion: v2\nname: "+name+"\nversion: "+version+"\ndescription: a chart for tests\ntype: application\n"), 0o644)
+	testutil.WriteFile(t, filepath.Join(dir, "values.yaml"), []byte("greeting: hello\n"), 0o644)
+	testutil.WriteFile(t, filepath.Join(dir, "templates", "cm.yaml"), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  greeting: {{ .Values.greeting | quote }}\n"), 0o644)
 }
 
 // acvStaging lists staging directories a writer of archive left: siblings
@@ -462,7 +382,7 @@ func acvCopyFile(t testing.TB, src, dst string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acvWrite(t, dst, data)
+	testutil.WriteFile(t, dst, data, 0o644)
 }
 
 // acvFindResource returns the resource with the given name (and extra identity).

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ocmgo/ocm/internal/testutil"
 )
 
 // acvIndexBug is the skip message for the nondeterministic index order.
@@ -157,7 +159,7 @@ func TestAddCVReproducible(t *testing.T) {
 	orderOnly := false
 	for _, form := range forms {
 		a, b := archives[form][0], archives[form][1]
-		if d := acvDiffSnapshots(acvSnapshot(t, a, ""), acvSnapshot(t, b, "")); d != "" {
+		if d := testutil.DiffSnapshots(testutil.Snapshot(t, a, nil), testutil.Snapshot(t, b, nil)); d != "" {
 			if why := acvExplainDiff(t, a, b); why != "order" {
 				t.Errorf("%s: two builds differ: %s", form, why)
 			} else {
@@ -185,7 +187,7 @@ func TestAddCVIndexOrderReproducible(t *testing.T) {
 		fmt.Fprintf(&c, "- {name: chart%s, type: helmChart, input: {type: helm, path: chart%s}}\n", name, name)
 	}
 	constructor := filepath.Join(dir, "component-constructor.yaml")
-	acvWrite(t, constructor, []byte(c.String()))
+	testutil.WriteFile(t, constructor, []byte(c.String()), 0o644)
 	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
 	var indexes [][]byte
 	for i := range 3 {

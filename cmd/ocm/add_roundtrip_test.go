@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/internal/testutil"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
 )
@@ -206,15 +207,15 @@ const acvAllConstructor = `components:
 func acvAllInputs(t testing.TB, dir string) *acvFixture {
 	t.Helper()
 	f := &acvFixture{dir: dir, constructor: filepath.Join(dir, "component-constructor.yaml")}
-	acvWrite(t, f.constructor, []byte(acvAllConstructor))
+	testutil.WriteFile(t, f.constructor, []byte(acvAllConstructor), 0o644)
 	f.hello = []byte("Hello, OCM!\n")
-	acvWrite(t, filepath.Join(dir, "data", "hello.txt"), f.hello)
+	testutil.WriteFile(t, filepath.Join(dir, "data", "hello.txt"), f.hello, 0o644)
 	doc := []byte(`{"kind": "doc", "items": [1, 2, 3]}` + "\n")
-	acvWrite(t, filepath.Join(dir, "data", "doc.json"), doc)
+	testutil.WriteFile(t, filepath.Join(dir, "data", "doc.json"), doc, 0o644)
 	random := make([]byte, 64<<10)
 	rng := rand.NewChaCha8([32]byte{1, 2, 3})
 	rng.Read(random)
-	acvWrite(t, filepath.Join(dir, "data", "random.bin"), random)
+	testutil.WriteFile(t, filepath.Join(dir, "data", "random.bin"), random, 0o644)
 	for _, e := range acvTree {
 		p := filepath.Join(dir, "tree", filepath.FromSlash(e.name))
 		switch {
@@ -227,7 +228,7 @@ func acvAllInputs(t testing.TB, dir string) *acvFixture {
 				t.Fatal(err)
 			}
 		default:
-			acvWrite(t, p, []byte(e.content))
+			testutil.WriteFile(t, p, []byte(e.content), 0o644)
 			if e.exec {
 				if err := os.Chmod(p, 0o755); err != nil {
 					t.Fatal(err)

@@ -186,12 +186,12 @@ const agConstructor = `components:
 func TestAirgapOwnComponent(t *testing.T) {
 	const comp, cv = "example.com/airgap/app", "example.com/airgap/app:1.0.0"
 	dir := t.TempDir()
-	acvWrite(t, filepath.Join(dir, "data", "readme.txt"), []byte("air-gapped readme\n"))
-	acvWrite(t, filepath.Join(dir, "data", "config", "app.yaml"), []byte("replicas: 3\n"))
-	acvWrite(t, filepath.Join(dir, "data", "config", "sub", "flags.ini"), []byte("[x]\ny=1\n"))
+	testutil.WriteFile(t, filepath.Join(dir, "data", "readme.txt"), []byte("air-gapped readme\n"), 0o644)
+	testutil.WriteFile(t, filepath.Join(dir, "data", "config", "app.yaml"), []byte("replicas: 3\n"), 0o644)
+	testutil.WriteFile(t, filepath.Join(dir, "data", "config", "sub", "flags.ini"), []byte("[x]\ny=1\n"), 0o644)
 	acvWriteChart(t, filepath.Join(dir, "chart"), "airgap", "0.2.0")
 	cons := filepath.Join(dir, "component-constructor.yaml")
-	acvWrite(t, cons, []byte(agConstructor))
+	testutil.WriteFile(t, cons, []byte(agConstructor), 0o644)
 	src := "ctf::" + filepath.Join(t.TempDir(), "ctf")
 	agRun(t, "add", "cv", "--constructor", cons, "--repository", src)
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ocmgo/ocm/compat"
 	"github.com/ocmgo/ocm/compat/host"
+	"github.com/ocmgo/ocm/compat/referrer"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
@@ -305,7 +306,7 @@ func (o *compatCheckOptions) componentSpecs(cmd *cobra.Command, g *globalOptions
 			}
 		}
 		// Verified: content address and resource digest.
-		data, err := compat.ReadSpec(ctx, repo, cv, &a)
+		data, err := referrer.ReadSpec(ctx, repo, cv, &a)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", what, ns.source, err)
 		}
@@ -343,7 +344,7 @@ func imageSpec(cmd *cobra.Command, g *globalOptions, image, platform string) (na
 	if err != nil {
 		return namedSpec{}, err
 	}
-	art, err := compat.FetchImageSpec(cmd.Context(), reg, img.Repository, img.Reference(), plat)
+	art, err := referrer.FetchImageSpec(cmd.Context(), reg, img.Repository, img.Reference(), plat)
 	if err != nil {
 		return namedSpec{}, fmt.Errorf("%s: %w", image, err)
 	}

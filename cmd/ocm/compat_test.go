@@ -27,6 +27,7 @@ import (
 	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/ocmgo/ocm/compat"
+	"github.com/ocmgo/ocm/internal/testutil"
 )
 
 // compatSpecYAML needs an NVIDIA GPU and the nvidia module (set gpu) or
@@ -83,9 +84,9 @@ spec:
 func compatBuild(t *testing.T) (ref, archive string) {
 	t.Helper()
 	dir := t.TempDir()
-	acvWrite(t, filepath.Join(dir, "spec.yaml"), []byte(compatSpecYAML))
+	testutil.WriteFile(t, filepath.Join(dir, "spec.yaml"), []byte(compatSpecYAML), 0o644)
 	c := filepath.Join(dir, "component-constructor.yaml")
-	acvWrite(t, c, []byte(`name: example.com/compat
+	testutil.WriteFile(t, c, []byte(`name: example.com/compat
 version: 1.0.0
 provider: {name: example.com}
 resources:
@@ -96,7 +97,7 @@ resources:
 - name: tool
   type: ociImage
   access: {type: OCIImage, imageReference: "ghcr.io/acme/tool:1.0.0"}
-`))
+`), 0o644)
 	archive = filepath.Join(dir, "ctf")
 	if _, stderr, err := run(t, "add", "cv", "-r", "ctf::"+archive, "-c", c); err != nil {
 		t.Fatalf("add cv: %v\n%s", err, stderr)
@@ -107,7 +108,7 @@ resources:
 func compatNodeFile(t *testing.T, name, content string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)
-	acvWrite(t, p, []byte(content))
+	testutil.WriteFile(t, p, []byte(content), 0o644)
 	return p
 }
 
@@ -240,12 +241,12 @@ func compatTamper(t *testing.T, archive string, old []byte) {
 func TestCompatCheckErrors(t *testing.T) {
 	dir := t.TempDir()
 	c := filepath.Join(dir, "component-constructor.yaml")
-	acvWrite(t, c, []byte(`name: example.com/plain
+	testutil.WriteFile(t, c, []byte(`name: example.com/plain
 version: 1.0.0
 provider: {name: example.com}
 resources:
 - {name: text, type: plainText, input: {type: utf8, text: hi}}
-`))
+`), 0o644)
 	archive := filepath.Join(dir, "ctf")
 	if _, _, err := run(t, "add", "cv", "-r", "ctf::"+archive, "-c", c); err != nil {
 		t.Fatal(err)
@@ -268,8 +269,8 @@ resources:
 	}
 
 	// The constructor rejects an invalid spec, naming file, resource and field.
-	acvWrite(t, filepath.Join(dir, "bad.yaml"), []byte("version: v1alpha1\ncompatibilities:\n- rules:\n  - name: a\n    matchFeatures:\n    - feature: cpu.cpuid\n      matchExpressions: {avx512f: {op: Foo}}\n"))
-	acvWrite(t, c, []byte(`name: example.com/bad
+	testutil.WriteFile(t, filepath.Join(dir, "bad.yaml"), []byte("version: v1alpha1\ncompatibilities:\n- rules:\n  - name: a\n    matchFeatures:\n    - feature: cpu.cpuid\n      matchExpressions: {avx512f: {op: Foo}}\n"), 0o644)
+	testutil.WriteFile(t, c, []byte(`name: example.com/bad
 version: 1.0.0
 provider: {name: example.com}
 resources:
@@ -277,7 +278,7 @@ resources:
   type: ociImage
   access: {type: OCIImage, imageReference: "ghcr.io/acme/app:1.0.0"}
   compatibility: {file: bad.yaml}
-`))
+`), 0o644)
 	_, _, err = run(t, "add", "cv", "-r", "ctf::"+archive, "-c", c)
 	if err == nil || !strings.Contains(err.Error(), c+": resources[0].compatibility.file: resource \"img\": invalid image compatibility spec: compatibilities[0].rules[0].matchFeatures[0].matchExpressions.avx512f.op: unknown operator \"Foo\"") {
 		t.Fatalf("bad spec: %v", err)
@@ -288,7 +289,7 @@ resources:
 func TestCompatCheckLabelForm(t *testing.T) {
 	dir := t.TempDir()
 	c := filepath.Join(dir, "component-constructor.yaml")
-	acvWrite(t, c, []byte(`name: example.com/labelled
+	testutil.WriteFile(t, c, []byte(`name: example.com/labelled
 version: 1.0.0
 provider: {name: example.com}
 resources:
@@ -306,7 +307,7 @@ resources:
           matchFeatures:
           - feature: pci.device
             matchExpressions: {vendor: {op: In, value: ["10de"]}}
-`))
+`), 0o644)
 	archive := filepath.Join(dir, "ctf")
 	if _, _, err := run(t, "add", "cv", "-r", "ctf::"+archive, "-c", c); err != nil {
 		t.Fatal(err)
@@ -325,7 +326,7 @@ resources:
 	}
 	// An unsigned label still works, with a warning.
 	data, _ := os.ReadFile(c)
-	acvWrite(t, c, bytes.Replace(bytes.Replace(data, []byte("signing: true"), []byte("signing: false"), 1), []byte("labelled"), []byte("unsigned"), 1))
+	testutil.WriteFile(t, c, bytes.Replace(bytes.Replace(data, []byte("signing: true"), []byte("signing: false"), 1), []byte("labelled"), []byte("unsigned"), 1), 0o644)
 	if _, _, err := run(t, "add", "cv", "-r", "ctf::"+archive, "-c", c); err != nil {
 		t.Fatal(err)
 	}
@@ -337,9 +338,9 @@ resources:
 
 func TestCompatNodeAndLint(t *testing.T) {
 	root := t.TempDir()
-	acvWrite(t, filepath.Join(root, "proc/sys/kernel/osrelease"), []byte("6.8.0-45-generic\n"))
-	acvWrite(t, filepath.Join(root, "proc/modules"), []byte("nvidia 1 0 - Live 0x0\n"))
-	acvWrite(t, filepath.Join(root, "etc/os-release"), []byte("ID=ubuntu\nVERSION_ID=\"22.04\"\n"))
+	testutil.WriteFile(t, filepath.Join(root, "proc/sys/kernel/osrelease"), []byte("6.8.0-45-generic\n"), 0o644)
+	testutil.WriteFile(t, filepath.Join(root, "proc/modules"), []byte("nvidia 1 0 - Live 0x0\n"), 0o644)
+	testutil.WriteFile(t, filepath.Join(root, "etc/os-release"), []byte("ID=ubuntu\nVERSION_ID=\"22.04\"\n"), 0o644)
 	out := filepath.Join(t.TempDir(), "node.json")
 	if _, _, err := run(t, "compat", "node", "--host-root", root, "-o", out); err != nil {
 		t.Fatal(err)
@@ -366,11 +367,11 @@ func TestCompatNodeAndLint(t *testing.T) {
 	}
 
 	spec := filepath.Join(t.TempDir(), "spec.yaml")
-	acvWrite(t, spec, []byte(compatSpecYAML))
+	testutil.WriteFile(t, spec, []byte(compatSpecYAML), 0o644)
 	if o, _, err := run(t, "compat", "lint", spec); err != nil || !strings.Contains(o, "ok") {
 		t.Fatalf("clean spec: %v\n%s", err, o)
 	}
-	acvWrite(t, spec, []byte(strings.Replace(compatSpecYAML, "nvidia: {op: Exists}", "nvidia-drm: {op: Exists}\n        CONFIG_X: {op: NotIn, value: [\"y\"]}", 1)))
+	testutil.WriteFile(t, spec, []byte(strings.Replace(compatSpecYAML, "nvidia: {op: Exists}", "nvidia-drm: {op: Exists}\n        CONFIG_X: {op: NotIn, value: [\"y\"]}", 1)), 0o644)
 	o, _, err := run(t, "compat", "lint", spec)
 	if compatExit(err) != 1 || !strings.Contains(o, `matchExpressions.nvidia-drm: /proc/modules lists "nvidia_drm"`) || !strings.Contains(o, "warning:") {
 		t.Fatalf("lint: %v\n%s", err, o)

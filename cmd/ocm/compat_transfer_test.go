@@ -21,9 +21,9 @@ func TestCompatReferrersOnTransfer(t *testing.T) {
 	const cv = "example.com/compat/layout:1.0.0"
 	dir := t.TempDir()
 	layout := acvBuildOCILayout(t, filepath.Join(dir, "layout"), "1.0.0")
-	acvWrite(t, filepath.Join(dir, "spec.yaml"), []byte(compatSpecYAML))
+	testutil.WriteFile(t, filepath.Join(dir, "spec.yaml"), []byte(compatSpecYAML), 0o644)
 	cons := filepath.Join(dir, "component-constructor.yaml")
-	acvWrite(t, cons, []byte(`name: example.com/compat/layout
+	testutil.WriteFile(t, cons, []byte(`name: example.com/compat/layout
 version: 1.0.0
 provider: {name: example.com}
 resources:
@@ -31,7 +31,7 @@ resources:
   type: ociImage
   input: {type: ociImageLayout, path: layout}
   compatibility: {file: spec.yaml}
-`))
+`), 0o644)
 	src := "ctf::" + filepath.Join(t.TempDir(), "ctf")
 	agRun(t, "add", "cv", "--constructor", cons, "--repository", src)
 	cfg, pub := agSigningConfig(t)
@@ -101,7 +101,7 @@ resources:
 	spec := acvFindResource(t, cd, "image-compat", nil)
 	specLB := acvLocalBlob(t, "spec", spec.Access)
 	blob := filepath.Join(tampered, "blobs", strings.Replace(specLB.LocalReference, ":", ".", 1))
-	acvWrite(t, blob, []byte(strings.Replace(compatSpecYAML, "5.15", "4.0", 1)))
+	testutil.WriteFile(t, blob, []byte(strings.Replace(compatSpecYAML, "5.15", "4.0", 1)), 0o644)
 	if _, _, err := run(t, "verify", "cv", "ctf::"+tampered+"//"+cv, "--public-key", pub); err == nil {
 		t.Fatal("verify passes with a tampered compatibility spec")
 	}
@@ -135,7 +135,7 @@ func TestAddImportCompat(t *testing.T) {
 	}
 	dir := t.TempDir()
 	cons := filepath.Join(dir, "component-constructor.yaml")
-	acvWrite(t, cons, []byte(`name: example.com/imported
+	testutil.WriteFile(t, cons, []byte(`name: example.com/imported
 version: 1.0.0
 provider: {name: example.com}
 resources:
@@ -147,7 +147,7 @@ resources:
   type: ociImage
   version: 2.0.0
   access: {type: ociArtifact, imageReference: `+host+`/acme/tool:2.0.0}
-`))
+`), 0o644)
 	archive := "ctf::" + filepath.Join(t.TempDir(), "ctf")
 	_, stderr, err := run(t, "add", "cv", "--import-compat", "-c", cons, "-r", archive)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/internal/testutil"
 )
 
 // crPushImage pushes a one-layer image to host/repo:tag and returns its
@@ -76,9 +77,9 @@ func TestTransferCopyResources(t *testing.T) {
 
 	dir := t.TempDir()
 	acvWriteChart(t, filepath.Join(dir, "chart"), "crchart", "0.3.0")
-	acvWrite(t, filepath.Join(dir, "readme.txt"), []byte("copy resources\n"))
+	testutil.WriteFile(t, filepath.Join(dir, "readme.txt"), []byte("copy resources\n"), 0o644)
 	cons := filepath.Join(dir, "component-constructor.yaml")
-	acvWrite(t, cons, []byte(`components:
+	testutil.WriteFile(t, cons, []byte(`components:
 - name: example.com/cr/app
   version: 1.0.0
   provider: {name: example.com}
@@ -95,7 +96,7 @@ func TestTransferCopyResources(t *testing.T) {
   - name: readme
     type: plainText
     input: {type: file, path: readme.txt}
-`))
+`), 0o644)
 	src := "ctf::" + filepath.Join(t.TempDir(), "ctf")
 	agRun(t, "add", "cv", "--constructor", cons, "--repository", src)
 	cfg, pub := agSigningConfig(t)
@@ -186,7 +187,7 @@ func TestTransferCopyResources(t *testing.T) {
 	_ = cons2
 	e := agRegistry(t)
 	srcNoPin := "ctf::" + filepath.Join(t.TempDir(), "ctf2")
-	acvWrite(t, cons, []byte(`components:
+	testutil.WriteFile(t, cons, []byte(`components:
 - name: example.com/cr/app
   version: 1.0.0
   provider: {name: example.com}
@@ -198,7 +199,7 @@ func TestTransferCopyResources(t *testing.T) {
     access:
       type: ociArtifact
       imageReference: `+cons2+`
-`))
+`), 0o644)
 	agRun(t, "add", "cv", "--constructor", cons, "--repository", srcNoPin)
 	_, stderr, err := run(t, "transfer", "cv", "--copy-resources", srcNoPin+"//"+cv, e+"/ocm")
 	if err == nil || !strings.Contains(err.Error(), "resource digest") || !strings.Contains(err.Error(), "image") {

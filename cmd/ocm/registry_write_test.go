@@ -13,18 +13,19 @@ import (
 	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/internal/testutil"
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
 // rwSetup writes agConstructor's inputs below dir and returns the constructor.
 func rwSetup(t *testing.T, dir string) string {
 	t.Helper()
-	acvWrite(t, filepath.Join(dir, "data", "readme.txt"), []byte("air-gapped readme\n"))
-	acvWrite(t, filepath.Join(dir, "data", "config", "app.yaml"), []byte("replicas: 3\n"))
-	acvWrite(t, filepath.Join(dir, "data", "config", "sub", "flags.ini"), []byte("[x]\ny=1\n"))
+	testutil.WriteFile(t, filepath.Join(dir, "data", "readme.txt"), []byte("air-gapped readme\n"), 0o644)
+	testutil.WriteFile(t, filepath.Join(dir, "data", "config", "app.yaml"), []byte("replicas: 3\n"), 0o644)
+	testutil.WriteFile(t, filepath.Join(dir, "data", "config", "sub", "flags.ini"), []byte("[x]\ny=1\n"), 0o644)
 	acvWriteChart(t, filepath.Join(dir, "chart"), "airgap", "0.2.0")
 	cons := filepath.Join(dir, "component-constructor.yaml")
-	acvWrite(t, cons, []byte(agConstructor))
+	testutil.WriteFile(t, cons, []byte(agConstructor), 0o644)
 	return cons
 }
 

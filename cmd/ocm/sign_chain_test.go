@@ -133,9 +133,9 @@ func TestSignCertificateChain(t *testing.T) {
 			archive := filepath.Join(dir, "ctf")
 			testutil.CopyDir(t, base, archive)
 			keyFile := filepath.Join(dir, "leaf.priv")
-			sgWriteFile(t, keyFile, sgPrivatePEM(p.leafKey), 0o600)
+			testutil.WriteFile(t, keyFile, sgPrivatePEM(p.leafKey), 0o600)
 			chainFile := filepath.Join(dir, "chain.pem")
-			sgWriteFile(t, chainFile, sgCertsPEM(tt.leaf, p.inter), 0o644)
+			testutil.WriteFile(t, chainFile, sgCertsPEM(tt.leaf, p.inter), 0o644)
 			signCfg := sgConfig(t, filepath.Join(dir, "sign.ocmconfig"),
 				[]sgCred{{Signature: "chain", Algorithm: tt.algorithm, Props: map[string]string{"private_key_pem_file": keyFile, "public_key_pem_file": chainFile}}},
 				[]sgSigner{{Signature: "chain", Algorithm: tt.algorithm, Encoding: "PEM"}})
@@ -160,7 +160,7 @@ func TestSignCertificateChain(t *testing.T) {
 			wantErr := tt.wantErr
 			// The same through --public-key with the root certificate file.
 			rootFile := filepath.Join(dir, "root.pem")
-			sgWriteFile(t, rootFile, sgCertsPEM(tt.root), 0o644)
+			testutil.WriteFile(t, rootFile, sgCertsPEM(tt.root), 0o644)
 			_, _, errFlag := run(t, "verify", "cv", archive+"//"+comp, "--public-key", rootFile)
 			if (errFlag == nil) != (err == nil) {
 				t.Fatalf("--public-key with the root gives %v, the configured root %v", errFlag, err)

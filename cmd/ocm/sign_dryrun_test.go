@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/internal/testutil"
 	"github.com/ocmgo/ocm/signing"
 )
 
@@ -26,7 +27,7 @@ func TestSignDryRunAndForce(t *testing.T) {
 		{Signature: "other", Algorithm: signing.AlgorithmRSAPSS, Props: map[string]string{"private_key_pem_file": priv}},
 	}, nil)
 	pkcs1Spec := filepath.Join(dir, "pkcs1.yaml")
-	sgWriteFile(t, pkcs1Spec, []byte("type: RSASigningConfiguration/v1alpha1\nsignatureAlgorithm: RSASSA-PKCS1-V1_5\n"), 0o644)
+	testutil.WriteFile(t, pkcs1Spec, []byte("type: RSASigningConfiguration/v1alpha1\nsignatureAlgorithm: RSASSA-PKCS1-V1_5\n"), 0o644)
 
 	for _, form := range []string{"ctf", "ctf.tar", "ctf.tgz"} {
 		t.Run(form, func(t *testing.T) {
@@ -37,13 +38,13 @@ func TestSignDryRunAndForce(t *testing.T) {
 			}
 			unchanged := func(what string, before map[string]string) {
 				t.Helper()
-				if d := sgDiff(before, sgSnapshot(t, archive)); d != "" {
+				if d := testutil.DiffSnapshots(before, testutil.Snapshot(t, archive, nil)); d != "" {
 					t.Fatalf("%s changed the archive: %s", what, d)
 				}
 			}
 
 			// Dry run, in both output formats: the signature is printed, nothing is written.
-			before := sgSnapshot(t, archive)
+			before := testutil.Snapshot(t, archive, nil)
 			for _, format := range []string{"yaml", "json"} {
 				out, stderr, err := sign("--dry-run", "-o", format)
 				if err != nil {
@@ -75,7 +76,7 @@ func TestSignDryRunAndForce(t *testing.T) {
 
 			// A second signature of the same name fails and changes nothing,
 			// also as a dry run.
-			before = sgSnapshot(t, archive)
+			before = testutil.Snapshot(t, archive, nil)
 			for _, args := range [][]string{{}, {"--dry-run"}, {"--hash", "SHA-512"}} {
 				_, _, err := sign(args...)
 				if err == nil || !strings.Contains(err.Error(), `already has a signature named "default" (use --force to replace it)`) {

@@ -8,15 +8,10 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
-	"encoding/json"
 	"encoding/pem"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +19,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/internal/testutil"
 	"github.com/ocmgo/ocm/repository/ctf"
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
@@ -86,19 +82,9 @@ func sgPublicPEM(t testing.TB, key *rsa.PrivateKey) []byte {
 func sgKeyFiles(t testing.TB, dir, name string, key *rsa.PrivateKey) (priv, pub string) {
 	t.Helper()
 	priv, pub = filepath.Join(dir, name+".priv"), filepath.Join(dir, name+".pub")
-	sgWriteFile(t, priv, sgPrivatePEM(key), 0o600)
-	sgWriteFile(t, pub, sgPublicPEM(t, key), 0o644)
+	testutil.WriteFile(t, priv, sgPrivatePEM(key), 0o600)
+	testutil.WriteFile(t, pub, sgPublicPEM(t, key), 0o644)
 	return priv, pub
-}
-
-func sgWriteFile(t testing.TB, path string, data []byte, mode os.FileMode) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, mode); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // sgCred is a credentials consumer {type: RSA/v1alpha1, algorithm, signature}
@@ -144,7 +130,7 @@ func sgConfig(t testing.TB, path string, creds []sgCred, signers []sgSigner) str
 	if err != nil {
 		t.Fatal(err)
 	}
-	sgWriteFile(t, path, data, 0o600)
+	testutil.WriteFile(t, path, data, 0o600)
 	return path
 }
 
@@ -155,10 +141,10 @@ func sgBuild(t *testing.T, constructorYAML string, files map[string]string, name
 	t.Helper()
 	dir := t.TempDir()
 	for p, content := range files {
-		sgWriteFile(t, filepath.Join(dir, p), []byte(content), 0o644)
+		testutil.WriteFile(t, filepath.Join(dir, p), []byte(content), 0o644)
 	}
 	cons := filepath.Join(dir, "component-constructor.yaml")
-	sgWriteFile(t, cons, []byte(constructorYAML), 0o644)
+	testutil.WriteFile(t, cons, []byte(constructorYAML), 0o644)
 	archive := filepath.Join(t.TempDir(), name)
 	if _, stderr, err := run(t, "add", "cv", "--constructor", cons, "--repository", archive); err != nil {
 		t.Fatalf("add cv: %v\n%s", err, stderr)
@@ -169,13 +155,9 @@ func sgBuild(t *testing.T, constructorYAML string, files map[string]string, name
 // sgGetCV reads a component version with `get cv -o json`.
 func sgGetCV(t *testing.T, ref string) *descriptor.Descriptor {
 	t.Helper()
-	out, _, err := run(t, "get", "cv", ref, "-o", "json")
-	if err != nil {
-		t.Fatalf("get cv %s: %v", ref, err)
-	}
-	var list []descriptor.Descriptor
-	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 1 {
-		t.Fatalf("get cv %s -o json: %v\n%s", ref, err, out)
+	list := acvGetCV(t, ref)
+	if len(list) != 1 {
+		t.Fatalf("get cv %s: %d component versions, want 1", ref, len(list))
 	}
 	return &list[0]
 }
@@ -254,53 +236,6 @@ func sgFlipByte(t testing.TB, path string, i int) {
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// sgSnapshot records every file and directory under path (or path itself
-// when it is a file) with its content hash.
-func sgSnapshot(t testing.TB, path string) map[string]string {
-	t.Helper()
-	snap := map[string]string{}
-	err := filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(path, p)
-		if d.IsDir() {
-			snap[rel] = "dir"
-			return nil
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(data)
-		snap[rel] = hex.EncodeToString(sum[:])
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return snap
-}
-
-// sgDiff describes how two snapshots differ ("" when equal).
-func sgDiff(before, after map[string]string) string {
-	var diffs []string
-	for k, v := range before {
-		if w, ok := after[k]; !ok {
-			diffs = append(diffs, "removed "+k)
-		} else if w != v {
-			diffs = append(diffs, "changed "+k)
-		}
-	}
-	for k := range after {
-		if _, ok := before[k]; !ok {
-			diffs = append(diffs, "added "+k)
-		}
-	}
-	sort.Strings(diffs)
-	return strings.Join(diffs, ", ")
 }
 
 // sgContainsAll reports the first of wants that s does not contain ("" when all are there).

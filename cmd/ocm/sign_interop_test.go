@@ -44,12 +44,12 @@ func TestSignInteropReferenceSignaturesVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sgWriteFile(t, filepath.Join(relDir, "reference-key.pem"), data, 0o644)
+	testutil.WriteFile(t, filepath.Join(relDir, "reference-key.pem"), data, 0o644)
 	otherData, err := os.ReadFile(otherPub)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sgWriteFile(t, filepath.Join(relDir, "other-key.pem"), otherData, 0o644)
+	testutil.WriteFile(t, filepath.Join(relDir, "other-key.pem"), otherData, 0o644)
 	relGood := configFor("rel/good.ocmconfig", "reference-key.pem")
 	relBad := configFor("rel/bad.ocmconfig", "other-key.pem")
 

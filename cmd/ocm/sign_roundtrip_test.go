@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ocmgo/ocm/descriptor/normalisation"
+	"github.com/ocmgo/ocm/internal/testutil"
 	"github.com/ocmgo/ocm/signing"
 )
 
@@ -159,8 +160,8 @@ func TestSignRoundTripAllCombinations(t *testing.T) {
 				t.Fatalf("%s: signature value is not hex: %v", c.name, err)
 			}
 			digestFile, sigFile := filepath.Join(odir, c.name+".digest"), filepath.Join(odir, c.name+".sig")
-			sgWriteFile(t, digestFile, rawDigest, 0o644)
-			sgWriteFile(t, sigFile, rawSig, 0o644)
+			testutil.WriteFile(t, digestFile, rawDigest, 0o644)
+			testutil.WriteFile(t, sigFile, rawSig, 0o644)
 			verify := func(digestFile string) (string, error) {
 				args := []string{"pkeyutl", "-verify", "-pubin", "-inkey", pub, "-in", digestFile, "-sigfile", sigFile,
 					"-pkeyopt", "digest:" + strings.ToLower(strings.ReplaceAll(c.hash, "-", ""))}

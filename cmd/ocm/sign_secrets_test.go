@@ -64,7 +64,7 @@ func TestSignNeverPrintsPrivateKeys(t *testing.T) {
 	}
 	pkcs8PEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8})
 	pkcs8File := filepath.Join(dir, "rsa-pkcs8.priv")
-	sgWriteFile(t, pkcs8File, pkcs8PEM, 0o600)
+	testutil.WriteFile(t, pkcs8File, pkcs8PEM, 0o600)
 
 	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -76,14 +76,14 @@ func TestSignNeverPrintsPrivateKeys(t *testing.T) {
 	}
 	ecPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: ecDER})
 	ecFile := filepath.Join(dir, "ec.priv")
-	sgWriteFile(t, ecFile, ecPEM, 0o600)
+	testutil.WriteFile(t, ecFile, ecPEM, 0o600)
 	ec8DER, err := x509.MarshalPKCS8PrivateKey(ec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ec8PEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: ec8DER})
 	ec8File := filepath.Join(dir, "ec-pkcs8.priv")
-	sgWriteFile(t, ec8File, ec8PEM, 0o600)
+	testutil.WriteFile(t, ec8File, ec8PEM, 0o600)
 	// The same RSA key with a corrupted body (valid base64, invalid DER).
 	broken := strings.Replace(string(rsaPEM), "\n", "\nAAAA", 2)
 	secrets := map[string][]string{
@@ -101,7 +101,7 @@ func TestSignNeverPrintsPrivateKeys(t *testing.T) {
 
 	p := sgNewPKI(t) // a chain whose leaf does not certify key
 	chainFile := filepath.Join(dir, "other-chain.pem")
-	sgWriteFile(t, chainFile, sgCertsPEM(p.leaf, p.inter), 0o644)
+	testutil.WriteFile(t, chainFile, sgCertsPEM(p.leaf, p.inter), 0o644)
 
 	cfg := func(name string, props map[string]string, encoding string) string {
 		var signers []sgSigner
@@ -132,9 +132,9 @@ func TestSignNeverPrintsPrivateKeys(t *testing.T) {
 	head := "type: generic.config.ocm.software/v1\nconfigurations:\n- type: credentials.config.ocm.software\n  consumers:\n" +
 		"  - identity: {type: RSA/v1alpha1, algorithm: RSASSA-PSS, signature: default}\n    credentials:\n    - type: Credentials/v1\n      properties:\n"
 	badYAML := filepath.Join(dir, "bad-yaml.ocmconfig")
-	sgWriteFile(t, badYAML, []byte(head+"        private_key_pem: |\n"+indent("          ")+"        other: [unclosed\n"), 0o600)
+	testutil.WriteFile(t, badYAML, []byte(head+"        private_key_pem: |\n"+indent("          ")+"        other: [unclosed\n"), 0o600)
 	keyList := filepath.Join(dir, "key-list.ocmconfig")
-	sgWriteFile(t, keyList, []byte(head+"        private_key_pem:\n"+indent("          - ")), 0o600)
+	testutil.WriteFile(t, keyList, []byte(head+"        private_key_pem:\n"+indent("          - ")), 0o600)
 
 	base := sgBuild(t, sgChainConstructor, map[string]string{"readme.txt": "secrets test\n"}, "ctf")
 	const comp = "example.com/chain/app:2.0.0"
@@ -272,7 +272,7 @@ func TestSignWithoutKeyNamesConfigFiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := sgSnapshot(t, archive)
+			before := testutil.Snapshot(t, archive, nil)
 			_, _, err := run(t, tt.args...)
 			if err == nil {
 				t.Fatal("signing without a key succeeded")
@@ -286,7 +286,7 @@ func TestSignWithoutKeyNamesConfigFiles(t *testing.T) {
 					t.Errorf("error does not name the config file %s: %v", f, err)
 				}
 			}
-			if d := sgDiff(before, sgSnapshot(t, archive)); d != "" {
+			if d := testutil.DiffSnapshots(before, testutil.Snapshot(t, archive, nil)); d != "" {
 				t.Errorf("archive changed: %s", d)
 			}
 			combined, code := runBinary(t, tt.args...)

@@ -17,7 +17,7 @@ import (
 	"github.com/vbauerster/mpb/v8/decor"
 	"sigs.k8s.io/yaml"
 
-	"github.com/ocmgo/ocm/compat"
+	"github.com/ocmgo/ocm/compat/referrer"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository/ocimap"
@@ -196,11 +196,11 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 	if bars.on {
 		opts.WrapBlob = bars.wrap
 	}
-	if rt, ok := dst.WriteStore.(compat.ReferrerTarget); ok {
+	if rt, ok := dst.WriteStore.(referrer.Target); ok {
 		// Compatibility specs become NFD referrers of their images, so that
 		// OCI-only tools (nfd compat validate-node) find them too.
 		opts.AfterVersion = func(ctx context.Context, cd *descriptor.Descriptor, repo string) error {
-			return compat.AttachSpecs(ctx, rt, cd, repo, opts.Progress)
+			return referrer.AttachSpecs(ctx, rt, cd, repo, opts.Progress)
 		}
 	}
 	results, err := transfer.ComponentVersions(ctx, src, dst.WriteStore, refs, opts)

@@ -192,12 +192,17 @@ func TestBadArchives(t *testing.T) {
 		{
 			name:  "entry ../evil",
 			build: tarWith(file("../evil", []byte("x"))),
-			want:  `CTF archive $: unsafe entry "../evil": path contains a ".." element`,
+			want:  `CTF archive $: unsafe entry "../evil": ".." element leaves the archive`,
 		},
 		{
 			name:  "entry blobs/../../evil",
 			build: tarWith(file("blobs/../../evil", []byte("x"))),
-			want:  `CTF archive $: unsafe entry "blobs/../../evil": path contains a ".." element`,
+			want:  `CTF archive $: unsafe entry "blobs/../../evil": ".." element leaves the archive`,
+		},
+		{
+			name:  "entry blobs/../index",
+			build: tarWith(file("blobs/../"+IndexFileName, []byte("{}"))),
+			want:  `CTF archive $: unsafe entry "blobs/../artifact-index.json": ".." element leaves the archive`,
 		},
 		{
 			name:  "absolute entry",
@@ -207,7 +212,7 @@ func TestBadArchives(t *testing.T) {
 		{
 			name:  "backslash entry",
 			build: tarWith(file(`blobs\..\evil`, []byte("x"))),
-			want:  `CTF archive $: unsafe entry "blobs\\..\\evil": name contains a backslash or NUL`,
+			want:  `CTF archive $: unsafe entry "blobs\\..\\evil": backslash or NUL in name`,
 		},
 		{
 			name:  "symlink entry",

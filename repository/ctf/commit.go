@@ -15,6 +15,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/ocmgo/ocm/blob"
 )
 
 // gzipLevel is the compression level of tgz archives. BestSpeed, because a
@@ -246,7 +248,9 @@ func (w *Writer) tarBlob(tw *tar.Writer, name string, src tarSource) error {
 	if err := tw.WriteHeader(w.tarHeader(name, src.size)); err != nil {
 		return err
 	}
-	n, err := copyChunks(context.Background(), nil, tw, rc)
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	n, err := blob.CopyChunks(context.Background(), tw, rc, *bp)
 	if err == nil && n != src.size {
 		err = fmt.Errorf("%s: read %d of %d bytes", name, n, src.size)
 	}

@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"strings"
 
+	"github.com/ocmgo/ocm/archive"
 	"github.com/ocmgo/ocm/blob"
 )
 
@@ -144,10 +144,10 @@ func (a *Archive) walkTar(r io.Reader, serve func(name string, hdr *tar.Header, 
 		if hdr.Typeflag == tar.TypeXGlobalHeader {
 			continue
 		}
-		if reason := unsafeName(hdr.Name); reason != "" {
-			return fmt.Errorf("CTF archive %s: unsafe entry %q: %s", a.path, hdr.Name, reason)
+		name, err := archive.EntryName(hdr.Name)
+		if err != nil {
+			return fmt.Errorf("CTF archive %s: %w", a.path, err)
 		}
-		name := path.Clean(hdr.Name)
 		isDir := false
 		switch hdr.Typeflag {
 		case tar.TypeReg:
@@ -176,22 +176,6 @@ func (a *Archive) walkTar(r io.Reader, serve func(name string, hdr *tar.Header, 
 			return err
 		}
 	}
-}
-
-// unsafeName returns why a tar entry name is refused, or "".
-func unsafeName(name string) string {
-	switch {
-	case strings.ContainsAny(name, "\\\x00"):
-		return "name contains a backslash or NUL"
-	case strings.HasPrefix(name, "/"):
-		return "absolute path"
-	}
-	for elem := range strings.SplitSeq(name, "/") {
-		if elem == ".." {
-			return `path contains a ".." element`
-		}
-	}
-	return ""
 }
 
 // isSparse reports GNU sparse files in PAX form; their data is not stored

@@ -631,41 +631,6 @@ func (w *Writer) copyHashing(ctx context.Context, f io.Writer, r io.Reader, h ha
 // errWriterClosed stops copies still running when Commit or Abort begins.
 var errWriterClosed = errors.New("writer committed or aborted while copying")
 
-// copyChunks copies r to dst through a pooled buffer, checking ctx and stop
-// between chunks (a read that blocks is not interrupted).
-func copyChunks(ctx context.Context, stop <-chan struct{}, dst io.Writer, r io.Reader) (int64, error) {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	buf := *bp
-	var n int64
-	for {
-		if err := ctx.Err(); err != nil {
-			return n, err
-		}
-		select {
-		case <-stop:
-			return n, errWriterClosed
-		default:
-		}
-		// Fill the buffer so that small reads (pipes, network) still
-		// become large writes.
-		nr, er := io.ReadFull(r, buf)
-		if nr > 0 {
-			if _, ew := dst.Write(buf[:nr]); ew != nil {
-				return n, ew
-			}
-			n += int64(nr)
-		}
-		switch {
-		case er == nil:
-		case errors.Is(er, io.EOF), errors.Is(er, io.ErrUnexpectedEOF):
-			return n, nil
-		default:
-			return n, er
-		}
-	}
-}
-
 // tagPattern is the OCI distribution spec's tag grammar.
 var tagPattern = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
 

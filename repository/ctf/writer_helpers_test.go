@@ -21,6 +21,8 @@ import (
 	"github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ocmgo/ocm/internal/testutil"
 )
 
 // TestMain lets the tests re-execute the test binary as a writer process
@@ -351,28 +353,11 @@ func checkBlobNames(t *testing.T, files map[string][]byte) {
 	}
 }
 
-// snapshot records a directory tree (path -> content, "<dir>" for
-// directories), leaving out lock files: the state a writer must restore.
+// snapshot records dir as testutil.Snapshot does, without lock files:
+// the state a writer must restore.
 func snapshot(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	snap := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == dir || strings.HasSuffix(p, ".lock") {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		if d.IsDir() {
-			snap[rel] = "<dir>"
-			return nil
-		}
-		data, err := os.ReadFile(p)
-		snap[rel] = string(data)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return snap
+	return testutil.Snapshot(t, dir, func(rel string) bool { return strings.HasSuffix(rel, ".lock") })
 }
 
 // withoutStaging drops staging directories from a snapshot and reports
@@ -388,22 +373,6 @@ func withoutStaging(snap map[string]string) (map[string]string, bool) {
 		out[k] = v
 	}
 	return out, found
-}
-
-func diffSnapshots(t *testing.T, what string, want, got map[string]string) {
-	t.Helper()
-	for k, v := range want {
-		if g, ok := got[k]; !ok {
-			t.Errorf("%s: %s disappeared", what, k)
-		} else if g != v {
-			t.Errorf("%s: %s changed", what, k)
-		}
-	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			t.Errorf("%s: %s appeared", what, k)
-		}
-	}
 }
 
 // stagingDir is the writer's staging directory.

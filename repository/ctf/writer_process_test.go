@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ocmgo/ocm/internal/testutil"
 )
 
 // A writer killed while streaming a blob leaves the archive as it was; the
@@ -73,7 +75,9 @@ func checkCrash(t *testing.T, path, mode string, orphanBlobsOK bool) {
 			}
 		}
 	}
-	diffSnapshots(t, "after the kill", before, crashed)
+	if d := testutil.DiffSnapshots(before, crashed); d != "" {
+		t.Errorf("after the kill: %s", d)
+	}
 	a, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -108,9 +112,13 @@ func checkCrash(t *testing.T, path, mode string, orphanBlobsOK bool) {
 		t.Error("stale staging directory survived the next OpenWritable")
 	}
 	if !orphanBlobsOK {
-		diffSnapshots(t, "after cleanup", before, snapshot(t, parent))
+		if d := testutil.DiffSnapshots(before, snapshot(t, parent)); d != "" {
+			t.Errorf("after cleanup: %s", d)
+		}
 	} else {
-		diffSnapshots(t, "after cleanup", crashed, withoutOrphans(got, before, path))
+		if d := testutil.DiffSnapshots(crashed, withoutOrphans(got, before, path)); d != "" {
+			t.Errorf("after cleanup: %s", d)
+		}
 	}
 }
 

@@ -116,28 +116,22 @@ func (w *Writer) add(ctx context.Context, cd *descriptor.Descriptor, blobs []Loc
 	return root, nil
 }
 
-// ComposedNode is a piece of the OCI content Compose makes for a version.
-type ComposedNode struct {
-	Descriptor ocispec.Descriptor
-	Data       []byte
-}
-
 // Compose renders the content that stores cd with its local blobs — the
 // descriptor layer, the config, the manifest and, with native OCI artifacts
 // among the blobs, the index — in push order (root last), without writing
 // anything. The same input always gives the same bytes, so a transfer can
 // tell before writing whether the target has the version already. A
 // non-nil subject becomes the OCI subject of the top-level manifest or index.
-func Compose(cd *descriptor.Descriptor, blobs []LocalBlob, subject *ocispec.Descriptor) ([]ComposedNode, ocispec.Descriptor, error) {
+func Compose(cd *descriptor.Descriptor, blobs []LocalBlob, subject *ocispec.Descriptor) ([]Node, ocispec.Descriptor, error) {
 	name, version := cd.Component.Name, cd.Component.Version
 	cdJSON, err := descriptor.EncodeJSON(cd)
 	if err != nil {
 		return nil, ocispec.Descriptor{}, err
 	}
-	var nodes []ComposedNode
+	var nodes []Node
 	add := func(mediaType string, data []byte) ocispec.Descriptor {
 		d := ocispec.Descriptor{MediaType: mediaType, Digest: digest.FromBytes(data), Size: int64(len(data))}
-		nodes = append(nodes, ComposedNode{Descriptor: d, Data: data})
+		nodes = append(nodes, Node{Descriptor: d, Data: data})
 		return d
 	}
 	cdDesc := add(MediaTypeDescriptorJSON, cdJSON)

@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ocmgo/ocm/compat"
+	"github.com/ocmgo/ocm/compat/referrer"
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/repository"
@@ -62,7 +63,7 @@ func Check(ctx context.Context, c client.Reader, repo repository.Repository, cd 
 	var specs []compat.NamedSpec
 	for i := range atts {
 		a := &atts[i]
-		data, err := compat.ReadSpec(ctx, repo, cd, a)
+		data, err := referrer.ReadSpec(ctx, repo, cd, a)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", a.Describe(cd), err)
 		}

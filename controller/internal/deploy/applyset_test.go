@@ -7,10 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -303,33 +300,11 @@ func TestApplyLargeBundle(t *testing.T) {
 		t.Fatal(err, format)
 	}
 
-	runtime.GC()
-	var base runtime.MemStats
-	runtime.ReadMemStats(&base)
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		var ms runtime.MemStats
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peak.Load() {
-				peak.Store(ms.HeapInuse)
-			}
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-		}
-	})
+	stopHeap := testenv.SampleHeap()
 	start := time.Now()
 	res, err := f.applier.Apply(ctx, f.parent, src, ApplyOptions{DefaultNamespace: "big"})
 	elapsed := time.Since(start)
-	close(stop)
-	wg.Wait()
+	heap := stopHeap()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,9 +312,9 @@ func TestApplyLargeBundle(t *testing.T) {
 		t.Fatalf("applied %d objects", len(res.Applied))
 	}
 	t.Logf("50 MiB bundle (%d bytes, %d ConfigMaps): applied in %s; HeapInuse before %.1f MiB, peak %.1f MiB",
-		fi.Size(), objects, elapsed.Round(time.Millisecond), float64(base.HeapInuse)/(1<<20), float64(peak.Load())/(1<<20))
-	if peak.Load() >= 150<<20 {
-		t.Fatalf("peak HeapInuse %.1f MiB, want < 150 MiB", float64(peak.Load())/(1<<20))
+		fi.Size(), objects, elapsed.Round(time.Millisecond), testenv.MiB(heap.Base), testenv.MiB(heap.Peak))
+	if heap.Peak >= 150<<20 {
+		t.Fatalf("peak HeapInuse %.1f MiB, want < 150 MiB", testenv.MiB(heap.Peak))
 	}
 	got, err := f.dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}).Namespace("big").Get(ctx, "big-519", metav1.GetOptions{})
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
+	"github.com/ocmgo/ocm/archive"
 	"github.com/ocmgo/ocm/blob"
 )
 
@@ -275,7 +276,7 @@ func decodeTar(r io.Reader, fn func(*unstructured.Unstructured) error) error {
 		if err != nil {
 			return fmt.Errorf("reading tar: %w", err)
 		}
-		name, err := safeEntryName(h.Name)
+		name, err := archive.EntryName(h.Name)
 		if err != nil {
 			return err
 		}
@@ -304,17 +305,6 @@ func decodeTar(r io.Reader, fn func(*unstructured.Unstructured) error) error {
 		return errors.New("tar archive contains no .yaml, .yml or .json files")
 	}
 	return nil
-}
-
-func safeEntryName(name string) (string, error) {
-	if name == "" || strings.HasPrefix(name, "/") || strings.Contains(name, "\\") || strings.ContainsRune(name, 0) {
-		return "", fmt.Errorf("tar entry %q: unsafe path", name)
-	}
-	clean := path.Clean(name)
-	if clean == ".." || strings.HasPrefix(clean, "../") {
-		return "", fmt.Errorf("tar entry %q: path leaves the archive", name)
-	}
-	return clean, nil
 }
 
 // SliceSource is a Source over objects already in memory (tests, rendered charts).

@@ -120,7 +120,8 @@ spec:
 		}(), format: FormatTar, wantErr: "gzip: invalid checksum"},
 		{name: "tar symlink ignored", data: makeTar(t, false, tarEntry{name: "l.yaml", body: "/etc/passwd", typ: tar.TypeSymlink}, tarEntry{name: "a.yaml", body: cmA}), format: FormatTar, want: []string{"ConfigMap/a"}},
 		{name: "tar traversal refused", data: makeTar(t, false, tarEntry{name: "../evil.yaml", body: cmA}), format: FormatTar, wantErr: "leaves the archive"},
-		{name: "tar absolute refused", data: makeTar(t, false, tarEntry{name: "/evil.yaml", body: cmA}), format: FormatTar, wantErr: "unsafe path"},
+		{name: "tar absolute refused", data: makeTar(t, false, tarEntry{name: "/evil.yaml", body: cmA}), format: FormatTar, wantErr: "absolute path"},
+		{name: "tar inner dot-dot refused", data: makeTar(t, false, tarEntry{name: "dir/../a.yaml", body: cmA}), format: FormatTar, wantErr: "leaves the archive"},
 		{name: "tar without manifests", data: makeTar(t, false, tarEntry{name: "a.txt", body: "x"}), format: FormatTar, wantErr: "no .yaml"},
 		{name: "error names tar entry", data: makeTar(t, false, tarEntry{name: "bad.yaml", body: "kind: X\n"}), format: FormatTar, wantErr: "bad.yaml: document 1"},
 	}

@@ -125,7 +125,7 @@ func VerifyResourceContent(ctx context.Context, repo repository.Repository, cfg 
 	if !strings.EqualFold(strings.ReplaceAll(r.Digest.HashAlgorithm, "-", ""), string(desc.Digest.Algorithm())) || desc.Digest.Encoded() != r.Digest.Value {
 		return fmt.Errorf("%w: resource %s: digest mismatch: descriptor records %s %s, %s resolves to %s", ErrIntegrity, r.Name, r.Digest.HashAlgorithm, r.Digest.Value, img, desc.Digest)
 	}
-	if err := integrity.VerifyGraph(ctx, registryFetcher{reg: reg, repository: img.Repository}, desc); err != nil {
+	if err := ocimap.VerifyGraph(ctx, registryFetcher{reg: reg, repository: img.Repository}, desc); err != nil {
 		return fmt.Errorf("resource %s: content of %s: %w", r.Name, img, err)
 	}
 	return nil

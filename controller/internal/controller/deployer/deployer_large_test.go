@@ -7,10 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,28 +61,7 @@ func TestDeployerLargeBundle(t *testing.T) {
 	pushFile(t, host, "acme.org/big", "1.0.0", p)
 	resolve(t, ns, "big", host, "acme.org/big", "1.0.0", "manifests")
 
-	runtime.GC()
-	var base runtime.MemStats
-	runtime.ReadMemStats(&base)
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		var ms runtime.MemStats
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peak.Load() {
-				peak.Store(ms.HeapInuse)
-			}
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-		}
-	})
+	stopHeap := testenv.SampleHeap()
 	d := &v1alpha1.Deployer{ObjectMeta: metav1.ObjectMeta{Name: "big-" + ns}, Spec: v1alpha1.DeployerSpec{ResourceRef: v1alpha1.ObjectKey{Namespace: ns, Name: "big"}}}
 	start := time.Now()
 	if err := testenv.Current.Client.Create(ctx, d); err != nil {
@@ -95,15 +71,14 @@ func TestDeployerLargeBundle(t *testing.T) {
 		return testenv.WantCondition(ctx, d, v1alpha1.ReadyCondition, metav1.ConditionTrue, v1alpha1.SucceededReason)
 	})
 	elapsed := time.Since(start)
-	close(stop)
-	wg.Wait()
+	heap := stopHeap()
 	if len(d.Status.Deployed) != objects {
 		t.Fatalf("deployed %d objects", len(d.Status.Deployed))
 	}
 	t.Logf("Deployer, 50 MiB bundle (%d bytes, %d ConfigMaps) from a registry: Ready in %s; HeapInuse before %.1f MiB, peak %.1f MiB (test process incl. manager and envtest clients)",
-		fi.Size(), objects, elapsed.Round(time.Millisecond), float64(base.HeapInuse)/(1<<20), float64(peak.Load())/(1<<20))
-	if peak.Load() >= 150<<20 {
-		t.Fatalf("peak HeapInuse %.1f MiB, want < 150 MiB", float64(peak.Load())/(1<<20))
+		fi.Size(), objects, elapsed.Round(time.Millisecond), testenv.MiB(heap.Base), testenv.MiB(heap.Peak))
+	if heap.Peak >= 150<<20 {
+		t.Fatalf("peak HeapInuse %.1f MiB, want < 150 MiB", testenv.MiB(heap.Peak))
 	}
 	if err := testenv.Current.Client.Delete(ctx, d); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package compat
+package referrer
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
 
+	"github.com/ocmgo/ocm/compat"
 	"github.com/ocmgo/ocm/repository/oci"
 )
 
@@ -25,11 +26,11 @@ type ImageArtifact struct {
 	Artifact ocispec.Descriptor
 	// Data is the spec, verbatim (layers[0] of the artifact).
 	Data []byte
-	Spec *Spec
+	Spec *compat.Spec
 }
 
 // FetchImageSpec finds the compatibility spec attached to an image as NFD
-// does: the referrers of artifactType ArtifactType (referrers API or tag
+// does: the referrers of artifactType compat.ArtifactType (referrers API or tag
 // schema), the newest by the created annotation (missing sorts oldest), its
 // first layer. Every manifest and blob read is digest-verified.
 func FetchImageSpec(ctx context.Context, reg *oci.Registry, repository, reference string, platform *ocispec.Platform) (*ImageArtifact, error) {
@@ -40,18 +41,18 @@ func FetchImageSpec(ctx context.Context, reg *oci.Registry, repository, referenc
 	if err != nil {
 		return nil, err
 	}
-	refs, err := reg.Referrers(ctx, repository, subject, ArtifactType)
+	refs, err := reg.Referrers(ctx, repository, subject, compat.ArtifactType)
 	if err != nil {
 		return nil, err
 	}
 	if len(refs) == 0 {
-		return nil, fmt.Errorf("%s: %w (no referrer with artifactType %s)", subject.Digest, ErrNoArtifact, ArtifactType)
+		return nil, fmt.Errorf("%s: %w (no referrer with artifactType %s)", subject.Digest, ErrNoArtifact, compat.ArtifactType)
 	}
 	// Registries should copy the manifest's annotations into the referrers
 	// list; where one did not, the (small) manifest itself says when it
 	// was created.
 	for i := range refs {
-		if refs[i].Annotations[CreatedAnnotation] != "" {
+		if refs[i].Annotations[compat.CreatedAnnotation] != "" {
 			continue
 		}
 		raw, err := fetchVerified(ctx, reg, repository, refs[i], 4<<20)
@@ -59,12 +60,12 @@ func FetchImageSpec(ctx context.Context, reg *oci.Registry, repository, referenc
 			return nil, fmt.Errorf("compatibility artifact %s: %w", refs[i].Digest, err)
 		}
 		var m ocispec.Manifest
-		if json.Unmarshal(raw, &m) == nil && m.Annotations[CreatedAnnotation] != "" {
+		if json.Unmarshal(raw, &m) == nil && m.Annotations[compat.CreatedAnnotation] != "" {
 			refs[i].Annotations = m.Annotations
 		}
 	}
 	created := func(d ocispec.Descriptor) time.Time {
-		t, _ := time.Parse(time.RFC3339, d.Annotations[CreatedAnnotation])
+		t, _ := time.Parse(time.RFC3339, d.Annotations[compat.CreatedAnnotation])
 		return t
 	}
 	sort.SliceStable(refs, func(i, j int) bool { return created(refs[i]).After(created(refs[j])) })
@@ -80,11 +81,11 @@ func FetchImageSpec(ctx context.Context, reg *oci.Registry, repository, referenc
 	if len(m.Layers) == 0 {
 		return nil, fmt.Errorf("compatibility artifact %s has no layers", art.Digest)
 	}
-	data, err := fetchVerified(ctx, reg, repository, m.Layers[0], MaxSpecSize)
+	data, err := fetchVerified(ctx, reg, repository, m.Layers[0], compat.MaxSpecSize)
 	if err != nil {
 		return nil, fmt.Errorf("compatibility artifact %s: spec layer: %w", art.Digest, err)
 	}
-	spec, err := Parse(data)
+	spec, err := compat.Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("compatibility artifact %s: invalid spec: %w", art.Digest, err)
 	}

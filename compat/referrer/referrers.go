@@ -1,4 +1,4 @@
-package compat
+package referrer
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"oras.land/oras-go/v2/content"
 
 	"github.com/ocmgo/ocm/blob"
+	"github.com/ocmgo/ocm/compat"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/descriptor/normalisation"
 	"github.com/ocmgo/ocm/integrity"
@@ -20,9 +21,9 @@ import (
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
-// ReferrerTarget is a registry that can attach OCI referrers
+// Target is a registry that can attach OCI referrers
 // (repository/oci.Registry).
-type ReferrerTarget interface {
+type Target interface {
 	ocimap.Store
 	AttachReferrer(ctx context.Context, repository string, subject ocispec.Descriptor, artifactType, layerMediaType string, data []byte, annotations map[string]string) (ocispec.Descriptor, bool, error)
 	ImageReference(repository string) string
@@ -36,8 +37,8 @@ type ReferrerTarget interface {
 // find it. Spec bytes are read from the target, checked against the
 // resource digest and parsed before anything is attached. Images elsewhere
 // are reported and left alone. Attaching is idempotent.
-func AttachSpecs(ctx context.Context, target ReferrerTarget, cd *descriptor.Descriptor, componentRepo string, report func(string)) error {
-	atts, err := Find(cd)
+func AttachSpecs(ctx context.Context, target Target, cd *descriptor.Descriptor, componentRepo string, report func(string)) error {
+	atts, err := compat.Find(cd)
 	if err != nil || len(atts) == 0 {
 		return err
 	}
@@ -49,7 +50,7 @@ func AttachSpecs(ctx context.Context, target ReferrerTarget, cd *descriptor.Desc
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", cv, a.Describe(cd), err)
 		}
-		if _, err := Parse(data); err != nil {
+		if _, err := compat.Parse(data); err != nil {
 			return fmt.Errorf("%s %s: %w", cv, a.Describe(cd), err)
 		}
 		for _, j := range a.Subjects {
@@ -61,7 +62,7 @@ func AttachSpecs(ctx context.Context, target ReferrerTarget, cd *descriptor.Desc
 				report(fmt.Sprintf("%s: compatibility spec of resource %s not attached: the image is not stored in the target", cv, ids[j]))
 				continue
 			}
-			d, attached, err := target.AttachReferrer(ctx, imgRepo, subject, ArtifactType, SpecMediaType, data, nil)
+			d, attached, err := target.AttachReferrer(ctx, imgRepo, subject, compat.ArtifactType, compat.SpecMediaType, data, nil)
 			if err != nil {
 				return fmt.Errorf("%s resource %s: %w", cv, ids[j], err)
 			}
@@ -79,7 +80,7 @@ func AttachSpecs(ctx context.Context, target ReferrerTarget, cd *descriptor.Desc
 // the imageCompatibility resource's local blob, verified against its
 // content address and the resource digest (a resource without a digest
 // cannot be verified and is an error).
-func ReadSpec(ctx context.Context, repo repository.Repository, cd *descriptor.Descriptor, a *Attachment) ([]byte, error) {
+func ReadSpec(ctx context.Context, repo repository.Repository, cd *descriptor.Descriptor, a *compat.Attachment) ([]byte, error) {
 	if a.Resource < 0 {
 		data := a.Inline
 		var text string
@@ -100,8 +101,8 @@ func ReadSpec(ctx context.Context, repo repository.Repository, cd *descriptor.De
 	if err != nil {
 		return nil, err
 	}
-	if desc.Size > MaxSpecSize {
-		return nil, fmt.Errorf("spec of %d bytes exceeds %d", desc.Size, MaxSpecSize)
+	if desc.Size > compat.MaxSpecSize {
+		return nil, fmt.Errorf("spec of %d bytes exceeds %d", desc.Size, compat.MaxSpecSize)
 	}
 	rc, err := fetcher.Fetch(ctx, desc)
 	if err != nil {
@@ -109,7 +110,7 @@ func ReadSpec(ctx context.Context, repo repository.Repository, cd *descriptor.De
 	}
 	defer rc.Close()
 	// ReadAll checks size and content address.
-	data, err := content.ReadAll(io.LimitReader(rc, MaxSpecSize+1), desc)
+	data, err := content.ReadAll(io.LimitReader(rc, compat.MaxSpecSize+1), desc)
 	if err != nil {
 		return nil, fmt.Errorf("reading the spec: %w", err)
 	}
@@ -137,7 +138,7 @@ func checkResourceDigest(d *descriptor.DigestSpec, data []byte) error {
 }
 
 // locateImage finds where resource r's image is stored in target.
-func locateImage(ctx context.Context, target ReferrerTarget, r *descriptor.Resource, componentRepo string) (string, ocispec.Descriptor, bool, error) {
+func locateImage(ctx context.Context, target Target, r *descriptor.Resource, componentRepo string) (string, ocispec.Descriptor, bool, error) {
 	switch {
 	case r.Access.IsLocalBlob():
 		lb, err := r.Access.LocalBlob()

@@ -1,9 +1,10 @@
-package constructor
-
-// A replica of what the reference does with a chart directory: Helm v4's
-// loader.LoadDir followed by chartutil.Save (helm.sh/helm/v4 pkg/chart/v2),
-// reduced to what packaging needs, so that the same directory gives the same
-// .tgz bytes without the Helm SDK. Deviations are marked.
+// Package helmchart packages a Helm chart directory as the reference does:
+// a replica of Helm v4's loader.LoadDir followed by chartutil.Save
+// (helm.sh/helm/v4 pkg/chart/v2), reduced to what packaging needs, so that
+// the same directory gives the same .tgz bytes without linking the Helm SDK.
+// Deviations are marked. The controller module, which links the SDK, checks
+// the replica against it (controller/internal/helmdiff).
+package helmchart
 
 import (
 	"archive/tar"
@@ -41,35 +42,38 @@ var helmGzipExtra = []byte("+aHR0cHM6Ly95b3V0dS5iZS96OVV6MWljandyTQo=")
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
-// chartMetadata is Helm's chart.Metadata (the model of Chart.yaml); field
+// epoch stands in for a zero mtime when SOURCE_DATE_EPOCH is not set.
+var epoch = time.Unix(0, 0).UTC()
+
+// Metadata is Helm's chart.Metadata (the model of Chart.yaml); field
 // order and JSON tags matter, Chart.yaml is re-written from it.
-type chartMetadata struct {
-	Name         string             `json:"name,omitempty"`
-	Home         string             `json:"home,omitempty"`
-	Sources      []string           `json:"sources,omitempty"`
-	Version      string             `json:"version,omitempty"`
-	Description  string             `json:"description,omitempty"`
-	Keywords     []string           `json:"keywords,omitempty"`
-	Maintainers  []*chartMaintainer `json:"maintainers,omitempty"`
-	Icon         string             `json:"icon,omitempty"`
-	APIVersion   string             `json:"apiVersion,omitempty"`
-	Condition    string             `json:"condition,omitempty"`
-	Tags         string             `json:"tags,omitempty"`
-	AppVersion   string             `json:"appVersion,omitempty"`
-	Deprecated   bool               `json:"deprecated,omitempty"`
-	Annotations  map[string]string  `json:"annotations,omitempty"`
-	KubeVersion  string             `json:"kubeVersion,omitempty"`
-	Dependencies []*chartDependency `json:"dependencies,omitempty"`
-	Type         string             `json:"type,omitempty"`
+type Metadata struct {
+	Name         string            `json:"name,omitempty"`
+	Home         string            `json:"home,omitempty"`
+	Sources      []string          `json:"sources,omitempty"`
+	Version      string            `json:"version,omitempty"`
+	Description  string            `json:"description,omitempty"`
+	Keywords     []string          `json:"keywords,omitempty"`
+	Maintainers  []*Maintainer     `json:"maintainers,omitempty"`
+	Icon         string            `json:"icon,omitempty"`
+	APIVersion   string            `json:"apiVersion,omitempty"`
+	Condition    string            `json:"condition,omitempty"`
+	Tags         string            `json:"tags,omitempty"`
+	AppVersion   string            `json:"appVersion,omitempty"`
+	Deprecated   bool              `json:"deprecated,omitempty"`
+	Annotations  map[string]string `json:"annotations,omitempty"`
+	KubeVersion  string            `json:"kubeVersion,omitempty"`
+	Dependencies []*Dependency     `json:"dependencies,omitempty"`
+	Type         string            `json:"type,omitempty"`
 }
 
-type chartMaintainer struct {
+type Maintainer struct {
 	Name  string `json:"name,omitempty"`
 	Email string `json:"email,omitempty"`
 	URL   string `json:"url,omitempty"`
 }
 
-type chartDependency struct {
+type Dependency struct {
 	Name         string   `json:"name"`
 	Version      string   `json:"version,omitempty"`
 	Repository   string   `json:"repository"`
@@ -81,9 +85,9 @@ type chartDependency struct {
 }
 
 type chartLock struct {
-	Generated    time.Time          `json:"generated"`
-	Digest       string             `json:"digest"`
-	Dependencies []*chartDependency `json:"dependencies"`
+	Generated    time.Time     `json:"generated"`
+	Digest       string        `json:"digest"`
+	Dependencies []*Dependency `json:"dependencies"`
 }
 
 const (
@@ -126,7 +130,7 @@ func isValidSemver(v string) bool {
 }
 
 // validate is Helm's Metadata.Validate: it sanitizes strings in place.
-func (md *chartMetadata) validate() error {
+func (md *Metadata) validate() error {
 	md.Name = sanitizeString(md.Name)
 	md.Description = sanitizeString(md.Description)
 	md.Home = sanitizeString(md.Home)
@@ -188,6 +192,9 @@ func (md *chartMetadata) validate() error {
 	return nil
 }
 
+// Metadata returns the chart's (validated) Chart.yaml.
+func (c *Chart) Metadata() *Metadata { return c.metadata }
+
 // chartFile is a file of a chart (Helm's archive.BufferedFile / common.File).
 type chartFile struct {
 	name    string
@@ -195,9 +202,9 @@ type chartFile struct {
 	data    []byte
 }
 
-// chart is the part of Helm's chart.Chart that Save writes.
-type chart struct {
-	metadata      *chartMetadata
+// Chart is the part of Helm's chart.Chart that Save writes.
+type Chart struct {
+	metadata      *Metadata
 	modTime       time.Time // of Chart.yaml
 	lock          *chartLock
 	raw           []chartFile // every file, for values.yaml
@@ -205,15 +212,15 @@ type chart struct {
 	schemaModTime time.Time
 	templates     []chartFile
 	files         []chartFile
-	dependencies  []*chart
+	dependencies  []*Chart
 }
 
 // --- loading a directory (loader.LoadDir) --------------------------------
 
-// loadChartDir loads a chart directory as Helm does: .helmignore rules plus
+// LoadDir loads a chart directory as Helm does: .helmignore rules plus
 // the default "templates/.?*", symlinks followed, names walked in lexical
 // order, irregular files and files over 5 MiB refused, a UTF-8 BOM trimmed.
-func loadChartDir(dir string) (*chart, error) {
+func LoadDir(dir string) (*Chart, error) {
 	top, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -344,13 +351,13 @@ func (w *symWalker) walk(p string, info fs.FileInfo) error {
 
 // loadChartFiles is Helm's loader.LoadFiles. Deviation: sub-charts are
 // added in name order (Helm ranges over a map, so its order is random).
-func loadChartFiles(files []chartFile) (*chart, error) {
-	c := &chart{}
+func loadChartFiles(files []chartFile) (*Chart, error) {
+	c := &Chart{}
 	for _, f := range files {
 		c.raw = append(c.raw, f)
 		if f.name == "Chart.yaml" {
 			if c.metadata == nil {
-				c.metadata = new(chartMetadata)
+				c.metadata = new(Metadata)
 			}
 			if err := yaml.Unmarshal(f.data, c.metadata); err != nil {
 				return nil, fmt.Errorf("cannot load Chart.yaml: %w", err)
@@ -381,7 +388,7 @@ func loadChartFiles(files []chartFile) (*chart, error) {
 			c.schema, c.schemaModTime = f.data, f.modTime
 		case f.name == "requirements.yaml":
 			if c.metadata == nil {
-				c.metadata = new(chartMetadata)
+				c.metadata = new(Metadata)
 			}
 			if err := yaml.Unmarshal(f.data, c.metadata); err != nil {
 				return nil, fmt.Errorf("cannot load requirements.yaml: %w", err)
@@ -395,7 +402,7 @@ func loadChartFiles(files []chartFile) (*chart, error) {
 				return nil, fmt.Errorf("cannot load requirements.lock: %w", err)
 			}
 			if c.metadata == nil {
-				c.metadata = new(chartMetadata)
+				c.metadata = new(Metadata)
 			}
 			if c.metadata.APIVersion == chartAPIVersionV1 {
 				c.files = append(c.files, f)
@@ -429,7 +436,7 @@ func loadChartFiles(files []chartFile) (*chart, error) {
 	for _, n := range names {
 		files := subcharts[n]
 		var (
-			sc  *chart
+			sc  *Chart
 			err error
 		)
 		switch {
@@ -546,6 +553,40 @@ func scanChartArchive(in io.Reader, fn func(name string, hdr *tar.Header, r io.R
 	}
 }
 
+// ReadMetadata reads Chart.yaml from a packaged chart (.tgz), streaming
+// through it with Helm's path checks, and validates it.
+func ReadMetadata(in io.Reader) (*Metadata, error) {
+	var md *Metadata
+	err := scanChartArchive(in, func(name string, _ *tar.Header, r io.Reader) error {
+		if name != "Chart.yaml" || md != nil {
+			return nil
+		}
+		data, err := io.ReadAll(r)
+		if err != nil {
+			return err
+		}
+		md = new(Metadata)
+		if err := yaml.Unmarshal(bytes.TrimPrefix(data, utf8BOM), md); err != nil {
+			return fmt.Errorf("cannot load Chart.yaml: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if md == nil {
+		//lint:ignore ST1005 the message starts with a file name, and is Helm's own
+		return nil, errors.New("Chart.yaml file is missing")
+	}
+	if md.APIVersion == "" {
+		md.APIVersion = chartAPIVersionV1
+	}
+	if err := md.validate(); err != nil {
+		return nil, err
+	}
+	return md, nil
+}
+
 // --- packaging (chartutil.Save) ------------------------------------------
 
 // errTooLarge is returned when a packaged chart exceeds the in-memory cap.
@@ -563,11 +604,11 @@ func (b *cappedBuffer) Write(p []byte) (int, error) {
 	return b.Buffer.Write(p)
 }
 
-// saveChart packages c exactly as chartutil.Save writes <name>-<version>.tgz:
+// Package packages c exactly as chartutil.Save writes <name>-<version>.tgz:
 // gzip with Helm's Extra and Comment, tar entries with mode 0644 and each
 // file's mtime (clamped to SOURCE_DATE_EPOCH when that is set; Helm would use
 // the current time for a zero mtime, we use SOURCE_DATE_EPOCH or 1970).
-func saveChart(c *chart, sde *time.Time, limit int) ([]byte, error) {
+func Package(c *Chart, sde *time.Time, limit int) ([]byte, error) {
 	if err := c.metadata.validate(); err != nil {
 		return nil, fmt.Errorf("chart validation: %w", err)
 	}
@@ -592,7 +633,7 @@ func saveChart(c *chart, sde *time.Time, limit int) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func writeChartTar(out *tar.Writer, c *chart, prefix string, sde *time.Time) error {
+func writeChartTar(out *tar.Writer, c *Chart, prefix string, sde *time.Time) error {
 	name := c.metadata.Name
 	if filepath.Base(name) != name {
 		return fmt.Errorf("chart name %q is invalid", name)
