@@ -39,7 +39,7 @@ import (
 	"github.com/ocmgo/ocm/blob"
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
 	"github.com/ocmgo/ocm/controller/internal/deploy"
-	"github.com/ocmgo/ocm/controller/internal/ocm"
+	ocm "github.com/ocmgo/ocm/controller/internal/resolve"
 	"github.com/ocmgo/ocm/controller/internal/status"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/download"

@@ -23,7 +23,7 @@ import (
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
 	"github.com/ocmgo/ocm/controller/internal/controller/testenv"
 	"github.com/ocmgo/ocm/controller/internal/deploy"
-	"github.com/ocmgo/ocm/controller/internal/ocm"
+	ocm "github.com/ocmgo/ocm/controller/internal/resolve"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository/ocimap"

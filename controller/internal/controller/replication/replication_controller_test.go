@@ -17,7 +17,7 @@ import (
 
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
 	"github.com/ocmgo/ocm/controller/internal/controller/testenv"
-	"github.com/ocmgo/ocm/controller/internal/ocm"
+	ocm "github.com/ocmgo/ocm/controller/internal/resolve"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository/ctf"
 	"github.com/ocmgo/ocm/transfer"

@@ -16,7 +16,7 @@ import (
 
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
 	shared "github.com/ocmgo/ocm/controller/internal/controller"
-	"github.com/ocmgo/ocm/controller/internal/ocm"
+	ocm "github.com/ocmgo/ocm/controller/internal/resolve"
 	"github.com/ocmgo/ocm/controller/internal/status"
 )
 
