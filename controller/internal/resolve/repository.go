@@ -1,8 +1,8 @@
-// Package ocm connects the controllers to the OCM library: it turns a
+// Package resolve connects the controllers to the OCM library: it turns a
 // Repository's spec into a library repository, builds the effective OCM
 // configuration from ocmConfig references, looks up verification keys, and
 // selects resources in component versions.
-package ocm
+package resolve
 
 import (
 	"context"

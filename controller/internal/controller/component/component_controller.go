@@ -21,7 +21,7 @@ import (
 	"github.com/ocmgo/ocm/config"
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
 	shared "github.com/ocmgo/ocm/controller/internal/controller"
-	ocm "github.com/ocmgo/ocm/controller/internal/resolve"
+	"github.com/ocmgo/ocm/controller/internal/resolve"
 	"github.com/ocmgo/ocm/controller/internal/status"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/integrity"
@@ -77,12 +77,12 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Component) (re
 		return ctrl.Result{RequeueAfter: interval}, nil
 	}
 
-	effective, err := ocm.EffectiveConfig(ctx, r.Client, obj, repo)
+	effective, err := resolve.EffectiveConfig(ctx, r.Client, obj, repo)
 	if err != nil {
 		status.MarkRetrying(obj, v1alpha1.GetConfigurationFailedReason, err)
 		return ctrl.Result{}, err
 	}
-	cfg, err := ocm.LoadConfig(ctx, r.APIReader, effective)
+	cfg, err := resolve.LoadConfig(ctx, r.APIReader, effective)
 	if err != nil {
 		status.MarkRetrying(obj, v1alpha1.GetConfigurationFailedReason, err)
 		return ctrl.Result{}, err
@@ -105,11 +105,11 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Component) (re
 // resolve selects, checks and verifies the version; stalled errors
 // (status.Stall) need a change to go away, others are retried.
 func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Component, repoObj *v1alpha1.Repository, cfg *config.Config) (*v1alpha1.ComponentInfo, string, error) {
-	spec, err := ocm.ParseRepositorySpec(repoObj.Spec.RepositorySpec.Raw)
+	spec, err := resolve.ParseRepositorySpec(repoObj.Spec.RepositorySpec.Raw)
 	if err != nil {
 		return nil, "", stall(v1alpha1.InvalidRepositorySpecReason, "Repository %s: %v", repoObj.Name, err)
 	}
-	lib, err := ocm.Open(ctx, spec, cfg)
+	lib, err := resolve.Open(ctx, spec, cfg)
 	if err != nil {
 		return nil, "", err
 	}
@@ -133,7 +133,7 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Component, repoO
 	}
 
 	var digested *descriptor.Descriptor
-	norm, hash := ocm.DefaultNormalisation, ocm.DefaultHash
+	norm, hash := resolve.DefaultNormalisation, resolve.DefaultHash
 	msg := fmt.Sprintf("resolved %s:%s", name, version)
 	if len(obj.Spec.Verify) > 0 {
 		names := make([]string, len(obj.Spec.Verify))
@@ -147,7 +147,7 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Component, repoO
 				norm, hash = sig.Digest.NormalisationAlgorithm, sig.Digest.HashAlgorithm
 			}
 		}
-		keys, err := ocm.VerificationKeys(ctx, r.APIReader, obj.Namespace, obj.Spec.Verify)
+		keys, err := resolve.VerificationKeys(ctx, r.APIReader, obj.Namespace, obj.Spec.Verify)
 		if err != nil {
 			return nil, "", err
 		}
@@ -164,9 +164,9 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Component, repoO
 		// Without signatures to check, the reference digests are still
 		// recomputed, so that the published digest covers everything a
 		// Resource may reach through a reference path.
-		g, err := ocm.CheckGraph(ctx, lib, name, version)
+		g, err := resolve.CheckGraph(ctx, lib, name, version)
 		if err != nil {
-			if errors.Is(err, ocm.ErrIntegrity) {
+			if errors.Is(err, resolve.ErrIntegrity) {
 				return nil, "", stall(v1alpha1.VerificationFailedReason, "%v", err)
 			}
 			return nil, "", err
@@ -176,7 +176,7 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Component, repoO
 			norm, hash = cd.Signatures[0].Digest.NormalisationAlgorithm, cd.Signatures[0].Digest.HashAlgorithm
 		}
 	}
-	digest, err := ocm.DigestOf(digested, norm, hash)
+	digest, err := resolve.DigestOf(digested, norm, hash)
 	if err != nil {
 		return nil, "", stall(v1alpha1.VerificationFailedReason, "%v", err)
 	}

@@ -62,7 +62,7 @@ func TestDeployerLargeBundle(t *testing.T) {
 		t.Fatalf("bundle has %d bytes", fi.Size())
 	}
 	pushFile(t, host, "acme.org/big", "1.0.0", p)
-	resolve(t, ns, "big", host, "acme.org/big", "1.0.0", "manifests")
+	markResolved(t, ns, "big", host, "acme.org/big", "1.0.0", "manifests")
 
 	runtime.GC()
 	var base runtime.MemStats

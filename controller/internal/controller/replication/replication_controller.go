@@ -23,7 +23,7 @@ import (
 	"github.com/ocmgo/ocm/config"
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
 	shared "github.com/ocmgo/ocm/controller/internal/controller"
-	ocm "github.com/ocmgo/ocm/controller/internal/resolve"
+	"github.com/ocmgo/ocm/controller/internal/resolve"
 	"github.com/ocmgo/ocm/controller/internal/status"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository/ctf"
@@ -94,21 +94,21 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Replication) (
 		return ctrl.Result{RequeueAfter: interval}, nil
 	}
 
-	effective, err := ocm.EffectiveConfig(ctx, r.Client, obj, comp)
+	effective, err := resolve.EffectiveConfig(ctx, r.Client, obj, comp)
 	if err != nil {
 		status.MarkRetrying(obj, v1alpha1.GetConfigurationFailedReason, err)
 		return ctrl.Result{}, err
 	}
 	// Target credentials come from the target Repository's configuration.
 	effective = append(effective, target.Status.EffectiveOCMConfig...)
-	cfg, err := ocm.LoadConfig(ctx, r.APIReader, effective)
+	cfg, err := resolve.LoadConfig(ctx, r.APIReader, effective)
 	if err != nil {
 		status.MarkRetrying(obj, v1alpha1.GetConfigurationFailedReason, err)
 		return ctrl.Result{}, err
 	}
 	obj.Status.EffectiveOCMConfig = effective
 
-	srcSpec, err := ocm.ParseRepositorySpec(info.RepositorySpec.Raw)
+	srcSpec, err := resolve.ParseRepositorySpec(info.RepositorySpec.Raw)
 	if err != nil {
 		status.MarkStalled(obj, v1alpha1.InvalidRepositorySpecReason, err)
 		return ctrl.Result{RequeueAfter: interval}, nil
@@ -117,7 +117,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Replication) (
 	if target.Spec.RepositorySpec != nil {
 		rawTarget = target.Spec.RepositorySpec.Raw
 	}
-	dstSpec, err := ocm.ParseRepositorySpec(rawTarget)
+	dstSpec, err := resolve.ParseRepositorySpec(rawTarget)
 	if err != nil {
 		status.MarkStalled(obj, v1alpha1.InvalidRepositorySpecReason, fmt.Errorf("target: %w", err))
 		return ctrl.Result{RequeueAfter: interval}, nil
@@ -207,16 +207,16 @@ func (r *Reconciler) transfer(ctx context.Context, obj *v1alpha1.Replication, sr
 // verifyTarget recomputes the component digest in the target: the copy must
 // be the version the Component verified, even if the source changed meanwhile.
 func verifyTarget(ctx context.Context, spec reference.Repository, cfg *config.Config, info v1alpha1.ComponentInfo) error {
-	repo, err := ocm.Open(ctx, spec, cfg)
+	repo, err := resolve.Open(ctx, spec, cfg)
 	if err != nil {
 		return fmt.Errorf("reading back target: %w", err)
 	}
 	defer repo.Close()
-	g, err := ocm.CheckGraph(ctx, repo, info.Component, info.Version)
+	g, err := resolve.CheckGraph(ctx, repo, info.Component, info.Version)
 	if err != nil {
 		return fmt.Errorf("reading back target: %w", err)
 	}
-	got, err := ocm.DigestOf(g.Root.Digested, info.Digest.NormalisationAlgorithm, info.Digest.HashAlgorithm)
+	got, err := resolve.DigestOf(g.Root.Digested, info.Digest.NormalisationAlgorithm, info.Digest.HashAlgorithm)
 	if err != nil {
 		return fmt.Errorf("reading back target: %w", err)
 	}

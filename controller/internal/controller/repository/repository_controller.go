@@ -16,7 +16,7 @@ import (
 
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
 	shared "github.com/ocmgo/ocm/controller/internal/controller"
-	ocm "github.com/ocmgo/ocm/controller/internal/resolve"
+	"github.com/ocmgo/ocm/controller/internal/resolve"
 	"github.com/ocmgo/ocm/controller/internal/status"
 )
 
@@ -53,17 +53,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Repository) (result ctrl.Result, retErr error) {
 	interval := obj.Spec.Interval.Duration
 
-	spec, err := ocm.ParseRepositorySpec(rawSpec(obj))
+	spec, err := resolve.ParseRepositorySpec(rawSpec(obj))
 	if err != nil {
 		status.MarkStalled(obj, v1alpha1.InvalidRepositorySpecReason, err)
 		return ctrl.Result{RequeueAfter: interval}, nil
 	}
-	effective, err := ocm.EffectiveConfig(ctx, r.Client, obj, nil)
+	effective, err := resolve.EffectiveConfig(ctx, r.Client, obj, nil)
 	if err != nil {
 		status.MarkRetrying(obj, v1alpha1.GetConfigurationFailedReason, err)
 		return ctrl.Result{}, err
 	}
-	cfg, err := ocm.LoadConfig(ctx, r.APIReader, effective)
+	cfg, err := resolve.LoadConfig(ctx, r.APIReader, effective)
 	if err != nil {
 		status.MarkRetrying(obj, v1alpha1.GetConfigurationFailedReason, err)
 		return ctrl.Result{}, err
@@ -72,8 +72,8 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Repository) (r
 
 	checkCtx, cancel := context.WithTimeout(ctx, CheckTimeout)
 	defer cancel()
-	if err := ocm.CheckReachable(checkCtx, spec, cfg); err != nil {
-		if errors.Is(err, ocm.ErrInvalidSpec) {
+	if err := resolve.CheckReachable(checkCtx, spec, cfg); err != nil {
+		if errors.Is(err, resolve.ErrInvalidSpec) {
 			status.MarkStalled(obj, v1alpha1.InvalidRepositorySpecReason, err)
 			return ctrl.Result{RequeueAfter: interval}, nil
 		}
