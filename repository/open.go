@@ -203,6 +203,14 @@ func OpenRegistry(host, repositoryPath string, opts Options) (*oci.Registry, err
 	return oci.New(host, "", registryOptions(opts, repositoryPath))
 }
 
+// OpenImageRegistry opens the registry an image reference names, with the
+// credentials configured for its repository; an http:// reference talks
+// plain HTTP.
+func OpenImageRegistry(img reference.Image, opts Options) (*oci.Registry, error) {
+	opts.PlainHTTP = opts.PlainHTTP || img.PlainHTTP
+	return OpenRegistry(img.Endpoint(), img.Repository, opts)
+}
+
 // ExternalRegistries returns the opener of registries that external OCI
 // artifact accesses point at (integrity.ExternalOpener,
 // transfer.Options.External), with the credentials of opts.

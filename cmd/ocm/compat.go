@@ -16,7 +16,6 @@ import (
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
-	"github.com/ocmgo/ocm/repository/oci"
 )
 
 // exitIncompatible is the exit code of a check that ran and found no
@@ -339,7 +338,7 @@ func imageSpec(cmd *cobra.Command, g *globalOptions, image, platform string) (na
 			return namedSpec{}, err
 		}
 	}
-	reg, err := oci.New(img.Endpoint(), "", oci.Options{PlainHTTP: g.plainHTTP || img.PlainHTTP, Credential: oci.Credentials(g.config, img.Repository)})
+	reg, err := repository.OpenImageRegistry(img, g.repositoryOptions())
 	if err != nil {
 		return namedSpec{}, err
 	}

@@ -97,13 +97,13 @@ func (o *signOptions) run(cmd *cobra.Command, g *globalOptions, arg string) erro
 		}
 		return printSignature(cmd, o.output, sig)
 	}
-	w, err := openWritableStore(cmd, g, ref.Repository, false)
+	w, err := g.openWritable(cmd, ref.Repository, false)
 	if err != nil {
 		return err
 	}
 	defer w.Abort()
-	where := w.where
-	signed, sig, err := integrity.Sign(ctx, repository.FromStore(w, where, nil), ref.Component, ref.Version, o.signOptions(signer))
+	where := w.String()
+	signed, sig, err := integrity.Sign(ctx, w.Repository(), ref.Component, ref.Version, o.signOptions(signer))
 	if err != nil {
 		return err
 	}
@@ -283,7 +283,7 @@ func (o *verifyOptions) run(cmd *cobra.Command, g *globalOptions, arg string) er
 		Signatures: o.signatures, Content: !o.noContent, Keys: verificationKeys(g.config, o.publicKey, o.systemRoots),
 	}
 	if o.externalContent {
-		opts.External = g.externalRegistries
+		opts.External = repository.ExternalRegistries(g.repositoryOptions())
 	}
 	res, err := integrity.Verify(ctx, repo, ref.Component, ref.Version, opts)
 	if err != nil {

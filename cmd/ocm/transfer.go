@@ -20,6 +20,7 @@ import (
 	"github.com/ocmgo/ocm/compat"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/reference"
+	"github.com/ocmgo/ocm/repository"
 	"github.com/ocmgo/ocm/repository/ocimap"
 	"github.com/ocmgo/ocm/transfer"
 )
@@ -150,11 +151,12 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 	}
 	ctx := cmd.Context()
 
-	src, where, closeSrc, err := openStore(ref.Repository, g.config, g.plainHTTP)
+	src, err := repository.OpenStore(ctx, ref.Repository, g.repositoryOptions())
 	if err != nil {
 		return err
 	}
-	defer closeSrc()
+	defer src.Close()
+	where := src.String()
 	refs := []transfer.Ref{{Component: ref.Component, Version: ref.Version}}
 	if ref.Version == "" {
 		all, err := ocimap.New(src, where).ListVersions(ctx, ref.Component)
@@ -170,7 +172,7 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 		}
 	}
 
-	dst, err := openWritableStore(cmd, g, targetSpec, true)
+	dst, err := g.openWritable(cmd, targetSpec, true)
 	if err != nil {
 		return err
 	}
@@ -191,7 +193,7 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 
 		CopyResources: o.copyResources,
 		UploadAs:      transfer.UploadMode(o.uploadAs),
-		External:      g.externalRegistries,
+		External:      repository.ExternalRegistries(g.repositoryOptions()),
 	}
 	if bars.on {
 		opts.WrapBlob = bars.wrap
