@@ -77,17 +77,10 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Component) (re
 		return ctrl.Result{RequeueAfter: interval}, nil
 	}
 
-	effective, err := resolve.EffectiveConfig(ctx, r.Client, obj, repo)
+	cfg, err := shared.Configure(ctx, r.Client, r.APIReader, obj, repo, &obj.Status.EffectiveOCMConfig)
 	if err != nil {
-		status.MarkRetrying(obj, v1alpha1.GetConfigurationFailedReason, err)
-		return ctrl.Result{}, err
+		return status.Fail(obj, err, v1alpha1.GetConfigurationFailedReason, interval)
 	}
-	cfg, err := resolve.LoadConfig(ctx, r.APIReader, effective)
-	if err != nil {
-		status.MarkRetrying(obj, v1alpha1.GetConfigurationFailedReason, err)
-		return ctrl.Result{}, err
-	}
-	obj.Status.EffectiveOCMConfig = effective
 
 	// A context of its own: the deferred status write must not inherit
 	// this deadline's cancellation.
@@ -105,11 +98,11 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Component) (re
 // resolve selects, checks and verifies the version; stalled errors
 // (status.Stall) need a change to go away, others are retried.
 func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Component, repoObj *v1alpha1.Repository, cfg *config.Config) (*v1alpha1.ComponentInfo, string, error) {
-	spec, err := resolve.ParseRepositorySpec(repoObj.Spec.RepositorySpec.Raw)
+	spec, err := repository.ParseSpec(repoObj.Spec.RepositorySpec.Raw)
 	if err != nil {
 		return nil, "", stall(v1alpha1.InvalidRepositorySpecReason, "Repository %s: %v", repoObj.Name, err)
 	}
-	lib, err := resolve.Open(ctx, spec, cfg)
+	lib, err := repository.OpenWithOptions(ctx, spec, repository.Options{Config: cfg})
 	if err != nil {
 		return nil, "", err
 	}

@@ -38,11 +38,13 @@ import (
 
 	"github.com/ocmgo/ocm/blob"
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
+	shared "github.com/ocmgo/ocm/controller/internal/controller"
 	"github.com/ocmgo/ocm/controller/internal/deploy"
 	"github.com/ocmgo/ocm/controller/internal/resolve"
 	"github.com/ocmgo/ocm/controller/internal/status"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/download"
+	"github.com/ocmgo/ocm/repository"
 )
 
 // Names the deployer stamps and manages by, as the reference controller.
@@ -162,20 +164,15 @@ func (r *Reconciler) readyResource(ctx context.Context, obj *v1alpha1.Deployer) 
 
 // deploy downloads, verifies, decodes and applies; it returns the deployed objects.
 func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1alpha1.Resource) ([]v1alpha1.DeployedObjectReference, error) {
-	effective, err := resolve.EffectiveConfig(ctx, r.Client, obj, res)
+	cfg, err := shared.Configure(ctx, r.Client, r.APIReader, obj, res, &obj.Status.EffectiveOCMConfig)
 	if err != nil {
-		return nil, status.Retry(v1alpha1.GetConfigurationFailedReason, err)
+		return nil, err
 	}
-	cfg, err := resolve.LoadConfig(ctx, r.APIReader, effective)
-	if err != nil {
-		return nil, status.Retry(v1alpha1.GetConfigurationFailedReason, err)
-	}
-	obj.Status.EffectiveOCMConfig = effective
-	spec, err := resolve.ParseRepositorySpec(res.Status.Component.RepositorySpec.Raw)
+	spec, err := repository.ParseSpec(res.Status.Component.RepositorySpec.Raw)
 	if err != nil {
 		return nil, status.Stall(v1alpha1.GetRepositoryFailedReason, err)
 	}
-	repo, err := resolve.Open(ctx, spec, cfg)
+	repo, err := repository.OpenWithOptions(ctx, spec, repository.Options{Config: cfg})
 	if err != nil {
 		return nil, status.Retry(v1alpha1.GetRepositoryFailedReason, err)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/ocmgo/ocm/controller/internal/resolve"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/reference"
+	"github.com/ocmgo/ocm/repository"
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
@@ -73,7 +74,7 @@ func markResolved(t *testing.T, ns, name, host, component, version, resName stri
 		t.Fatal(err)
 	}
 	repoSpec := []byte(fmt.Sprintf(`{"type":"OCIRegistry","baseUrl":"http://%s"}`, host))
-	repo, err := resolve.Open(ctx, reference.Repository{Type: reference.TypeOCI, BaseURL: "http://" + host}, nil)
+	repo, err := repository.Open(ctx, reference.Repository{Type: reference.TypeOCI, BaseURL: "http://" + host})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/ocmgo/ocm/controller/internal/controller/testenv"
 	"github.com/ocmgo/ocm/controller/internal/resolve"
 	"github.com/ocmgo/ocm/reference"
+	"github.com/ocmgo/ocm/repository"
 	"github.com/ocmgo/ocm/repository/ctf"
 	"github.com/ocmgo/ocm/transfer"
 )
@@ -58,7 +59,7 @@ func componentResolved(t *testing.T, ns, name string, spec reference.Repository,
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	repo, err := resolve.Open(ctx, spec, nil)
+	repo, err := repository.Open(ctx, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func targetRepository(t *testing.T, ns, name string, spec reference.Repository) 
 // targetDigest reads component:version back from the target and digests it.
 func targetDigest(spec reference.Repository, component, version string) (string, error) {
 	ctx := context.Background()
-	repo, err := resolve.Open(ctx, spec, nil)
+	repo, err := repository.Open(ctx, spec)
 	if err != nil {
 		return "", err
 	}

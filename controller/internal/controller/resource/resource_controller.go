@@ -24,6 +24,7 @@ import (
 	shared "github.com/ocmgo/ocm/controller/internal/controller"
 	"github.com/ocmgo/ocm/controller/internal/resolve"
 	"github.com/ocmgo/ocm/controller/internal/status"
+	"github.com/ocmgo/ocm/repository"
 )
 
 // ResolveTimeout bounds one reconciliation including the content check,
@@ -77,17 +78,10 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Resource) (res
 		return ctrl.Result{RequeueAfter: interval}, nil
 	}
 
-	effective, err := resolve.EffectiveConfig(ctx, r.Client, obj, comp)
+	cfg, err := shared.Configure(ctx, r.Client, r.APIReader, obj, comp, &obj.Status.EffectiveOCMConfig)
 	if err != nil {
-		status.MarkRetrying(obj, v1alpha1.GetConfigurationFailedReason, err)
-		return ctrl.Result{}, err
+		return status.Fail(obj, err, v1alpha1.GetConfigurationFailedReason, interval)
 	}
-	cfg, err := resolve.LoadConfig(ctx, r.APIReader, effective)
-	if err != nil {
-		status.MarkRetrying(obj, v1alpha1.GetConfigurationFailedReason, err)
-		return ctrl.Result{}, err
-	}
-	obj.Status.EffectiveOCMConfig = effective
 
 	// A context of its own: the deferred status write must not inherit
 	// this deadline's cancellation.
@@ -119,11 +113,11 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Resource, comp *
 	if ci.RepositorySpec == nil {
 		return "", status.Stall(v1alpha1.ReferenceNotReadyReason, fmt.Errorf("the Component %s publishes no repository spec", comp.Name))
 	}
-	spec, err := resolve.ParseRepositorySpec(ci.RepositorySpec.Raw)
+	spec, err := repository.ParseSpec(ci.RepositorySpec.Raw)
 	if err != nil {
 		return "", status.Stall(v1alpha1.InvalidRepositorySpecReason, err)
 	}
-	lib, err := resolve.Open(ctx, spec, cfg)
+	lib, err := repository.OpenWithOptions(ctx, spec, repository.Options{Config: cfg})
 	if err != nil {
 		return "", err
 	}
