@@ -110,16 +110,9 @@ func igSign(t testing.TB, archive, component, version string, opts SignOptions) 
 		t.Fatal(err)
 	}
 	defer w.Abort()
-	signed, sig, err := Sign(ctx, repository.FromStore(w, "test archive", nil), component, version, opts)
+	sig, err := SignStored(ctx, w, "test archive", component, version, opts)
 	if err != nil {
 		return nil, err
-	}
-	cv, err := ocimap.New(w, "test archive").GetComponentVersion(ctx, component, version)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ocimap.NewWriter(w).ReplaceDescriptor(ctx, cv, signed); err != nil {
-		t.Fatal(err)
 	}
 	if err := w.Commit(); err != nil {
 		t.Fatal(err)

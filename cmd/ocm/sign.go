@@ -18,7 +18,6 @@ import (
 	"github.com/ocmgo/ocm/integrity"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
-	"github.com/ocmgo/ocm/repository/ocimap"
 	"github.com/ocmgo/ocm/signing"
 )
 
@@ -93,7 +92,7 @@ func (o *signOptions) run(cmd *cobra.Command, g *globalOptions, arg string) erro
 		defer repo.Close()
 		_, sig, err := integrity.Sign(ctx, repo, ref.Component, ref.Version, o.signOptions(signer))
 		if err != nil {
-			return err
+			return signHint(err)
 		}
 		return printSignature(cmd, o.output, sig)
 	}
@@ -102,22 +101,22 @@ func (o *signOptions) run(cmd *cobra.Command, g *globalOptions, arg string) erro
 		return err
 	}
 	defer w.Abort()
-	where := w.String()
-	signed, sig, err := integrity.Sign(ctx, w.Repository(), ref.Component, ref.Version, o.signOptions(signer))
+	sig, err := integrity.SignStored(ctx, w, w.String(), ref.Component, ref.Version, o.signOptions(signer))
 	if err != nil {
-		return err
-	}
-	cv, err := ocimap.New(w, where).GetComponentVersion(ctx, ref.Component, ref.Version)
-	if err != nil {
-		return err
-	}
-	if _, err := ocimap.NewWriter(w).ReplaceDescriptor(ctx, cv, signed); err != nil {
-		return err
+		return signHint(err)
 	}
 	if err := w.Commit(); err != nil {
 		return err
 	}
 	return printSignature(cmd, o.output, sig)
+}
+
+// signHint tells how to replace an existing signature.
+func signHint(err error) error {
+	if errors.Is(err, integrity.ErrSignatureExists) {
+		return fmt.Errorf("%w (use --force to replace it)", err)
+	}
+	return err
 }
 
 func (o *signOptions) signOptions(signer signing.Signer) integrity.SignOptions {
