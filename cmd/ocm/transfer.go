@@ -10,7 +10,6 @@ import (
 	"sync"
 	"text/tabwriter"
 
-	"github.com/Masterminds/semver/v3"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 	"github.com/vbauerster/mpb/v8"
@@ -139,11 +138,9 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 	if ref.Version != "" && (o.latest || o.constraint != "") {
 		return fmt.Errorf("%s names a version: --latest and --semver-constraint only apply to a reference without one", srcArg)
 	}
-	var constraint *semver.Constraints
-	if o.constraint != "" {
-		if constraint, err = semver.NewConstraint(o.constraint); err != nil {
-			return fmt.Errorf("--semver-constraint %q: %w", o.constraint, err)
-		}
+	sel := repository.Selection{Constraint: o.constraint}
+	if err := sel.Check(); err != nil {
+		return fmt.Errorf("--semver-constraint: %w", err)
 	}
 	targetSpec, err := reference.ParseRepository(targetArg)
 	if err != nil {
@@ -164,7 +161,11 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 			return err
 		}
 		refs = nil
-		for _, v := range selectVersions(all, constraint, o.latest) {
+		versions, err := selectVersions(all, sel, o.latest)
+		if err != nil {
+			return err
+		}
+		for _, v := range versions {
 			refs = append(refs, transfer.Ref{Component: ref.Component, Version: v})
 		}
 		if len(refs) == 0 {

@@ -9,11 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
-	"github.com/Masterminds/semver/v3"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -113,8 +111,13 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Component, repoO
 	if err != nil {
 		return nil, "", fmt.Errorf("listing versions of %s: %w", name, err)
 	}
-	version, err := selectVersion(versions, obj.Spec.Semver, obj.Spec.SemverFilter)
-	if err != nil {
+	version, err := repository.Selection{Constraint: obj.Spec.Semver, Filter: obj.Spec.SemverFilter}.Latest(versions)
+	switch {
+	case errors.Is(err, repository.ErrInvalidSelection):
+		return nil, "", status.Stall(v1alpha1.InvalidSpecReason, err)
+	case errors.Is(err, repository.ErrNoMatchingVersion):
+		return nil, "", status.Stall(v1alpha1.NoMatchingVersionReason, err)
+	case err != nil:
 		return nil, "", err
 	}
 	if err := r.checkDowngrade(ctx, lib, obj, version); err != nil {
@@ -188,9 +191,7 @@ func (r *Reconciler) checkDowngrade(ctx context.Context, lib repository.Reposito
 	if cur.Version == "" || cur.Component != obj.Spec.Component {
 		return nil
 	}
-	curV, err1 := semver.NewVersion(cur.Version)
-	newV, err2 := semver.NewVersion(version)
-	if err1 != nil || err2 != nil || !newV.LessThan(curV) {
+	if !repository.IsDowngrade(cur.Version, version) {
 		return nil
 	}
 	switch obj.Spec.DowngradePolicy {
@@ -205,11 +206,11 @@ func (r *Reconciler) checkDowngrade(ctx context.Context, lib repository.Reposito
 		if !ok {
 			return stall(v1alpha1.DowngradeDeniedReason, "downgrade from %s to %s denied: %s:%s has no label %s (downgradePolicy Allow)", cur.Version, version, cur.Component, cur.Version, v1alpha1.DowngradePolicyLabel)
 		}
-		c, err := semver.NewConstraint(constraint)
+		allowed, err := repository.DowngradeAllowed(constraint, version)
 		if err != nil {
 			return stall(v1alpha1.DowngradeDeniedReason, "downgrade from %s to %s denied: label %s of %s:%s is not a semver constraint: %v", cur.Version, version, v1alpha1.DowngradePolicyLabel, cur.Component, cur.Version, err)
 		}
-		if !c.Check(newV) {
+		if !allowed {
 			return stall(v1alpha1.DowngradeDeniedReason, "downgrade from %s to %s denied: %s:%s allows downgrades to %q only", cur.Version, version, cur.Component, cur.Version, constraint)
 		}
 		return nil
@@ -249,43 +250,6 @@ func signatureNames(cd *descriptor.Descriptor) string {
 		names[i] = fmt.Sprintf("%q", s.Name)
 	}
 	return strings.Join(names, ", ")
-}
-
-// selectVersion returns the highest version satisfying the constraint and
-// matching the filter.
-func selectVersion(versions []string, constraint, filter string) (string, error) {
-	c, err := semver.NewConstraint(constraint)
-	if err != nil {
-		return "", stall(v1alpha1.InvalidSpecReason, "semver constraint %q: %v", constraint, err)
-	}
-	var re *regexp.Regexp
-	if filter != "" {
-		if re, err = regexp.Compile(filter); err != nil {
-			return "", stall(v1alpha1.InvalidSpecReason, "semverFilter %q: %v", filter, err)
-		}
-	}
-	var best *semver.Version
-	bestRaw := ""
-	for _, v := range versions {
-		sv, err := semver.NewVersion(v)
-		if err != nil || !c.Check(sv) || (re != nil && !re.MatchString(v)) {
-			continue
-		}
-		if best == nil || sv.GreaterThan(best) {
-			best, bestRaw = sv, v
-		}
-	}
-	if best == nil {
-		return "", stall(v1alpha1.NoMatchingVersionReason, "none of %d versions satisfies %q%s", len(versions), constraint, filterNote(filter))
-	}
-	return bestRaw, nil
-}
-
-func filterNote(filter string) string {
-	if filter == "" {
-		return ""
-	}
-	return fmt.Sprintf(" and matches %q", filter)
 }
 
 // finalize releases the Component once no Resource or Replication
