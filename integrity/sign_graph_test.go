@@ -170,7 +170,7 @@ func TestSignVerifyLibraryRoundTrip(t *testing.T) {
 	}
 
 	// Signing again under a name in use needs Force, which replaces in place.
-	if _, err := igSign(t, archive, "example.com/ig/a", "1.0.0", SignOptions{Signer: signing.Signer{Algorithm: signing.AlgorithmRSAPSS, Key: key}}); err == nil || !strings.Contains(err.Error(), `already has a signature named "default"`) {
+	if _, err := igSign(t, archive, "example.com/ig/a", "1.0.0", SignOptions{Signer: signing.Signer{Algorithm: signing.AlgorithmRSAPSS, Key: key}}); !errors.Is(err, ErrSignatureExists) || !strings.Contains(err.Error(), `already has a signature named "default"`) {
 		t.Fatalf("second default signature: %v", err)
 	}
 	sig, err := igSign(t, archive, "example.com/ig/a", "1.0.0", SignOptions{Force: true, Hash: normalisation.SHA512, Signer: signing.Signer{Algorithm: signing.AlgorithmRSAPSS, Key: key}})

@@ -138,6 +138,9 @@ func (o *addCVOptions) run(cmd *cobra.Command, g *globalOptions) error {
 		ReferrerTracking: o.referrers,
 	})
 	progress.wait()
+	if errors.Is(err, constructor.ErrVersionExists) {
+		return fmt.Errorf("%w (use --component-version-conflict-policy replace or skip)", err)
+	}
 	if err != nil {
 		return err
 	}

@@ -304,13 +304,11 @@ func (o *compatCheckOptions) componentSpecs(cmd *cobra.Command, g *globalOptions
 			}
 		}
 		// Verified: content address and resource digest.
-		data, err := compat.ReadSpec(ctx, repo, cv, &a)
+		loaded, err := compat.LoadSpec(ctx, repo, cv, &a)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", what, ns.source, err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
-		if ns.spec, err = compat.Parse(data); err != nil {
-			return nil, fmt.Errorf("%s: %s: invalid image compatibility spec: %w", what, ns.source, err)
-		}
+		ns.spec = loaded.Spec
 		out = append(out, ns)
 	}
 	return out, nil

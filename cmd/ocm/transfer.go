@@ -215,6 +215,9 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 	if ce := (*transfer.ConflictError)(nil); errors.As(err, &ce) && existing != transfer.ExistingFail {
 		return fmt.Errorf("%w (--existing replace replaces them, --existing skip leaves them)", err)
 	}
+	if errors.Is(err, transfer.ErrArtifactTarget) {
+		return fmt.Errorf("%w (--upload-as ociArtifact needs an OCI registry as the target)", err)
+	}
 	if err != nil {
 		return err
 	}
