@@ -130,4 +130,3 @@ func DowngradeAllowed(constraint, next string) (bool, error) {
 	sel, err := Selection{Constraint: constraint}.Select([]string{next})
 	return len(sel) == 1, err
 }
-
