@@ -91,7 +91,7 @@ func (r *Report) Verdict() string {
 		return fmt.Sprintf("COMPATIBLE: set #%d (tag %s, weight %d) matches", best.Index+1, orDash(best.Tag), best.Weight)
 	}
 	if len(r.Sets) == 0 {
-		return "INCOMPATIBLE: no compatibility set selected (check --tags)"
+		return "INCOMPATIBLE: no compatibility set selected (none has one of the selected tags)"
 	}
 	var fails []string
 	for _, s := range r.Sets {

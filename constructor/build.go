@@ -165,6 +165,10 @@ type builder struct {
 	built map[string]*descriptor.Descriptor
 }
 
+// ErrVersionExists is the conflict of policy AbortAndFail: the target
+// repository has the component version already.
+var ErrVersionExists = errors.New("component version already exists in the target repository")
+
 func (b *builder) component(ctx context.Context, c *Component, path string) (Result, error) {
 	key := c.Name + ":" + c.Version
 	existing, err := b.repo.GetComponentVersion(ctx, c.Name, c.Version)
@@ -172,7 +176,7 @@ func (b *builder) component(ctx context.Context, c *Component, path string) (Res
 	case err == nil:
 		switch b.opts.ConflictPolicy {
 		case AbortAndFail:
-			return Result{}, fmt.Errorf("component version already exists in the target repository (use --component-version-conflict-policy replace or skip)")
+			return Result{}, ErrVersionExists
 		case Skip:
 			b.opts.Logger.Info("component version exists, skipped", "component", key)
 			b.built[key] = existing.Descriptor

@@ -12,6 +12,16 @@ import (
 	"github.com/ocmgo/ocm/signing"
 )
 
+// ErrSignatureExists is returned by Sign for a signature name the version
+// has already, unless SignOptions.Force.
+var ErrSignatureExists = errors.New("a signature of that name exists")
+
+// signatureExists is ErrSignatureExists with a message naming the version.
+type signatureExists string
+
+func (e signatureExists) Error() string        { return string(e) }
+func (e signatureExists) Is(target error) bool { return target == ErrSignatureExists }
+
 // SignOptions say how to sign.
 type SignOptions struct {
 	Name          string // signature name (default "default")
@@ -46,7 +56,7 @@ func Sign(ctx context.Context, repo repository.Repository, component, version st
 		}
 	}
 	if idx >= 0 && !opts.Force {
-		return nil, nil, fmt.Errorf("%s:%s already has a signature named %q (use --force to replace it)", component, version, opts.Name)
+		return nil, nil, signatureExists(fmt.Sprintf("%s:%s already has a signature named %q", component, version, opts.Name))
 	}
 	if err := normalisation.IsSafelyDigestible(cd); err != nil {
 		return nil, nil, err
@@ -68,6 +78,25 @@ func Sign(ctx context.Context, repo repository.Repository, component, version st
 		out.Signatures = append(out.Signatures, sig)
 	}
 	return &out, &sig, nil
+}
+
+// SignStored signs component:version of store (see Sign) and replaces its
+// descriptor there with the signed one; where names the store in messages.
+// Committing a transactional store (repository.Writable, ctf.Writer) is
+// the caller's, so that nothing is published when signing fails.
+func SignStored(ctx context.Context, store ocimap.WriteStore, where, component, version string, opts SignOptions) (*descriptor.Signature, error) {
+	signed, sig, err := Sign(ctx, repository.FromStore(store, where, nil), component, version, opts)
+	if err != nil {
+		return nil, err
+	}
+	cv, err := ocimap.New(store, where).GetComponentVersion(ctx, component, version)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ocimap.NewWriter(store).ReplaceDescriptor(ctx, cv, signed); err != nil {
+		return nil, err
+	}
+	return sig, nil
 }
 
 // SignatureResult is the outcome for one signature.

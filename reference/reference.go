@@ -158,20 +158,18 @@ func ParseRepository(input string) (Repository, error) {
 	if typ == "" {
 		typ = guessType(rest)
 	}
-	canonical, err := canonicalType(typ)
+	canonical, err := CanonicalRepositoryType(typ)
 	if err != nil {
 		return Repository{}, fmt.Errorf("repository %q: %w", input, err)
 	}
-	switch canonical {
-	case TypeCTF:
-		path := strings.TrimPrefix(rest, "file://")
-		if isWindowsAbsPath(path) {
-			path = strings.ReplaceAll(path, `\`, `/`)
-		}
-		return Repository{Type: TypeCTF, FilePath: path}, nil
-	default:
+	if canonical == TypeOCI {
 		return parseOCI(input, rest)
 	}
+	path := strings.TrimPrefix(rest, "file://")
+	if isWindowsAbsPath(path) {
+		path = strings.ReplaceAll(path, `\`, `/`)
+	}
+	return Repository{Type: TypeCTF, FilePath: path}, nil
 }
 
 func parseOCI(input, rest string) (Repository, error) {
@@ -206,18 +204,35 @@ func parseOCI(input, rest string) (Repository, error) {
 	return r, nil
 }
 
-func canonicalType(t string) (string, error) {
+// ErrUnknownType is returned for a repository type that is none of the
+// spellings of TypeCTF and TypeOCI.
+var ErrUnknownType = errors.New("unknown repository type")
+
+// typeNames is the one table of repository type spellings: the canonical
+// names, the reference's aliases, and the short forms used in references.
+// Matching ignores case (controllers have always accepted "ociregistry").
+var typeNames = []struct{ name, canonical string }{
+	{"CommonTransportFormat", TypeCTF},
+	{"CTF", TypeCTF},
+	{"OCIRepository", TypeOCI},
+	{"OCIRegistry", TypeOCI},
+	{"OCI", TypeOCI},
+}
+
+// CanonicalRepositoryType returns TypeCTF or TypeOCI for a repository type
+// as references and repository specifications spell it, optionally with
+// the version suffix /v1. Other types return an error wrapping
+// ErrUnknownType.
+func CanonicalRepositoryType(t string) (string, error) {
 	base, version, hasVersion := strings.Cut(t, "/")
-	if hasVersion && version != "v1" {
-		return "", fmt.Errorf("unknown repository type %q (known: CommonTransportFormat, ctf, OCIRepository, oci, OCIRegistry)", t)
+	if !hasVersion || version == "v1" {
+		for _, n := range typeNames {
+			if strings.EqualFold(base, n.name) {
+				return n.canonical, nil
+			}
+		}
 	}
-	switch base {
-	case "CommonTransportFormat", "CTF", "ctf":
-		return TypeCTF, nil
-	case "OCIRepository", "OCI", "oci", "OCIRegistry", "ociRegistry":
-		return TypeOCI, nil
-	}
-	return "", fmt.Errorf("unknown repository type %q (known: CommonTransportFormat, ctf, OCIRepository, oci, OCIRegistry)", t)
+	return "", fmt.Errorf("%w %q (known: CommonTransportFormat, ctf, OCIRepository, oci, OCIRegistry)", ErrUnknownType, t)
 }
 
 // guessType follows the reference CLI's heuristics: paths and archive names

@@ -130,3 +130,34 @@ func TestParseOCIValidation(t *testing.T) {
 		}
 	}
 }
+
+func TestCanonicalRepositoryType(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"CommonTransportFormat", TypeCTF},
+		{"CommonTransportFormat/v1", TypeCTF},
+		{"commontransportformat", TypeCTF},
+		{"CTF", TypeCTF},
+		{"ctf", TypeCTF},
+		{"OCIRepository/v1", TypeOCI},
+		{"OCIRegistry", TypeOCI},
+		{"ociRegistry", TypeOCI},
+		{"ociregistry/v1", TypeOCI},
+		{"oci", TypeOCI},
+		{"OCI", TypeOCI},
+		{"ctf/v2", ""},
+		{"S3", ""},
+		{"", ""},
+		{"OCIRegistry/", ""},
+	} {
+		got, err := CanonicalRepositoryType(tt.in)
+		if tt.want == "" {
+			if !errors.Is(err, ErrUnknownType) {
+				t.Errorf("%q: %q, %v; want ErrUnknownType", tt.in, got, err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("%q: %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}

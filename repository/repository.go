@@ -1,6 +1,7 @@
 // Package repository defines the component version repository: the one
-// interface that CTF archives and OCI registries implement, and Open, which
-// turns a parsed repository reference into one.
+// interface that CTF archives and OCI registries implement, and the openers
+// (Open, OpenStore, OpenWritable, OpenRegistry) that turn a parsed
+// repository reference into one, with credentials from the configuration.
 package repository
 
 import (
@@ -11,11 +12,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
 
-	"github.com/ocmgo/ocm/config"
 	"github.com/ocmgo/ocm/descriptor"
-	"github.com/ocmgo/ocm/reference"
-	"github.com/ocmgo/ocm/repository/ctf"
-	"github.com/ocmgo/ocm/repository/oci"
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
@@ -36,40 +33,6 @@ type Repository interface {
 	// String names the repository for messages.
 	String() string
 	io.Closer
-}
-
-// Open opens the repository a reference names, read-only, with default options.
-func Open(ctx context.Context, spec reference.Repository) (Repository, error) {
-	return OpenWithOptions(ctx, spec, Options{})
-}
-
-// Options tune how repositories are opened.
-type Options struct {
-	// Config supplies registry credentials (its credential consumers, then
-	// the docker config).
-	Config *config.Config
-	// PlainHTTP talks HTTP to registries that are not on a loopback address
-	// (loopback hosts use HTTP anyway).
-	PlainHTTP bool
-}
-
-// OpenWithOptions opens the repository a reference names, read-only.
-func OpenWithOptions(ctx context.Context, spec reference.Repository, opts Options) (Repository, error) {
-	switch spec.Type {
-	case reference.TypeCTF:
-		a, err := ctf.Open(spec.FilePath)
-		if err != nil {
-			return nil, err
-		}
-		return FromStore(a, "CTF archive "+spec.FilePath, a), nil
-	case reference.TypeOCI:
-		reg, err := oci.New(spec.BaseURL, spec.SubPath, oci.Options{Credential: oci.Credentials(opts.Config, spec.SubPath), PlainHTTP: opts.PlainHTTP})
-		if err != nil {
-			return nil, err
-		}
-		return FromStore(reg, reg.String(), nil), nil
-	}
-	return nil, fmt.Errorf("repository %s: unknown type %q", spec, spec.Type)
 }
 
 // FromStore returns a Repository over any store laid out per the OCM OCI

@@ -75,7 +75,7 @@ func rewriteVersion(ctx context.Context, v *version, dst ocimap.WriteStore, opts
 	referencer, _ := dst.(ImageReferencer)
 	toArtifact := func(r *descriptor.Resource, repo, tag string, root ocispec.Descriptor, items []item) error {
 		if referencer == nil {
-			return fmt.Errorf("resource %s: --upload-as ociArtifact needs an OCI registry as the target", r.Name)
+			return fmt.Errorf("resource %s: %w", r.Name, ErrArtifactTarget)
 		}
 		pushes = append(pushes, push{repo: repo, tag: tag, root: root, items: items})
 		ref := referencer.ImageReference(repo)

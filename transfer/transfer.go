@@ -34,6 +34,10 @@ import (
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
+// ErrArtifactTarget is returned for UploadOCIArtifact to a target that is
+// not an OCI registry (ImageReferencer).
+var ErrArtifactTarget = errors.New("OCI artifacts can be uploaded as artifacts to an OCI registry only")
+
 // DefaultConcurrency bounds, when Options.Concurrency is not set, both the
 // component versions in flight and the blobs copied in parallel.
 const DefaultConcurrency = 4

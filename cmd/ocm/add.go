@@ -103,7 +103,7 @@ func (o *addCVOptions) run(cmd *cobra.Command, g *globalOptions) error {
 			if err != nil {
 				return nil, false, err
 			}
-			reg, err := openRegistry(reference.Repository{Type: reference.TypeOCI, BaseURL: img.Endpoint()}, g.config, g.plainHTTP || img.PlainHTTP)
+			reg, err := repository.OpenImageRegistry(img, g.repositoryOptions())
 			if err != nil {
 				return nil, false, err
 			}
@@ -123,7 +123,7 @@ func (o *addCVOptions) run(cmd *cobra.Command, g *globalOptions) error {
 			fmt.Fprintf(cmd.ErrOrStderr(), "imported compatibility spec: %s\n", l)
 		}
 	}
-	w, err := openWritableStore(cmd, g, repoSpec, true)
+	w, err := g.openWritable(cmd, repoSpec, true)
 	if err != nil {
 		return err
 	}
@@ -138,6 +138,9 @@ func (o *addCVOptions) run(cmd *cobra.Command, g *globalOptions) error {
 		ReferrerTracking: o.referrers,
 	})
 	progress.wait()
+	if errors.Is(err, constructor.ErrVersionExists) {
+		return fmt.Errorf("%w (use --component-version-conflict-policy replace or skip)", err)
+	}
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,6 @@ import (
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
-	"github.com/ocmgo/ocm/repository/oci"
 )
 
 // exitIncompatible is the exit code of a check that ran and found no
@@ -306,13 +305,11 @@ func (o *compatCheckOptions) componentSpecs(cmd *cobra.Command, g *globalOptions
 			}
 		}
 		// Verified: content address and resource digest.
-		data, err := referrer.ReadSpec(ctx, repo, cv, &a)
+		loaded, err := referrer.LoadSpec(ctx, repo, cv, &a)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", what, ns.source, err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
-		if ns.spec, err = compat.Parse(data); err != nil {
-			return nil, fmt.Errorf("%s: %s: invalid image compatibility spec: %w", what, ns.source, err)
-		}
+		ns.spec = loaded.Spec
 		out = append(out, ns)
 	}
 	return out, nil
@@ -340,7 +337,7 @@ func imageSpec(cmd *cobra.Command, g *globalOptions, image, platform string) (na
 			return namedSpec{}, err
 		}
 	}
-	reg, err := oci.New(img.Endpoint(), "", oci.Options{PlainHTTP: g.plainHTTP || img.PlainHTTP, Credential: oci.Credentials(g.config, img.Repository)})
+	reg, err := repository.OpenImageRegistry(img, g.repositoryOptions())
 	if err != nil {
 		return namedSpec{}, err
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/ocmgo/ocm/compat"
 	"github.com/ocmgo/ocm/internal/testutil"
-	"github.com/ocmgo/ocm/reference"
+	"github.com/ocmgo/ocm/repository"
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
@@ -57,7 +57,7 @@ resources:
 			}
 			image := target + "/" + ocimap.RepositoryName("example.com/compat/layout") + "@" + lb.LocalReference
 			// The referrer is what NFD looks for.
-			reg, err := openRegistry(reference.Repository{Type: reference.TypeOCI, BaseURL: host}, nil, true)
+			reg, err := repository.OpenRegistry(host, "", repository.Options{PlainHTTP: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -119,7 +119,7 @@ func TestAddImportCompat(t *testing.T) {
 	host := agRegistry(t)
 	dg := crPushImage(t, host, "acme/app", "1.4.0", "app layer")
 	crPushImage(t, host, "acme/tool", "2.0.0", "tool layer")
-	reg, err := openRegistry(reference.Repository{Type: reference.TypeOCI, BaseURL: host}, nil, true)
+	reg, err := repository.OpenRegistry(host, "", repository.Options{PlainHTTP: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -122,14 +122,16 @@ func (o *downloadOptions) run(cmd *cobra.Command, g *globalOptions, arg string) 
 	if o.verify {
 		// The signature covers the resource digest, which the download checks
 		// while streaming; blobs of other resources need not be re-hashed.
-		res, err := integrity.Verify(ctx, repo, ref.Component, version, integrity.VerifyOptions{
-			Signatures: o.signatures, Keys: verificationKeys(g.config, o.publicKey, false),
-		})
+		keys, err := verificationKeys(g.config, o.publicKey, false)
+		if err != nil {
+			return err
+		}
+		res, err := integrity.Verify(ctx, repo, ref.Component, version, integrity.VerifyOptions{Signatures: o.signatures, Keys: keys})
 		if err != nil {
 			return err
 		}
 		if res.Err != nil {
-			return fmt.Errorf("not downloading: %w", res.Err)
+			return keyHint(fmt.Errorf("not downloading: %w", res.Err))
 		}
 	} else if len(o.signatures) > 0 || o.publicKey != "" {
 		return fmt.Errorf("--signature and --public-key need --verify")

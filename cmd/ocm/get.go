@@ -7,7 +7,6 @@ import (
 	"io"
 	"text/tabwriter"
 
-	"github.com/Masterminds/semver/v3"
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
@@ -65,13 +64,9 @@ func (o *getCVOptions) run(cmd *cobra.Command, g *globalOptions, arg string) err
 	if o.recursive < -1 {
 		return fmt.Errorf("--recursive %d: use -1 (unlimited), 0 (none) or a depth", o.recursive)
 	}
-	var constraint *semver.Constraints
-	if o.constraint != "" {
-		c, err := semver.NewConstraint(o.constraint)
-		if err != nil {
-			return fmt.Errorf("--semver-constraint %q: %w", o.constraint, err)
-		}
-		constraint = c
+	sel := repository.Selection{Constraint: o.constraint}
+	if err := sel.Check(); err != nil {
+		return fmt.Errorf("--semver-constraint: %w", err)
 	}
 	ref, repoSpec, err := parseRefOrRepository(arg)
 	if err != nil {
@@ -100,7 +95,9 @@ func (o *getCVOptions) run(cmd *cobra.Command, g *globalOptions, arg string) err
 			if err != nil {
 				return err
 			}
-			versions = selectVersions(all, constraint, o.latest)
+			if versions, err = selectVersions(all, sel, o.latest); err != nil {
+				return err
+			}
 		}
 		for _, v := range versions {
 			n, err := repository.Graph(ctx, repo, comp, v, o.recursive)
@@ -132,21 +129,20 @@ func parseRefOrRepository(arg string) (*reference.Ref, reference.Repository, err
 	return nil, repo, nil
 }
 
-func selectVersions(all []string, c *semver.Constraints, latest bool) []string {
-	var out []string
-	for _, v := range all {
-		if c != nil {
-			sv, err := semver.NewVersion(v)
-			if err != nil || !c.Check(sv) {
-				continue
-			}
-		}
-		out = append(out, v)
+// selectVersions applies --semver-constraint and --latest; no match is an
+// empty list, which callers report naming the component.
+func selectVersions(all []string, sel repository.Selection, latest bool) ([]string, error) {
+	if !latest {
+		return sel.Select(all)
 	}
-	if latest && len(out) > 0 {
-		out = out[len(out)-1:]
+	v, err := sel.Latest(all)
+	if errors.Is(err, repository.ErrNoMatchingVersion) {
+		return nil, nil
 	}
-	return out
+	if err != nil {
+		return nil, err
+	}
+	return []string{v}, nil
 }
 
 func printComponentVersions(w io.Writer, format string, roots []*repository.Node) error {

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ocmgo/ocm/config"
+	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
 )
 
@@ -105,6 +106,18 @@ func (g *globalOptions) setup(cmd *cobra.Command) error {
 // repositoryOptions are the global settings for opening repositories.
 func (g *globalOptions) repositoryOptions() repository.Options {
 	return repository.Options{Config: g.config, PlainHTTP: g.plainHTTP}
+}
+
+// openWritable opens spec for writing, telling the user when it waits for
+// another process; create makes a missing CTF archive.
+func (g *globalOptions) openWritable(cmd *cobra.Command, spec reference.Repository, create bool) (*repository.Writable, error) {
+	opts := g.repositoryOptions()
+	opts.Create = create
+	stderr := cmd.ErrOrStderr()
+	opts.OnWait = func() {
+		fmt.Fprintf(stderr, "waiting for another ocm process to finish writing %s ...\n", spec.FilePath)
+	}
+	return repository.OpenWritable(cmd.Context(), spec, opts)
 }
 
 func newVersionCommand() *cobra.Command {

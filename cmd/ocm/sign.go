@@ -1,8 +1,8 @@
 package main
 
 import (
-	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -18,7 +18,6 @@ import (
 	"github.com/ocmgo/ocm/integrity"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
-	"github.com/ocmgo/ocm/repository/ocimap"
 	"github.com/ocmgo/ocm/signing"
 )
 
@@ -93,31 +92,31 @@ func (o *signOptions) run(cmd *cobra.Command, g *globalOptions, arg string) erro
 		defer repo.Close()
 		_, sig, err := integrity.Sign(ctx, repo, ref.Component, ref.Version, o.signOptions(signer))
 		if err != nil {
-			return err
+			return signHint(err)
 		}
 		return printSignature(cmd, o.output, sig)
 	}
-	w, err := openWritableStore(cmd, g, ref.Repository, false)
+	w, err := g.openWritable(cmd, ref.Repository, false)
 	if err != nil {
 		return err
 	}
 	defer w.Abort()
-	where := w.where
-	signed, sig, err := integrity.Sign(ctx, repository.FromStore(w, where, nil), ref.Component, ref.Version, o.signOptions(signer))
+	sig, err := integrity.SignStored(ctx, w, w.String(), ref.Component, ref.Version, o.signOptions(signer))
 	if err != nil {
-		return err
-	}
-	cv, err := ocimap.New(w, where).GetComponentVersion(ctx, ref.Component, ref.Version)
-	if err != nil {
-		return err
-	}
-	if _, err := ocimap.NewWriter(w).ReplaceDescriptor(ctx, cv, signed); err != nil {
-		return err
+		return signHint(err)
 	}
 	if err := w.Commit(); err != nil {
 		return err
 	}
 	return printSignature(cmd, o.output, sig)
+}
+
+// signHint tells how to replace an existing signature.
+func signHint(err error) error {
+	if errors.Is(err, integrity.ErrSignatureExists) {
+		return fmt.Errorf("%w (use --force to replace it)", err)
+	}
+	return err
 }
 
 func (o *signOptions) signOptions(signer signing.Signer) integrity.SignOptions {
@@ -151,37 +150,7 @@ func (o *signOptions) signer(cfg *config.Config) (signing.Signer, error) {
 			return signing.Signer{}, err
 		}
 	}
-	if err := oneOf("signatureAlgorithm", sc.SignatureAlgorithm, signing.AlgorithmRSAPSS, signing.AlgorithmRSAPKCS1v15); err != nil {
-		return signing.Signer{}, err
-	}
-	id := map[string]string{"type": "RSA/v1alpha1", "algorithm": sc.SignatureAlgorithm, "signature": o.signature}
-	creds, ok, err := cfg.Credentials(id)
-	if err != nil {
-		return signing.Signer{}, err
-	}
-	keyPEM, err := creds.ReadPEM(config.PropPrivateKeyPEM, config.PropPrivateKeyPEMFile)
-	if err != nil {
-		return signing.Signer{}, err
-	}
-	if !ok || keyPEM == nil {
-		return signing.Signer{}, fmt.Errorf("no private key configured for signature %q: add a credentials consumer with identity type=RSA/v1alpha1, algorithm=%s, signature=%s and private_key_pem[_file] (config files read: %s)",
-			o.signature, sc.SignatureAlgorithm, o.signature, filesRead(cfg))
-	}
-	key, err := signing.ParsePrivateKey(keyPEM)
-	if err != nil {
-		return signing.Signer{}, fmt.Errorf("private key for signature %q (from %s): %w", o.signature, creds.Source, err)
-	}
-	s := signing.Signer{Algorithm: sc.SignatureAlgorithm, Key: key}
-	if strings.EqualFold(sc.SignatureEncodingPolicy, "PEM") {
-		chainPEM, err := creds.ReadPEM(config.PropPublicKeyPEM, config.PropPublicKeyPEMFile)
-		if err != nil {
-			return signing.Signer{}, err
-		}
-		if s.Chain, err = signing.ParseCertificates(chainPEM); err != nil || len(s.Chain) == 0 {
-			return signing.Signer{}, fmt.Errorf("PEM encoding for signature %q needs a certificate chain in public_key_pem[_file] (from %s): %v", o.signature, creds.Source, err)
-		}
-	}
-	return s, nil
+	return signing.SignerFromConfig(cfg, o.signature, sc)
 }
 
 func readSignerSpec(path string, base config.SignerConfig) (config.SignerConfig, error) {
@@ -206,13 +175,6 @@ func readSignerSpec(path string, base config.SignerConfig) (config.SignerConfig,
 		base.SignatureEncodingPolicy = spec.SignatureEncodingPolicy
 	}
 	return base, nil
-}
-
-func filesRead(cfg *config.Config) string {
-	if len(cfg.Files) == 0 {
-		return "none"
-	}
-	return strings.Join(cfg.Files, ", ")
 }
 
 func newVerifyCommand(g *globalOptions) *cobra.Command {
@@ -279,11 +241,13 @@ func (o *verifyOptions) run(cmd *cobra.Command, g *globalOptions, arg string) er
 		return err
 	}
 	defer repo.Close()
-	opts := integrity.VerifyOptions{
-		Signatures: o.signatures, Content: !o.noContent, Keys: verificationKeys(g.config, o.publicKey, o.systemRoots),
+	keys, err := verificationKeys(g.config, o.publicKey, o.systemRoots)
+	if err != nil {
+		return err
 	}
+	opts := integrity.VerifyOptions{Signatures: o.signatures, Content: !o.noContent, Keys: keys}
 	if o.externalContent {
-		opts.External = g.externalRegistries
+		opts.External = repository.ExternalRegistries(g.repositoryOptions())
 	}
 	res, err := integrity.Verify(ctx, repo, ref.Component, ref.Version, opts)
 	if err != nil {
@@ -291,57 +255,32 @@ func (o *verifyOptions) run(cmd *cobra.Command, g *globalOptions, arg string) er
 	}
 	printVerification(cmd, res)
 	if res.Err != nil {
-		return res.Err
+		return keyHint(res.Err)
 	}
 	return nil
 }
 
 // verificationKeys resolves a signature's verification material: the
-// --public-key file, or the credentials consumer for its name and algorithm.
-func verificationKeys(cfg *config.Config, publicKey string, systemRoots bool) integrity.KeyLookup {
-	return func(sig descriptor.Signature) (signing.VerifyOptions, error) {
-		var data []byte
-		var source string
-		if publicKey != "" {
-			d, err := os.ReadFile(publicKey)
-			if err != nil {
-				return signing.VerifyOptions{}, fmt.Errorf("--public-key: %w", err)
-			}
-			data, source = d, publicKey
-		} else {
-			id := map[string]string{"type": "RSA/v1alpha1", "algorithm": sig.Signature.Algorithm, "signature": sig.Name}
-			creds, ok, err := cfg.Credentials(id)
-			if err != nil {
-				return signing.VerifyOptions{}, err
-			}
-			if ok {
-				if data, err = creds.ReadPEM(config.PropPublicKeyPEM, config.PropPublicKeyPEMFile); err != nil {
-					return signing.VerifyOptions{}, err
-				}
-				source = creds.Source
-			}
-			if data == nil && systemRoots && sig.Signature.MediaType == signing.MediaTypePEM {
-				return signing.VerifyOptions{UseSystemRoots: true}, nil
-			}
-			if data == nil {
-				return signing.VerifyOptions{}, fmt.Errorf("no public key configured for signature %q: use --public-key or a credentials consumer with identity type=RSA/v1alpha1, algorithm=%s, signature=%s and public_key_pem[_file] (config files read: %s)",
-					sig.Name, sig.Signature.Algorithm, sig.Name, filesRead(cfg))
-			}
-		}
-		pub, certs, err := signing.ParsePublicKey(data)
+// --public-key file for every signature, or the credentials consumer for its
+// name and algorithm.
+func verificationKeys(cfg *config.Config, publicKey string, systemRoots bool) (integrity.KeyLookup, error) {
+	trust := signing.Trust{Config: cfg, SystemRoots: systemRoots}
+	if publicKey != "" {
+		data, err := os.ReadFile(publicKey)
 		if err != nil {
-			return signing.VerifyOptions{}, fmt.Errorf("public key for signature %q (from %s): %w", sig.Name, source, err)
+			return nil, fmt.Errorf("--public-key: %w", err)
 		}
-		if len(certs) > 0 && sig.Signature.MediaType == signing.MediaTypePEM {
-			// Certificates verify PEM signatures as trust roots.
-			roots := x509.NewCertPool()
-			for _, c := range certs {
-				roots.AddCert(c)
-			}
-			return signing.VerifyOptions{Roots: roots, UseSystemRoots: systemRoots}, nil
-		}
-		return signing.VerifyOptions{PublicKey: pub}, nil
+		trust.PEM, trust.PEMSource = data, publicKey
 	}
+	return trust.Keys(), nil
+}
+
+// keyHint adds how to give a missing key on the command line.
+func keyHint(err error) error {
+	if errors.Is(err, signing.ErrNoPublicKey) {
+		return fmt.Errorf("%w (or give one with --public-key)", err)
+	}
+	return err
 }
 
 func printVerification(cmd *cobra.Command, res *integrity.VerifyResult) {

@@ -13,9 +13,7 @@ import (
 	"github.com/ocmgo/ocm/descriptor/normalisation"
 	"github.com/ocmgo/ocm/integrity"
 	"github.com/ocmgo/ocm/internal/testutil"
-	"github.com/ocmgo/ocm/repository"
 	"github.com/ocmgo/ocm/repository/ctf"
-	"github.com/ocmgo/ocm/repository/ocimap"
 	"github.com/ocmgo/ocm/signing"
 )
 
@@ -92,7 +90,7 @@ func sgSignRoot(t testing.TB, archive, component, version string, key *rsa.Priva
 		t.Fatal(err)
 	}
 	defer w.Abort()
-	signed, sig, err := integrity.Sign(ctx, repository.FromStore(w, "graph", nil), component, version, integrity.SignOptions{
+	sig, err := integrity.SignStored(ctx, w, "graph", component, version, integrity.SignOptions{
 		Signer: signing.Signer{Algorithm: signing.AlgorithmRSAPSS, Key: key},
 	})
 	if err != nil {
@@ -100,13 +98,6 @@ func sgSignRoot(t testing.TB, archive, component, version string, key *rsa.Priva
 	}
 	if sig.Name != "default" || sig.Digest.NormalisationAlgorithm != normalisation.JSONv4alpha1 || sig.Digest.HashAlgorithm != normalisation.SHA256 {
 		t.Fatalf("signature %+v", sig)
-	}
-	cv, err := ocimap.New(w, "graph").GetComponentVersion(ctx, component, version)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ocimap.NewWriter(w).ReplaceDescriptor(ctx, cv, signed); err != nil {
-		t.Fatal(err)
 	}
 	if err := w.Commit(); err != nil {
 		t.Fatal(err)

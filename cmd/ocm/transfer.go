@@ -10,7 +10,6 @@ import (
 	"sync"
 	"text/tabwriter"
 
-	"github.com/Masterminds/semver/v3"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 	"github.com/vbauerster/mpb/v8"
@@ -20,6 +19,7 @@ import (
 	"github.com/ocmgo/ocm/compat/referrer"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/reference"
+	"github.com/ocmgo/ocm/repository"
 	"github.com/ocmgo/ocm/repository/ocimap"
 	"github.com/ocmgo/ocm/transfer"
 )
@@ -138,11 +138,9 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 	if ref.Version != "" && (o.latest || o.constraint != "") {
 		return fmt.Errorf("%s names a version: --latest and --semver-constraint only apply to a reference without one", srcArg)
 	}
-	var constraint *semver.Constraints
-	if o.constraint != "" {
-		if constraint, err = semver.NewConstraint(o.constraint); err != nil {
-			return fmt.Errorf("--semver-constraint %q: %w", o.constraint, err)
-		}
+	sel := repository.Selection{Constraint: o.constraint}
+	if err := sel.Check(); err != nil {
+		return fmt.Errorf("--semver-constraint: %w", err)
 	}
 	targetSpec, err := reference.ParseRepository(targetArg)
 	if err != nil {
@@ -150,11 +148,12 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 	}
 	ctx := cmd.Context()
 
-	src, where, closeSrc, err := openStore(ref.Repository, g.config, g.plainHTTP)
+	src, err := repository.OpenStore(ctx, ref.Repository, g.repositoryOptions())
 	if err != nil {
 		return err
 	}
-	defer closeSrc()
+	defer src.Close()
+	where := src.String()
 	refs := []transfer.Ref{{Component: ref.Component, Version: ref.Version}}
 	if ref.Version == "" {
 		all, err := ocimap.New(src, where).ListVersions(ctx, ref.Component)
@@ -162,7 +161,11 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 			return err
 		}
 		refs = nil
-		for _, v := range selectVersions(all, constraint, o.latest) {
+		versions, err := selectVersions(all, sel, o.latest)
+		if err != nil {
+			return err
+		}
+		for _, v := range versions {
 			refs = append(refs, transfer.Ref{Component: ref.Component, Version: v})
 		}
 		if len(refs) == 0 {
@@ -170,7 +173,7 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 		}
 	}
 
-	dst, err := openWritableStore(cmd, g, targetSpec, true)
+	dst, err := g.openWritable(cmd, targetSpec, true)
 	if err != nil {
 		return err
 	}
@@ -191,7 +194,7 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 
 		CopyResources: o.copyResources,
 		UploadAs:      transfer.UploadMode(o.uploadAs),
-		External:      g.externalRegistries,
+		External:      repository.ExternalRegistries(g.repositoryOptions()),
 	}
 	if bars.on {
 		opts.WrapBlob = bars.wrap
@@ -211,6 +214,9 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 	printTransferSummary(stderr, results, o.dryRun, err != nil)
 	if ce := (*transfer.ConflictError)(nil); errors.As(err, &ce) && existing != transfer.ExistingFail {
 		return fmt.Errorf("%w (--existing replace replaces them, --existing skip leaves them)", err)
+	}
+	if errors.Is(err, transfer.ErrArtifactTarget) {
+		return fmt.Errorf("%w (--upload-as ociArtifact needs an OCI registry as the target)", err)
 	}
 	if err != nil {
 		return err

@@ -62,16 +62,11 @@ func Check(ctx context.Context, c client.Reader, repo repository.Repository, cd 
 	}
 	var specs []compat.NamedSpec
 	for i := range atts {
-		a := &atts[i]
-		data, err := referrer.ReadSpec(ctx, repo, cd, a)
+		s, err := referrer.LoadSpec(ctx, repo, cd, &atts[i])
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", a.Describe(cd), err)
+			return nil, err
 		}
-		s, err := compat.Parse(data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: invalid image compatibility spec: %w", a.Describe(cd), err)
-		}
-		specs = append(specs, compat.NamedSpec{Name: a.Describe(cd), Spec: s})
+		specs = append(specs, s)
 	}
 	nodes, discovered, err := Nodes(ctx, c, selector)
 	if err != nil {

@@ -1,6 +1,7 @@
 // Package controller holds what the reconcilers of this module share:
 // finding the objects that reference an object (for deletion guards and for
-// watches that fan out to referrers).
+// watches that fan out to referrers), and loading an object's effective OCM
+// configuration (Configure).
 package controller
 
 import (

@@ -9,11 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
-	"github.com/Masterminds/semver/v3"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -21,7 +19,7 @@ import (
 	"github.com/ocmgo/ocm/config"
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
 	shared "github.com/ocmgo/ocm/controller/internal/controller"
-	"github.com/ocmgo/ocm/controller/internal/ocm"
+	"github.com/ocmgo/ocm/controller/internal/resolve"
 	"github.com/ocmgo/ocm/controller/internal/status"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/integrity"
@@ -77,17 +75,10 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Component) (re
 		return ctrl.Result{RequeueAfter: interval}, nil
 	}
 
-	effective, err := ocm.EffectiveConfig(ctx, r.Client, obj, repo)
+	cfg, err := shared.Configure(ctx, r.Client, r.APIReader, obj, repo, &obj.Status.EffectiveOCMConfig)
 	if err != nil {
-		status.MarkRetrying(obj, v1alpha1.GetConfigurationFailedReason, err)
-		return ctrl.Result{}, err
+		return status.Fail(obj, err, v1alpha1.GetConfigurationFailedReason, interval)
 	}
-	cfg, err := ocm.LoadConfig(ctx, r.APIReader, effective)
-	if err != nil {
-		status.MarkRetrying(obj, v1alpha1.GetConfigurationFailedReason, err)
-		return ctrl.Result{}, err
-	}
-	obj.Status.EffectiveOCMConfig = effective
 
 	// A context of its own: the deferred status write must not inherit
 	// this deadline's cancellation.
@@ -105,11 +96,11 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Component) (re
 // resolve selects, checks and verifies the version; stalled errors
 // (status.Stall) need a change to go away, others are retried.
 func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Component, repoObj *v1alpha1.Repository, cfg *config.Config) (*v1alpha1.ComponentInfo, string, error) {
-	spec, err := ocm.ParseRepositorySpec(repoObj.Spec.RepositorySpec.Raw)
+	spec, err := repository.ParseSpec(repoObj.Spec.RepositorySpec.Raw)
 	if err != nil {
 		return nil, "", stall(v1alpha1.InvalidRepositorySpecReason, "Repository %s: %v", repoObj.Name, err)
 	}
-	lib, err := ocm.Open(ctx, spec, cfg)
+	lib, err := repository.OpenWithOptions(ctx, spec, repository.Options{Config: cfg})
 	if err != nil {
 		return nil, "", err
 	}
@@ -120,8 +111,13 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Component, repoO
 	if err != nil {
 		return nil, "", fmt.Errorf("listing versions of %s: %w", name, err)
 	}
-	version, err := selectVersion(versions, obj.Spec.Semver, obj.Spec.SemverFilter)
-	if err != nil {
+	version, err := repository.Selection{Constraint: obj.Spec.Semver, Filter: obj.Spec.SemverFilter}.Latest(versions)
+	switch {
+	case errors.Is(err, repository.ErrInvalidSelection):
+		return nil, "", status.Stall(v1alpha1.InvalidSpecReason, err)
+	case errors.Is(err, repository.ErrNoMatchingVersion):
+		return nil, "", status.Stall(v1alpha1.NoMatchingVersionReason, err)
+	case err != nil:
 		return nil, "", err
 	}
 	if err := r.checkDowngrade(ctx, lib, obj, version); err != nil {
@@ -133,7 +129,7 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Component, repoO
 	}
 
 	var digested *descriptor.Descriptor
-	norm, hash := ocm.DefaultNormalisation, ocm.DefaultHash
+	norm, hash := resolve.DefaultNormalisation, resolve.DefaultHash
 	msg := fmt.Sprintf("resolved %s:%s", name, version)
 	if len(obj.Spec.Verify) > 0 {
 		names := make([]string, len(obj.Spec.Verify))
@@ -147,7 +143,7 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Component, repoO
 				norm, hash = sig.Digest.NormalisationAlgorithm, sig.Digest.HashAlgorithm
 			}
 		}
-		keys, err := ocm.VerificationKeys(ctx, r.APIReader, obj.Namespace, obj.Spec.Verify)
+		keys, err := resolve.VerificationKeys(ctx, r.APIReader, obj.Namespace, obj.Spec.Verify)
 		if err != nil {
 			return nil, "", err
 		}
@@ -164,9 +160,9 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Component, repoO
 		// Without signatures to check, the reference digests are still
 		// recomputed, so that the published digest covers everything a
 		// Resource may reach through a reference path.
-		g, err := ocm.CheckGraph(ctx, lib, name, version)
+		g, err := resolve.CheckGraph(ctx, lib, name, version)
 		if err != nil {
-			if errors.Is(err, ocm.ErrIntegrity) {
+			if errors.Is(err, resolve.ErrIntegrity) {
 				return nil, "", stall(v1alpha1.VerificationFailedReason, "%v", err)
 			}
 			return nil, "", err
@@ -176,7 +172,7 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Component, repoO
 			norm, hash = cd.Signatures[0].Digest.NormalisationAlgorithm, cd.Signatures[0].Digest.HashAlgorithm
 		}
 	}
-	digest, err := ocm.DigestOf(digested, norm, hash)
+	digest, err := resolve.DigestOf(digested, norm, hash)
 	if err != nil {
 		return nil, "", stall(v1alpha1.VerificationFailedReason, "%v", err)
 	}
@@ -195,9 +191,7 @@ func (r *Reconciler) checkDowngrade(ctx context.Context, lib repository.Reposito
 	if cur.Version == "" || cur.Component != obj.Spec.Component {
 		return nil
 	}
-	curV, err1 := semver.NewVersion(cur.Version)
-	newV, err2 := semver.NewVersion(version)
-	if err1 != nil || err2 != nil || !newV.LessThan(curV) {
+	if !repository.IsDowngrade(cur.Version, version) {
 		return nil
 	}
 	switch obj.Spec.DowngradePolicy {
@@ -212,11 +206,11 @@ func (r *Reconciler) checkDowngrade(ctx context.Context, lib repository.Reposito
 		if !ok {
 			return stall(v1alpha1.DowngradeDeniedReason, "downgrade from %s to %s denied: %s:%s has no label %s (downgradePolicy Allow)", cur.Version, version, cur.Component, cur.Version, v1alpha1.DowngradePolicyLabel)
 		}
-		c, err := semver.NewConstraint(constraint)
+		allowed, err := repository.DowngradeAllowed(constraint, version)
 		if err != nil {
 			return stall(v1alpha1.DowngradeDeniedReason, "downgrade from %s to %s denied: label %s of %s:%s is not a semver constraint: %v", cur.Version, version, v1alpha1.DowngradePolicyLabel, cur.Component, cur.Version, err)
 		}
-		if !c.Check(newV) {
+		if !allowed {
 			return stall(v1alpha1.DowngradeDeniedReason, "downgrade from %s to %s denied: %s:%s allows downgrades to %q only", cur.Version, version, cur.Component, cur.Version, constraint)
 		}
 		return nil
@@ -256,43 +250,6 @@ func signatureNames(cd *descriptor.Descriptor) string {
 		names[i] = fmt.Sprintf("%q", s.Name)
 	}
 	return strings.Join(names, ", ")
-}
-
-// selectVersion returns the highest version satisfying the constraint and
-// matching the filter.
-func selectVersion(versions []string, constraint, filter string) (string, error) {
-	c, err := semver.NewConstraint(constraint)
-	if err != nil {
-		return "", stall(v1alpha1.InvalidSpecReason, "semver constraint %q: %v", constraint, err)
-	}
-	var re *regexp.Regexp
-	if filter != "" {
-		if re, err = regexp.Compile(filter); err != nil {
-			return "", stall(v1alpha1.InvalidSpecReason, "semverFilter %q: %v", filter, err)
-		}
-	}
-	var best *semver.Version
-	bestRaw := ""
-	for _, v := range versions {
-		sv, err := semver.NewVersion(v)
-		if err != nil || !c.Check(sv) || (re != nil && !re.MatchString(v)) {
-			continue
-		}
-		if best == nil || sv.GreaterThan(best) {
-			best, bestRaw = sv, v
-		}
-	}
-	if best == nil {
-		return "", stall(v1alpha1.NoMatchingVersionReason, "none of %d versions satisfies %q%s", len(versions), constraint, filterNote(filter))
-	}
-	return bestRaw, nil
-}
-
-func filterNote(filter string) string {
-	if filter == "" {
-		return ""
-	}
-	return fmt.Sprintf(" and matches %q", filter)
 }
 
 // finalize releases the Component once no Resource or Replication

@@ -85,7 +85,7 @@ func TestDeployerCompatibilityGate(t *testing.T) {
 		{Name: "image-compat", Version: "1.0.0", Type: compat.ResourceType, Data: []byte(gpuSpec), MediaType: compat.SpecMediaType,
 			Labels: map[string]any{compat.SubjectLabel: map[string]string{"name": "image"}}},
 	}})
-	resolve(t, ns, "gpu-app", host, comp, "1.0.0", "manifests")
+	markResolved(t, ns, "gpu-app", host, comp, "1.0.0", "manifests")
 
 	sel := map[string]string{"gate-test": ns}
 	enforce := &v1alpha1.Deployer{ObjectMeta: metav1.ObjectMeta{Name: "enforce-" + ns}, Spec: v1alpha1.DeployerSpec{

@@ -59,7 +59,7 @@ func TestDeployerConstructedComponent(t *testing.T) {
 	}
 
 	for _, res := range []string{"chart", "manifests"} {
-		resolve(t, ns, res, host, "acme.org/constructed", "1.0.0", res)
+		markResolved(t, ns, res, host, "acme.org/constructed", "1.0.0", res)
 		d := &v1alpha1.Deployer{ObjectMeta: metav1.ObjectMeta{Name: res + "-" + ns}, Spec: v1alpha1.DeployerSpec{ResourceRef: v1alpha1.ObjectKey{Namespace: ns, Name: res}}}
 		if err := testenv.Current.Client.Create(ctx, d); err != nil {
 			t.Fatal(err)

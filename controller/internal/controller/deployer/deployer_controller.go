@@ -38,11 +38,13 @@ import (
 
 	"github.com/ocmgo/ocm/blob"
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
+	shared "github.com/ocmgo/ocm/controller/internal/controller"
 	"github.com/ocmgo/ocm/controller/internal/deploy"
-	"github.com/ocmgo/ocm/controller/internal/ocm"
+	"github.com/ocmgo/ocm/controller/internal/resolve"
 	"github.com/ocmgo/ocm/controller/internal/status"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/download"
+	"github.com/ocmgo/ocm/repository"
 )
 
 // Names the deployer stamps and manages by, as the reference controller.
@@ -162,33 +164,28 @@ func (r *Reconciler) readyResource(ctx context.Context, obj *v1alpha1.Deployer) 
 
 // deploy downloads, verifies, decodes and applies; it returns the deployed objects.
 func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1alpha1.Resource) ([]v1alpha1.DeployedObjectReference, error) {
-	effective, err := ocm.EffectiveConfig(ctx, r.Client, obj, res)
+	cfg, err := shared.Configure(ctx, r.Client, r.APIReader, obj, res, &obj.Status.EffectiveOCMConfig)
 	if err != nil {
-		return nil, status.Retry(v1alpha1.GetConfigurationFailedReason, err)
+		return nil, err
 	}
-	cfg, err := ocm.LoadConfig(ctx, r.APIReader, effective)
-	if err != nil {
-		return nil, status.Retry(v1alpha1.GetConfigurationFailedReason, err)
-	}
-	obj.Status.EffectiveOCMConfig = effective
-	spec, err := ocm.ParseRepositorySpec(res.Status.Component.RepositorySpec.Raw)
+	spec, err := repository.ParseSpec(res.Status.Component.RepositorySpec.Raw)
 	if err != nil {
 		return nil, status.Stall(v1alpha1.GetRepositoryFailedReason, err)
 	}
-	repo, err := ocm.Open(ctx, spec, cfg)
+	repo, err := repository.OpenWithOptions(ctx, spec, repository.Options{Config: cfg})
 	if err != nil {
 		return nil, status.Retry(v1alpha1.GetRepositoryFailedReason, err)
 	}
 	defer repo.Close()
 
 	comp := res.Status.Component
-	graph, err := ocm.CheckGraph(ctx, repo, comp.Component, comp.Version)
+	graph, err := resolve.CheckGraph(ctx, repo, comp.Component, comp.Version)
 	if err != nil {
 		return nil, status.Retry(v1alpha1.GetComponentVersionFailedReason, fmt.Errorf("component version %s:%s: %w", comp.Component, comp.Version, err))
 	}
 	// The descriptor read now must be the one the Component verified.
 	if d := comp.Digest; d != nil {
-		got, err := ocm.DigestOf(graph.Root.Digested, d.NormalisationAlgorithm, d.HashAlgorithm)
+		got, err := resolve.DigestOf(graph.Root.Digested, d.NormalisationAlgorithm, d.HashAlgorithm)
 		if err != nil {
 			return nil, status.Stall(v1alpha1.VerificationFailedReason, err)
 		}

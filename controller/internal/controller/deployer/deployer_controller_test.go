@@ -23,9 +23,10 @@ import (
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
 	"github.com/ocmgo/ocm/controller/internal/controller/testenv"
 	"github.com/ocmgo/ocm/controller/internal/deploy"
-	"github.com/ocmgo/ocm/controller/internal/ocm"
+	"github.com/ocmgo/ocm/controller/internal/resolve"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/reference"
+	"github.com/ocmgo/ocm/repository"
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
@@ -49,10 +50,10 @@ func cms(ns string, names ...string) []byte {
 	return b.Bytes()
 }
 
-// resolve sets a Resource's status as the Resource reconciler does once it
+// markResolved sets a Resource's status as the Resource reconciler does once it
 // resolved (and verified) component:version in the registry at host: the
 // component digest recomputed now, the resource by name.
-func resolve(t *testing.T, ns, name, host, component, version, resName string) {
+func markResolved(t *testing.T, ns, name, host, component, version, resName string) {
 	t.Helper()
 	ctx := context.Background()
 	c := testenv.Current.Client
@@ -73,16 +74,16 @@ func resolve(t *testing.T, ns, name, host, component, version, resName string) {
 		t.Fatal(err)
 	}
 	repoSpec := []byte(fmt.Sprintf(`{"type":"OCIRegistry","baseUrl":"http://%s"}`, host))
-	repo, err := ocm.Open(ctx, reference.Repository{Type: reference.TypeOCI, BaseURL: "http://" + host}, nil)
+	repo, err := repository.Open(ctx, reference.Repository{Type: reference.TypeOCI, BaseURL: "http://" + host})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer repo.Close()
-	g, err := ocm.CheckGraph(ctx, repo, component, version)
+	g, err := resolve.CheckGraph(ctx, repo, component, version)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dg, err := ocm.DigestOf(g.Root.Digested, ocm.DefaultNormalisation, ocm.DefaultHash)
+	dg, err := resolve.DigestOf(g.Root.Digested, resolve.DefaultNormalisation, resolve.DefaultHash)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +91,7 @@ func resolve(t *testing.T, ns, name, host, component, version, resName string) {
 	if len(idx) != 1 {
 		t.Fatalf("resource %s: %v", resName, idx)
 	}
-	info, err := ocm.ResourceInfo(&g.Root.Digested.Component.Resources[idx[0]])
+	info, err := resolve.ResourceInfo(&g.Root.Digested.Component.Resources[idx[0]])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func TestDeployerLifecycle(t *testing.T) {
 	testenv.Push(t, host, testenv.CV{Name: comp, Version: "1.0.0", Resources: []testenv.Resource{
 		{Name: "manifests", Version: "1.0.0", Type: "kubernetes-manifest", Data: cms(ns, "a", "b"), MediaType: "application/x-yaml"},
 	}})
-	resolve(t, ns, "app", host, comp, "1.0.0", "manifests")
+	markResolved(t, ns, "app", host, comp, "1.0.0", "manifests")
 
 	d := &v1alpha1.Deployer{ObjectMeta: metav1.ObjectMeta{Name: "lifecycle-" + ns}, Spec: v1alpha1.DeployerSpec{ResourceRef: v1alpha1.ObjectKey{Namespace: ns, Name: "app"}}}
 	if err := c.Create(ctx, d); err != nil {
@@ -189,7 +190,7 @@ func TestDeployerLifecycle(t *testing.T) {
 		{Name: "manifests", Version: "2.0.0", Type: "kubernetes-manifest", Data: cms(ns, "a", "c"), MediaType: "application/x-yaml"},
 	}})
 	start = time.Now()
-	resolve(t, ns, "app", host, comp, "2.0.0", "manifests")
+	markResolved(t, ns, "app", host, comp, "2.0.0", "manifests")
 	testenv.Eventually(t, 30*time.Second, func() error {
 		if err := wantGone(ns, "b"); err != nil {
 			return err
@@ -205,7 +206,7 @@ func TestDeployerLifecycle(t *testing.T) {
 	// v3 is tampered: the descriptor records the digest of other content
 	// than the blob holds. Nothing of it may be applied.
 	pushTampered(t, host, comp, "3.0.0", cms(ns, "a", "evil"), cms(ns, "a", "d"))
-	resolve(t, ns, "app", host, comp, "3.0.0", "manifests")
+	markResolved(t, ns, "app", host, comp, "3.0.0", "manifests")
 	testenv.Eventually(t, 30*time.Second, func() error {
 		return testenv.WantCondition(ctx, d, v1alpha1.ReadyCondition, metav1.ConditionFalse, v1alpha1.VerificationFailedReason)
 	})
@@ -246,7 +247,7 @@ func TestDeployerTamperedDescriptor(t *testing.T) {
 	testenv.Push(t, host, testenv.CV{Name: comp, Version: "1.0.0", Resources: []testenv.Resource{
 		{Name: "manifests", Version: "1.0.0", Data: cms(ns, "good"), MediaType: "application/x-yaml"},
 	}})
-	resolve(t, ns, "swap", host, comp, "1.0.0", "manifests")
+	markResolved(t, ns, "swap", host, comp, "1.0.0", "manifests")
 	testenv.Push(t, host, testenv.CV{Name: comp, Version: "1.0.0", Resources: []testenv.Resource{
 		{Name: "manifests", Version: "1.0.0", Data: cms(ns, "swapped"), MediaType: "application/x-yaml"},
 	}})
@@ -296,7 +297,7 @@ func TestDeployerHelmChart(t *testing.T) {
 	testenv.Push(t, host, testenv.CV{Name: comp, Version: "0.1.0", Resources: []testenv.Resource{
 		{Name: "chart", Version: "0.1.0", Type: "helmChart", Data: chart, MediaType: "application/vnd.cncf.helm.chart.content.v1.tar+gzip"},
 	}})
-	resolve(t, ns, "chart", host, comp, "0.1.0", "chart")
+	markResolved(t, ns, "chart", host, comp, "0.1.0", "chart")
 	d := &v1alpha1.Deployer{ObjectMeta: metav1.ObjectMeta{Name: "helm-" + ns}, Spec: v1alpha1.DeployerSpec{ResourceRef: v1alpha1.ObjectKey{Namespace: ns, Name: "chart"}}}
 	if err := testenv.Current.Client.Create(ctx, d); err != nil {
 		t.Fatal(err)
@@ -382,7 +383,7 @@ func TestDeployerSuspend(t *testing.T) {
 	testenv.Push(t, host, testenv.CV{Name: comp, Version: "1.0.0", Resources: []testenv.Resource{
 		{Name: "manifests", Version: "1.0.0", Data: cms(ns, "one"), MediaType: "application/x-yaml"},
 	}})
-	resolve(t, ns, "app", host, comp, "1.0.0", "manifests")
+	markResolved(t, ns, "app", host, comp, "1.0.0", "manifests")
 	d := &v1alpha1.Deployer{ObjectMeta: metav1.ObjectMeta{Name: "suspend-" + ns}, Spec: v1alpha1.DeployerSpec{ResourceRef: v1alpha1.ObjectKey{Namespace: ns, Name: "app"}}}
 	if err := c.Create(ctx, d); err != nil {
 		t.Fatal(err)
@@ -406,7 +407,7 @@ func TestDeployerSuspend(t *testing.T) {
 	testenv.Push(t, host, testenv.CV{Name: comp, Version: "2.0.0", Resources: []testenv.Resource{
 		{Name: "manifests", Version: "2.0.0", Data: cms(ns, "two"), MediaType: "application/x-yaml"},
 	}})
-	resolve(t, ns, "app", host, comp, "2.0.0", "manifests")
+	markResolved(t, ns, "app", host, comp, "2.0.0", "manifests")
 	testenv.Consistently(t, 2*time.Second, func() error {
 		if _, err := getCM(ns, "one"); err != nil {
 			return fmt.Errorf("pruned while suspended: %w", err)

@@ -59,7 +59,7 @@ func TestDeployerLargeBundle(t *testing.T) {
 		t.Fatalf("bundle has %d bytes", fi.Size())
 	}
 	pushFile(t, host, "acme.org/big", "1.0.0", p)
-	resolve(t, ns, "big", host, "acme.org/big", "1.0.0", "manifests")
+	markResolved(t, ns, "big", host, "acme.org/big", "1.0.0", "manifests")
 
 	stopHeap := testenv.SampleHeap()
 	d := &v1alpha1.Deployer{ObjectMeta: metav1.ObjectMeta{Name: "big-" + ns}, Spec: v1alpha1.DeployerSpec{ResourceRef: v1alpha1.ObjectKey{Namespace: ns, Name: "big"}}}

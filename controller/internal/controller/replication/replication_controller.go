@@ -23,12 +23,10 @@ import (
 	"github.com/ocmgo/ocm/config"
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
 	shared "github.com/ocmgo/ocm/controller/internal/controller"
-	"github.com/ocmgo/ocm/controller/internal/ocm"
+	"github.com/ocmgo/ocm/controller/internal/resolve"
 	"github.com/ocmgo/ocm/controller/internal/status"
 	"github.com/ocmgo/ocm/reference"
-	"github.com/ocmgo/ocm/repository/ctf"
-	"github.com/ocmgo/ocm/repository/oci"
-	"github.com/ocmgo/ocm/repository/ocimap"
+	"github.com/ocmgo/ocm/repository"
 	"github.com/ocmgo/ocm/transfer"
 )
 
@@ -94,21 +92,13 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Replication) (
 		return ctrl.Result{RequeueAfter: interval}, nil
 	}
 
-	effective, err := ocm.EffectiveConfig(ctx, r.Client, obj, comp)
-	if err != nil {
-		status.MarkRetrying(obj, v1alpha1.GetConfigurationFailedReason, err)
-		return ctrl.Result{}, err
-	}
 	// Target credentials come from the target Repository's configuration.
-	effective = append(effective, target.Status.EffectiveOCMConfig...)
-	cfg, err := ocm.LoadConfig(ctx, r.APIReader, effective)
+	cfg, err := shared.Configure(ctx, r.Client, r.APIReader, obj, comp, &obj.Status.EffectiveOCMConfig, target.Status.EffectiveOCMConfig...)
 	if err != nil {
-		status.MarkRetrying(obj, v1alpha1.GetConfigurationFailedReason, err)
-		return ctrl.Result{}, err
+		return status.Fail(obj, err, v1alpha1.GetConfigurationFailedReason, interval)
 	}
-	obj.Status.EffectiveOCMConfig = effective
 
-	srcSpec, err := ocm.ParseRepositorySpec(info.RepositorySpec.Raw)
+	srcSpec, err := repository.ParseSpec(info.RepositorySpec.Raw)
 	if err != nil {
 		status.MarkStalled(obj, v1alpha1.InvalidRepositorySpecReason, err)
 		return ctrl.Result{RequeueAfter: interval}, nil
@@ -117,7 +107,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Replication) (
 	if target.Spec.RepositorySpec != nil {
 		rawTarget = target.Spec.RepositorySpec.Raw
 	}
-	dstSpec, err := ocm.ParseRepositorySpec(rawTarget)
+	dstSpec, err := repository.ParseSpec(rawTarget)
 	if err != nil {
 		status.MarkStalled(obj, v1alpha1.InvalidRepositorySpecReason, fmt.Errorf("target: %w", err))
 		return ctrl.Result{RequeueAfter: interval}, nil
@@ -157,31 +147,19 @@ var errDigestMismatch = errors.New("replicated component version differs from th
 
 // transfer copies the version and checks what the target now holds.
 func (r *Reconciler) transfer(ctx context.Context, obj *v1alpha1.Replication, srcSpec, dstSpec reference.Repository, cfg *config.Config, info v1alpha1.ComponentInfo) (transfer.Result, error) {
-	src, srcName, closeSrc, err := openStore(srcSpec, cfg)
+	repoOpts := repository.Options{Config: cfg}
+	src, err := repository.OpenStore(ctx, srcSpec, repoOpts)
 	if err != nil {
-		return transfer.Result{}, err
+		return transfer.Result{}, fmt.Errorf("source: %w", err)
 	}
-	defer closeSrc()
-	var dst ocimap.WriteStore
-	commit := func() error { return nil }
-	switch dstSpec.Type {
-	case reference.TypeCTF:
-		w, err := ctf.OpenWritable(dstSpec.FilePath, ctf.WriteOptions{Create: true, Context: ctx})
-		if err != nil {
-			return transfer.Result{}, fmt.Errorf("target: %w", err)
-		}
-		defer w.Abort()
-		dst, commit = w, w.Commit
-	case reference.TypeOCI:
-		reg, err := oci.New(dstSpec.BaseURL, dstSpec.SubPath, oci.Options{Credential: oci.Credentials(cfg, dstSpec.SubPath)})
-		if err != nil {
-			return transfer.Result{}, fmt.Errorf("target: %w", err)
-		}
-		dst = reg
-	default:
-		return transfer.Result{}, fmt.Errorf("target: unsupported type %q", dstSpec.Type)
+	defer src.Close()
+	repoOpts.Create = true
+	dst, err := repository.OpenWritable(ctx, dstSpec, repoOpts)
+	if err != nil {
+		return transfer.Result{}, fmt.Errorf("target: %w", err)
 	}
-	opts := transfer.Options{Concurrency: r.TransferConcurrency, SourceName: srcName}
+	defer dst.Abort()
+	opts := transfer.Options{Concurrency: r.TransferConcurrency, SourceName: src.String()}
 	if in := obj.Spec.TransferConfig.Inlined; in != nil {
 		opts.Recursive = in.Recursive
 	}
@@ -189,7 +167,7 @@ func (r *Reconciler) transfer(ctx context.Context, obj *v1alpha1.Replication, sr
 	if err != nil {
 		return transfer.Result{}, fmt.Errorf("transferring %s:%s to %s: %w", info.Component, info.Version, dstSpec, err)
 	}
-	if err := commit(); err != nil {
+	if err := dst.Commit(); err != nil {
 		return transfer.Result{}, fmt.Errorf("target: %w", err)
 	}
 	var total transfer.Result
@@ -207,16 +185,16 @@ func (r *Reconciler) transfer(ctx context.Context, obj *v1alpha1.Replication, sr
 // verifyTarget recomputes the component digest in the target: the copy must
 // be the version the Component verified, even if the source changed meanwhile.
 func verifyTarget(ctx context.Context, spec reference.Repository, cfg *config.Config, info v1alpha1.ComponentInfo) error {
-	repo, err := ocm.Open(ctx, spec, cfg)
+	repo, err := repository.OpenWithOptions(ctx, spec, repository.Options{Config: cfg})
 	if err != nil {
 		return fmt.Errorf("reading back target: %w", err)
 	}
 	defer repo.Close()
-	g, err := ocm.CheckGraph(ctx, repo, info.Component, info.Version)
+	g, err := resolve.CheckGraph(ctx, repo, info.Component, info.Version)
 	if err != nil {
 		return fmt.Errorf("reading back target: %w", err)
 	}
-	got, err := ocm.DigestOf(g.Root.Digested, info.Digest.NormalisationAlgorithm, info.Digest.HashAlgorithm)
+	got, err := resolve.DigestOf(g.Root.Digested, info.Digest.NormalisationAlgorithm, info.Digest.HashAlgorithm)
 	if err != nil {
 		return fmt.Errorf("reading back target: %w", err)
 	}
@@ -224,24 +202,6 @@ func verifyTarget(ctx context.Context, spec reference.Repository, cfg *config.Co
 		return fmt.Errorf("%w: target has %s, the Component verified %s", errDigestMismatch, got.Value, info.Digest.Value)
 	}
 	return nil
-}
-
-func openStore(spec reference.Repository, cfg *config.Config) (ocimap.Store, string, func(), error) {
-	switch spec.Type {
-	case reference.TypeCTF:
-		a, err := ctf.Open(spec.FilePath)
-		if err != nil {
-			return nil, "", nil, fmt.Errorf("source: %w", err)
-		}
-		return a, "CTF archive " + spec.FilePath, func() { a.Close() }, nil
-	case reference.TypeOCI:
-		reg, err := oci.New(spec.BaseURL, spec.SubPath, oci.Options{Credential: oci.Credentials(cfg, spec.SubPath)})
-		if err != nil {
-			return nil, "", nil, fmt.Errorf("source: %w", err)
-		}
-		return reg, reg.String(), func() {}, nil
-	}
-	return nil, "", nil, fmt.Errorf("source: unsupported type %q", spec.Type)
 }
 
 // SetupWithManager registers the reconciler; a Component resolving a new

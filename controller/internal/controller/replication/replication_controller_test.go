@@ -17,8 +17,9 @@ import (
 
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
 	"github.com/ocmgo/ocm/controller/internal/controller/testenv"
-	"github.com/ocmgo/ocm/controller/internal/ocm"
+	"github.com/ocmgo/ocm/controller/internal/resolve"
 	"github.com/ocmgo/ocm/reference"
+	"github.com/ocmgo/ocm/repository"
 	"github.com/ocmgo/ocm/repository/ctf"
 	"github.com/ocmgo/ocm/transfer"
 )
@@ -58,16 +59,16 @@ func componentResolved(t *testing.T, ns, name string, spec reference.Repository,
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	repo, err := ocm.Open(ctx, spec, nil)
+	repo, err := repository.Open(ctx, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer repo.Close()
-	g, err := ocm.CheckGraph(ctx, repo, component, version)
+	g, err := resolve.CheckGraph(ctx, repo, component, version)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dg, err := ocm.DigestOf(g.Root.Digested, ocm.DefaultNormalisation, ocm.DefaultHash)
+	dg, err := resolve.DigestOf(g.Root.Digested, resolve.DefaultNormalisation, resolve.DefaultHash)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,16 +94,16 @@ func targetRepository(t *testing.T, ns, name string, spec reference.Repository) 
 // targetDigest reads component:version back from the target and digests it.
 func targetDigest(spec reference.Repository, component, version string) (string, error) {
 	ctx := context.Background()
-	repo, err := ocm.Open(ctx, spec, nil)
+	repo, err := repository.Open(ctx, spec)
 	if err != nil {
 		return "", err
 	}
 	defer repo.Close()
-	g, err := ocm.CheckGraph(ctx, repo, component, version)
+	g, err := resolve.CheckGraph(ctx, repo, component, version)
 	if err != nil {
 		return "", err
 	}
-	d, err := ocm.DigestOf(g.Root.Digested, ocm.DefaultNormalisation, ocm.DefaultHash)
+	d, err := resolve.DigestOf(g.Root.Digested, resolve.DefaultNormalisation, resolve.DefaultHash)
 	if err != nil {
 		return "", err
 	}

@@ -5,7 +5,6 @@ package repository
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -16,8 +15,8 @@ import (
 
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
 	shared "github.com/ocmgo/ocm/controller/internal/controller"
-	"github.com/ocmgo/ocm/controller/internal/ocm"
 	"github.com/ocmgo/ocm/controller/internal/status"
+	"github.com/ocmgo/ocm/repository"
 )
 
 // CheckTimeout bounds one reachability check, so that a registry that
@@ -53,30 +52,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Repository) (result ctrl.Result, retErr error) {
 	interval := obj.Spec.Interval.Duration
 
-	spec, err := ocm.ParseRepositorySpec(rawSpec(obj))
+	spec, err := repository.ParseSpec(rawSpec(obj))
 	if err != nil {
 		status.MarkStalled(obj, v1alpha1.InvalidRepositorySpecReason, err)
 		return ctrl.Result{RequeueAfter: interval}, nil
 	}
-	effective, err := ocm.EffectiveConfig(ctx, r.Client, obj, nil)
+	cfg, err := shared.Configure(ctx, r.Client, r.APIReader, obj, nil, &obj.Status.EffectiveOCMConfig)
 	if err != nil {
-		status.MarkRetrying(obj, v1alpha1.GetConfigurationFailedReason, err)
-		return ctrl.Result{}, err
+		return status.Fail(obj, err, v1alpha1.GetConfigurationFailedReason, interval)
 	}
-	cfg, err := ocm.LoadConfig(ctx, r.APIReader, effective)
-	if err != nil {
-		status.MarkRetrying(obj, v1alpha1.GetConfigurationFailedReason, err)
-		return ctrl.Result{}, err
-	}
-	obj.Status.EffectiveOCMConfig = effective
 
 	checkCtx, cancel := context.WithTimeout(ctx, CheckTimeout)
 	defer cancel()
-	if err := ocm.CheckReachable(checkCtx, spec, cfg); err != nil {
-		if errors.Is(err, ocm.ErrInvalidSpec) {
-			status.MarkStalled(obj, v1alpha1.InvalidRepositorySpecReason, err)
-			return ctrl.Result{RequeueAfter: interval}, nil
-		}
+	if err := repository.Ping(checkCtx, spec, repository.Options{Config: cfg}); err != nil {
 		err = fmt.Errorf("%s is not reachable: %w", spec, err)
 		status.MarkRetrying(obj, v1alpha1.RepositoryUnreachableReason, err)
 		log.FromContext(ctx).V(1).Info("repository unreachable", "repository", spec.String(), "error", err.Error())

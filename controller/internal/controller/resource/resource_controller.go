@@ -22,8 +22,9 @@ import (
 	"github.com/ocmgo/ocm/config"
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
 	shared "github.com/ocmgo/ocm/controller/internal/controller"
-	"github.com/ocmgo/ocm/controller/internal/ocm"
+	"github.com/ocmgo/ocm/controller/internal/resolve"
 	"github.com/ocmgo/ocm/controller/internal/status"
+	"github.com/ocmgo/ocm/repository"
 )
 
 // ResolveTimeout bounds one reconciliation including the content check,
@@ -77,17 +78,10 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Resource) (res
 		return ctrl.Result{RequeueAfter: interval}, nil
 	}
 
-	effective, err := ocm.EffectiveConfig(ctx, r.Client, obj, comp)
+	cfg, err := shared.Configure(ctx, r.Client, r.APIReader, obj, comp, &obj.Status.EffectiveOCMConfig)
 	if err != nil {
-		status.MarkRetrying(obj, v1alpha1.GetConfigurationFailedReason, err)
-		return ctrl.Result{}, err
+		return status.Fail(obj, err, v1alpha1.GetConfigurationFailedReason, interval)
 	}
-	cfg, err := ocm.LoadConfig(ctx, r.APIReader, effective)
-	if err != nil {
-		status.MarkRetrying(obj, v1alpha1.GetConfigurationFailedReason, err)
-		return ctrl.Result{}, err
-	}
-	obj.Status.EffectiveOCMConfig = effective
 
 	// A context of its own: the deferred status write must not inherit
 	// this deadline's cancellation.
@@ -119,19 +113,19 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Resource, comp *
 	if ci.RepositorySpec == nil {
 		return "", status.Stall(v1alpha1.ReferenceNotReadyReason, fmt.Errorf("the Component %s publishes no repository spec", comp.Name))
 	}
-	spec, err := ocm.ParseRepositorySpec(ci.RepositorySpec.Raw)
+	spec, err := repository.ParseSpec(ci.RepositorySpec.Raw)
 	if err != nil {
 		return "", status.Stall(v1alpha1.InvalidRepositorySpecReason, err)
 	}
-	lib, err := ocm.Open(ctx, spec, cfg)
+	lib, err := repository.OpenWithOptions(ctx, spec, repository.Options{Config: cfg})
 	if err != nil {
 		return "", err
 	}
 	defer lib.Close()
 
-	g, err := ocm.CheckGraph(ctx, lib, ci.Component, ci.Version)
+	g, err := resolve.CheckGraph(ctx, lib, ci.Component, ci.Version)
 	if err != nil {
-		if errors.Is(err, ocm.ErrIntegrity) {
+		if errors.Is(err, resolve.ErrIntegrity) {
 			return "", status.Stall(v1alpha1.VerificationFailedReason, err)
 		}
 		return "", err
@@ -140,7 +134,7 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Resource, comp *
 	// a version re-pushed since then is caught here and left to the
 	// Component to re-verify.
 	if ci.Digest != nil {
-		got, err := ocm.DigestOf(g.Root.Digested, ci.Digest.NormalisationAlgorithm, ci.Digest.HashAlgorithm)
+		got, err := resolve.DigestOf(g.Root.Digested, ci.Digest.NormalisationAlgorithm, ci.Digest.HashAlgorithm)
 		if err != nil {
 			return "", status.Stall(v1alpha1.VerificationFailedReason, err)
 		}
@@ -161,17 +155,17 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Resource, comp *
 		return "", status.Stall(v1alpha1.GetReferenceFailedReason, err)
 	}
 	cd := holder.Digested
-	idx, err := ocm.SelectResource(cd, obj.Spec.Resource)
+	idx, err := resolve.SelectResource(cd, obj.Spec.Resource)
 	if err != nil {
 		return "", status.Stall(v1alpha1.GetResourceFailedReason, err)
 	}
 	if obj.Spec.VerificationPolicy != v1alpha1.VerificationPolicyNever {
-		switch err := ocm.VerifyResourceContent(ctx, lib, cfg, cd, idx); {
-		case errors.Is(err, ocm.ErrContentNotReadable):
+		switch err := resolve.VerifyResourceContent(ctx, lib, cfg, cd, idx); {
+		case errors.Is(err, resolve.ErrContentNotReadable):
 			// Like the reference, such content is not a failure: the
 			// recorded digest stands, and the Ready message says so.
 			note = fmt.Sprintf(", content not verified (%v; recorded digest trusted)", err)
-		case errors.Is(err, ocm.ErrIntegrity):
+		case errors.Is(err, resolve.ErrIntegrity):
 			return "", status.Stall(v1alpha1.VerificationFailedReason, err)
 		case err != nil:
 			return "", err
@@ -179,11 +173,11 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Resource, comp *
 			note = ", content verified"
 		}
 	}
-	info, err := ocm.ResourceInfo(&cd.Component.Resources[idx])
+	info, err := resolve.ResourceInfo(&cd.Component.Resources[idx])
 	if err != nil {
 		return "", status.Stall(v1alpha1.MarshalFailedReason, err)
 	}
-	oci, err := ocm.OCIArtifact(ctx, spec, lib, cd, idx)
+	oci, err := resolve.OCIArtifact(ctx, spec, lib, cd, idx)
 	if err != nil {
 		return "", err
 	}
@@ -196,7 +190,7 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Resource, comp *
 			holderInfo.Digest = &v1alpha1.DigestSpec{HashAlgorithm: via.Digest.HashAlgorithm, NormalisationAlgorithm: via.Digest.NormalisationAlgorithm, Value: via.Digest.Value}
 		}
 	}
-	additional, err := ocm.AdditionalStatusFields(obj.Spec.AdditionalStatusFields, info, holderInfo)
+	additional, err := resolve.AdditionalStatusFields(obj.Spec.AdditionalStatusFields, info, holderInfo)
 	if err != nil {
 		return "", status.Stall(v1alpha1.InvalidSpecReason, err)
 	}

@@ -19,7 +19,6 @@ import (
 
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/integrity"
-	"github.com/ocmgo/ocm/repository"
 	"github.com/ocmgo/ocm/repository/oci"
 	"github.com/ocmgo/ocm/repository/ocimap"
 	"github.com/ocmgo/ocm/signing"
@@ -142,15 +141,7 @@ func Sign(t testing.TB, host, component, version, name string, signer signing.Si
 	t.Helper()
 	ctx := context.Background()
 	reg := Registry(t, host)
-	signed, _, err := integrity.Sign(ctx, repository.FromStore(reg, reg.String(), nil), component, version, integrity.SignOptions{Name: name, Signer: signer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cv, err := ocimap.New(reg, reg.String()).GetComponentVersion(ctx, component, version)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ocimap.NewWriter(reg).ReplaceDescriptor(ctx, cv, signed); err != nil {
+	if _, err := integrity.SignStored(ctx, reg, reg.String(), component, version, integrity.SignOptions{Name: name, Signer: signer}); err != nil {
 		t.Fatal(err)
 	}
 }

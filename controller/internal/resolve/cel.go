@@ -1,4 +1,4 @@
-package ocm
+package resolve
 
 import (
 	"encoding/json"

@@ -1,9 +1,8 @@
-package ocm
+package resolve
 
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"encoding/base64"
 	"fmt"
 
@@ -12,7 +11,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
-	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/integrity"
 	"github.com/ocmgo/ocm/signing"
 )
@@ -49,24 +47,7 @@ func VerificationKeys(ctx context.Context, c client.Reader, namespace string, ve
 		}
 		material[v.Signature] = data
 	}
-	return func(sig descriptor.Signature) (signing.VerifyOptions, error) {
-		data, ok := material[sig.Name]
-		if !ok {
-			return signing.VerifyOptions{}, fmt.Errorf("no key configured for signature %q", sig.Name)
-		}
-		pub, certs, err := signing.ParsePublicKey(data)
-		if err != nil {
-			return signing.VerifyOptions{}, fmt.Errorf("key for signature %q: %w", sig.Name, err)
-		}
-		if len(certs) > 0 && sig.Signature.MediaType == signing.MediaTypePEM {
-			roots := x509.NewCertPool()
-			for _, cert := range certs {
-				roots.AddCert(cert)
-			}
-			return signing.VerifyOptions{Roots: roots}, nil
-		}
-		return signing.VerifyOptions{PublicKey: pub}, nil
-	}, nil
+	return signing.Trust{Named: material}.Keys(), nil
 }
 
 // decodeValue accepts the inline value base64-encoded (as the reference

@@ -1,10 +1,9 @@
-package ocm
+package resolve
 
 import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,40 +19,7 @@ import (
 
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
 	"github.com/ocmgo/ocm/descriptor"
-	"github.com/ocmgo/ocm/reference"
 )
-
-func TestParseRepositorySpec(t *testing.T) {
-	for _, tt := range []struct {
-		in   string
-		want reference.Repository
-		err  string
-	}{
-		{in: `{"type":"OCIRegistry","baseUrl":"http://registry:5000"}`, want: reference.Repository{Type: reference.TypeOCI, BaseURL: "http://registry:5000"}},
-		{in: `{"type":"OCIRepository/v1","baseUrl":"ghcr.io/acme","subPath":"/ocm/"}`, want: reference.Repository{Type: reference.TypeOCI, BaseURL: "ghcr.io/acme", SubPath: "ocm"}},
-		{in: `{"type":"CommonTransportFormat/v1","filePath":"/data/a.tgz"}`, want: reference.Repository{Type: reference.TypeCTF, FilePath: "/data/a.tgz"}},
-		{in: `{"type":"OCIRegistry"}`, err: "needs baseUrl"},
-		{in: `{"type":"CTF"}`, err: "needs filePath"},
-		{in: `{"type":"OCIRegistry","baseUrl":"https://user:pw@ghcr.io"}`, err: "user information"},
-		{in: `{"type":"S3"}`, err: "unsupported type"},
-		{in: `{}`, err: "no type"},
-		{in: `[`, err: "invalid repository spec"},
-	} {
-		got, err := ParseRepositorySpec([]byte(tt.in))
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) || !errors.Is(err, ErrInvalidSpec) {
-				t.Errorf("%s: error %v, want %q (ErrInvalidSpec)", tt.in, err, tt.err)
-			}
-			if strings.Contains(tt.in, "pw@") && err != nil && strings.Contains(err.Error(), "pw") {
-				t.Errorf("error leaks the password: %v", err)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("%s: %+v, %v; want %+v", tt.in, got, err, tt.want)
-		}
-	}
-}
 
 // TestParseImageReference runs the library's image reference table
 // (reference/testdata/image-references.json, also run by the library's own

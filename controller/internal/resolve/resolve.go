@@ -1,4 +1,8 @@
-package ocm
+// Package resolve connects the controllers' objects to the OCM library: it
+// builds the effective OCM configuration from ocmConfig references, checks
+// component version graphs and their digests, looks up verification keys
+// from verify[] entries, and selects resources in component versions.
+package resolve
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package ocm
+package resolve
 
 import (
 	"context"
@@ -114,7 +114,7 @@ func VerifyResourceContent(ctx context.Context, repo repository.Repository, cfg 
 	if err != nil {
 		return fmt.Errorf("resource %s: %w", r.Name, err)
 	}
-	reg, err := oci.New(img.Endpoint(), "", oci.Options{PlainHTTP: img.PlainHTTP, Credential: oci.Credentials(cfg, img.Repository)})
+	reg, err := repository.OpenImageRegistry(img, repository.Options{Config: cfg})
 	if err != nil {
 		return fmt.Errorf("resource %s: %w", r.Name, err)
 	}

@@ -1,0 +1,257 @@
+package repository
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/ocmgo/ocm/config"
+	"github.com/ocmgo/ocm/reference"
+	"github.com/ocmgo/ocm/repository/ctf"
+	"github.com/ocmgo/ocm/repository/oci"
+	"github.com/ocmgo/ocm/repository/ocimap"
+)
+
+// Options tune how repositories are opened.
+type Options struct {
+	// Config supplies registry credentials (its credential consumers, then
+	// the docker config); nil means the docker config only.
+	Config *config.Config
+	// PlainHTTP talks HTTP to registries that are not on a loopback address
+	// (loopback hosts use HTTP anyway).
+	PlainHTTP bool
+	// Create makes a missing CTF archive (OpenWritable only; registries
+	// need no creation).
+	Create bool
+	// OnWait, if set, is called once when another process holds a CTF
+	// archive's write lock, before OpenWritable waits for it.
+	OnWait func()
+}
+
+// Store is a repository's OCI store, opened read-only; String names it for
+// messages and Close releases it.
+type Store interface {
+	ocimap.Store
+	String() string
+	io.Closer
+}
+
+// Writable is a repository opened for writing, as a transaction: a CTF
+// archive changes atomically on Commit and is left as it was by Abort; a
+// registry takes content as it comes (ocimap.Writer tags last, so an
+// aborted write leaves no tag on incomplete content) and Commit and Abort
+// do nothing. Abort after Commit is a no-op, so it can be deferred.
+type Writable struct {
+	// WriteStore is the underlying store (*ctf.Writer or *oci.Registry),
+	// for callers that look for optional interfaces.
+	ocimap.WriteStore
+	where  string
+	commit func() error
+	abort  func()
+}
+
+func (w *Writable) String() string { return w.where }
+
+// Commit publishes what was written.
+func (w *Writable) Commit() error { return w.commit() }
+
+// Abort discards what was written, if the store can.
+func (w *Writable) Abort() { w.abort() }
+
+// Repository reads the store as it is being written.
+func (w *Writable) Repository() Repository { return FromStore(w.WriteStore, w.where, nil) }
+
+// backend is what one repository type provides. backendFor is the one
+// place that maps repository types to implementations.
+type backend interface {
+	open() (Store, error)
+	openWritable(ctx context.Context, opts Options) (*Writable, error)
+	ping(ctx context.Context) error
+}
+
+func backendFor(spec reference.Repository, opts Options) (backend, error) {
+	switch spec.Type {
+	case reference.TypeCTF:
+		if spec.FilePath == "" {
+			return nil, fmt.Errorf("repository type %s needs filePath", spec.Type)
+		}
+		return ctfBackend(spec.FilePath), nil
+	case reference.TypeOCI:
+		if spec.BaseURL == "" {
+			return nil, fmt.Errorf("repository type %s needs baseUrl", spec.Type)
+		}
+		reg, err := oci.New(spec.BaseURL, spec.SubPath, registryOptions(opts, spec.SubPath))
+		if err != nil {
+			return nil, err
+		}
+		return ociBackend{reg}, nil
+	}
+	return nil, fmt.Errorf("repository %s: %w %q", spec, reference.ErrUnknownType, spec.Type)
+}
+
+func registryOptions(opts Options, repositoryPath string) oci.Options {
+	return oci.Options{Credential: oci.Credentials(opts.Config, repositoryPath), PlainHTTP: opts.PlainHTTP}
+}
+
+type ctfBackend string
+
+func (path ctfBackend) open() (Store, error) {
+	a, err := ctf.Open(string(path))
+	if err != nil {
+		return nil, err
+	}
+	return &store{Store: a, name: "CTF archive " + string(path), closer: a}, nil
+}
+
+func (path ctfBackend) openWritable(ctx context.Context, opts Options) (*Writable, error) {
+	w, err := ctf.OpenWritable(string(path), ctf.WriteOptions{Create: opts.Create, Context: ctx, OnWait: opts.OnWait})
+	if err != nil {
+		return nil, err
+	}
+	return &Writable{WriteStore: w, where: "CTF archive " + string(path), commit: w.Commit, abort: func() { _ = w.Abort() }}, nil
+}
+
+func (path ctfBackend) ping(context.Context) error {
+	s, err := path.open()
+	if err != nil {
+		return err
+	}
+	return s.Close()
+}
+
+type ociBackend struct{ reg *oci.Registry }
+
+func (b ociBackend) open() (Store, error) {
+	return &store{Store: b.reg, name: b.reg.String()}, nil
+}
+
+func (b ociBackend) openWritable(context.Context, Options) (*Writable, error) {
+	return &Writable{WriteStore: b.reg, where: b.reg.String(), commit: func() error { return nil }, abort: func() {}}, nil
+}
+
+func (b ociBackend) ping(ctx context.Context) error { return b.reg.Ping(ctx) }
+
+// store names a read-only store and closes it.
+type store struct {
+	ocimap.Store
+	name   string
+	closer io.Closer
+}
+
+func (s *store) String() string { return s.name }
+
+func (s *store) Close() error {
+	if s.closer == nil {
+		return nil
+	}
+	return s.closer.Close()
+}
+
+// Open opens the repository a reference names, read-only, with default options.
+func Open(ctx context.Context, spec reference.Repository) (Repository, error) {
+	return OpenWithOptions(ctx, spec, Options{})
+}
+
+// OpenWithOptions opens the repository a reference names, read-only.
+func OpenWithOptions(ctx context.Context, spec reference.Repository, opts Options) (Repository, error) {
+	s, err := OpenStore(ctx, spec, opts)
+	if err != nil {
+		return nil, err
+	}
+	return FromStore(s, s.String(), s), nil
+}
+
+// OpenStore opens the OCI store of the repository a reference names,
+// read-only (for copying by value; Open reads component versions).
+func OpenStore(_ context.Context, spec reference.Repository, opts Options) (Store, error) {
+	b, err := backendFor(spec, opts)
+	if err != nil {
+		return nil, err
+	}
+	return b.open()
+}
+
+// OpenWritable opens the repository a reference names for writing; see
+// Writable. A CTF archive is locked against other writers until Commit or
+// Abort (ctx interrupts the wait); opts.Create makes a missing one.
+func OpenWritable(ctx context.Context, spec reference.Repository, opts Options) (*Writable, error) {
+	b, err := backendFor(spec, opts)
+	if err != nil {
+		return nil, err
+	}
+	return b.openWritable(ctx, opts)
+}
+
+// Ping checks that the repository can be used: an OCI registry answers its
+// API endpoint with the configured credentials, a CTF archive opens.
+func Ping(ctx context.Context, spec reference.Repository, opts Options) error {
+	b, err := backendFor(spec, opts)
+	if err != nil {
+		return err
+	}
+	return b.ping(ctx)
+}
+
+// OpenRegistry opens the registry at host[:port] with every repository
+// below it, as OCI artifact accesses name them (host/repository:tag). The
+// credentials are those configured for repositoryPath ("" for consumers
+// without a path).
+func OpenRegistry(host, repositoryPath string, opts Options) (*oci.Registry, error) {
+	return oci.New(host, "", registryOptions(opts, repositoryPath))
+}
+
+// OpenImageRegistry opens the registry an image reference names, with the
+// credentials configured for its repository; an http:// reference talks
+// plain HTTP.
+func OpenImageRegistry(img reference.Image, opts Options) (*oci.Registry, error) {
+	opts.PlainHTTP = opts.PlainHTTP || img.PlainHTTP
+	return OpenRegistry(img.Endpoint(), img.Repository, opts)
+}
+
+// ExternalRegistries returns the opener of registries that external OCI
+// artifact accesses point at (integrity.ExternalOpener,
+// transfer.Options.External), with the credentials of opts.
+func ExternalRegistries(opts Options) func(ctx context.Context, host string) (ocimap.Store, error) {
+	return func(_ context.Context, host string) (ocimap.Store, error) {
+		return OpenRegistry(host, "", opts)
+	}
+}
+
+// ErrInvalidSpec marks a repository specification that cannot work
+// whatever happens outside: retrying does not help, a spec change does.
+var ErrInvalidSpec = errors.New("invalid repository spec")
+
+// ParseSpec reads a JSON (or YAML-as-JSON) OCM repository specification:
+// {type: OCIRegistry, baseUrl, subPath?} or {type: CommonTransportFormat,
+// filePath}, the type spelled as reference.CanonicalRepositoryType accepts
+// it. Errors wrap ErrInvalidSpec.
+func ParseSpec(raw []byte) (reference.Repository, error) {
+	if len(raw) == 0 {
+		return reference.Repository{}, fmt.Errorf("%w: empty", ErrInvalidSpec)
+	}
+	var s struct {
+		Type     string `json:"type"`
+		BaseURL  string `json:"baseUrl"`
+		SubPath  string `json:"subPath"`
+		FilePath string `json:"filePath"`
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return reference.Repository{}, fmt.Errorf("%w: %v", ErrInvalidSpec, err)
+	}
+	if s.Type == "" {
+		return reference.Repository{}, fmt.Errorf("%w: no type", ErrInvalidSpec)
+	}
+	typ, err := reference.CanonicalRepositoryType(s.Type)
+	if err != nil {
+		return reference.Repository{}, fmt.Errorf("%w: unsupported type %q (OCIRegistry, CommonTransportFormat)", ErrInvalidSpec, s.Type)
+	}
+	spec := reference.Repository{Type: typ, BaseURL: s.BaseURL, SubPath: strings.Trim(s.SubPath, "/"), FilePath: s.FilePath}
+	// Validated by the opener itself, so that what parses also opens.
+	if _, err := backendFor(spec, Options{}); err != nil {
+		return reference.Repository{}, fmt.Errorf("%w: %v", ErrInvalidSpec, err)
+	}
+	return spec, nil
+}
