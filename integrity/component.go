@@ -150,7 +150,7 @@ func (e *Engine) Check(ctx context.Context, cd *descriptor.Descriptor) (*Version
 			switch {
 			case errors.Is(err, ErrNoContentAccess) && r.Digest != nil:
 				el.Status, el.Actual = StatusNotChecked, r.Digest
-			case errors.Is(err, ErrNoContentAccess):
+			case errors.Is(err, ErrNoContentAccess) && access.Supported(r.Access):
 				// External content added unresolved: nothing to sign.
 				el.Status, el.Err = StatusError, &access.MissingDigestError{Resource: ids[i].String(), AccessType: r.Access.Type}
 			case err != nil:

@@ -73,7 +73,12 @@ func (s *extServers) constructor(t *testing.T) string {
 
 func resourceMap(t *testing.T, archive, name string) map[string]any {
 	t.Helper()
-	cds := acvGetCV(t, "ctf::"+archive+"//github.com/acme.org/helloworld:1.0.0")
+	return resourceMapOf(t, archive, "github.com/acme.org/helloworld:1.0.0", name)
+}
+
+func resourceMapOf(t *testing.T, archive, cv, name string) map[string]any {
+	t.Helper()
+	cds := acvGetCV(t, "ctf::"+archive+"//"+cv)
 	r := acvFindResource(t, &cds[0], name, nil)
 	data, err := json.Marshal(r)
 	if err != nil {
@@ -176,6 +181,30 @@ func TestAddCVSkipDigestProcessing(t *testing.T) {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("sign error does not mention %q:\n%v", w, err)
 		}
+	}
+}
+
+// TestSignUnsupportedAccessWithoutDigest: an access type nothing here
+// reaches (no digest processing, as in the reference) is added without a
+// digest; signing names it, without the hint that re-adding would help.
+func TestSignUnsupportedAccessWithoutDigest(t *testing.T) {
+	cons := filepath.Join(t.TempDir(), "component-constructor.yaml")
+	acvWrite(t, cons, []byte(`components:
+- name: example.com/s3
+  version: 1.0.0
+  provider: {name: example.com}
+  resources:
+  - {name: data, type: blob, access: {type: s3/v1, bucket: b, key: k}}
+`))
+	archive := filepath.Join(t.TempDir(), "ctf")
+	agRun(t, "add", "cv", "--repository", "ctf::"+archive, "--constructor", cons)
+	if d := resourceMapOf(t, archive, "example.com/s3:1.0.0", "data")["digest"]; d != nil {
+		t.Fatalf("digest %v for an access nothing reaches", d)
+	}
+	cfg, _ := agSigningConfig(t)
+	_, _, err := run(t, "--config", cfg, "sign", "cv", "ctf::"+archive+"//example.com/s3:1.0.0")
+	if err == nil || !strings.Contains(err.Error(), "resource name=data") || !strings.Contains(err.Error(), "s3/v1") || strings.Contains(err.Error(), "hint:") {
+		t.Fatalf("sign: %v", err)
 	}
 }
 
