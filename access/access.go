@@ -3,7 +3,6 @@ package access
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -326,34 +325,9 @@ func (f *Fetcher) WithRootCAs(caPEM []byte) (*Fetcher, error) {
 	if f.opts.Client != nil {
 		*c = *f.opts.Client
 	}
-	base := c.Transport
-	if base == nil {
-		base = http.DefaultTransport
+	if err := withTLS(c, func(tc *tls.Config) error { return addRootCAs(tc, caPEM) }); err != nil {
+		return nil, err
 	}
-	bt, ok := base.(*http.Transport)
-	if !ok {
-		return nil, fmt.Errorf("cannot add root certificates to a %T transport", base)
-	}
-	t := bt.Clone()
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if t.TLSClientConfig != nil {
-		tc = t.TLSClientConfig.Clone()
-	}
-	pool := tc.RootCAs
-	if pool == nil {
-		var err error
-		if pool, err = x509.SystemCertPool(); err != nil {
-			pool = x509.NewCertPool()
-		}
-	} else {
-		pool = pool.Clone()
-	}
-	if !pool.AppendCertsFromPEM(caPEM) {
-		return nil, errors.New("no PEM certificate found")
-	}
-	tc.RootCAs = pool
-	t.TLSClientConfig = tc
-	c.Transport = t
 	opts := f.opts
 	opts.Client = c
 	return New(opts), nil

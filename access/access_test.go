@@ -540,3 +540,64 @@ func TestUnsupported(t *testing.T) {
 		t.Errorf("%v", err)
 	}
 }
+
+// TestClientCertificates: TLS client authentication from credentials —
+// inline PEM for wget (certificate, privateKey, certificateAuthority) and
+// files for Helm repositories (certFile, keyFile, relative to the config).
+func TestClientCertificates(t *testing.T) {
+	certPEM, keyPEM := testutil.ClientCertificate(t)
+	files := testutil.StartFileServer(t, testutil.HTTPServerOptions{TLS: true, ClientCAPEM: certPEM}, map[string][]byte{"/f": []byte("mtls")})
+	c := chart(t, "podinfo", "6.0.0")
+	repo := testutil.StartHelmRepo(t, testutil.HTTPServerOptions{TLS: true, ClientCAPEM: certPEM}, c)
+	wgetAcc := typed(t, map[string]any{"type": "wget", "url": files.URL + "/f"})
+	helmAcc := typed(t, map[string]any{"type": "helm", "helmRepository": repo.URL, "helmChart": "podinfo:6.0.0"})
+
+	// The servers' CA is trusted, but no client certificate is sent.
+	client := &http.Client{Transport: files.Client().Transport.(*http.Transport).Clone()}
+	client.Transport.(*http.Transport).TLSClientConfig.RootCAs.AppendCertsFromPEM(repo.CAPEM)
+	for _, acc := range []*descriptor.Typed{wgetAcc, helmAcc} {
+		if _, err := access.New(access.Options{Client: client}).Resolve(context.Background(), acc); err == nil {
+			t.Fatalf("%s: no client certificate, yet it succeeded", acc.Type)
+		}
+	}
+
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "client.pem"), certPEM, 0o600)
+	os.WriteFile(filepath.Join(dir, "client.key"), keyPEM, 0o600)
+	fh, fp, _ := strings.Cut(strings.TrimPrefix(files.URL, "https://"), ":")
+	_, hp, _ := strings.Cut(strings.TrimPrefix(repo.URL, "https://"), ":")
+	cfg := loadConfig(t, `type: generic.config.ocm.software/v1
+configurations:
+- type: credentials.config.ocm.software
+  consumers:
+  - identity: {type: Wget, hostname: `+fh+`, port: "`+fp+`"}
+    credentials:
+    - type: WgetCredentials/v1
+      certificate: |
+`+indent(string(certPEM), "        ")+`
+      privateKey: |
+`+indent(string(keyPEM), "        ")+`
+      certificateAuthority: |
+`+indent(string(files.CAPEM), "        ")+`
+  - identity: {type: HelmChartRepository, hostname: `+fh+`, port: "`+hp+`"}
+    credentials:
+    - type: HelmHTTPCredentials/v1
+      certFile: `+filepath.Join(dir, "client.pem")+`
+      keyFile: `+filepath.Join(dir, "client.key")+`
+`)
+	// wget: the CA comes with the credentials, no client setup needed.
+	r, err := access.New(access.Options{Config: cfg}).Resolve(context.Background(), wgetAcc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Digest.Value != sha([]byte("mtls")) {
+		t.Errorf("wget digest %s", r.Digest.Value)
+	}
+	r, err = access.New(access.Options{Config: cfg, Client: client}).Resolve(context.Background(), helmAcc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Digest.Value != c.Digest() {
+		t.Errorf("chart digest %s, want %s", r.Digest.Value, c.Digest())
+	}
+}

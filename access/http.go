@@ -207,43 +207,67 @@ func (f *Fetcher) httpClient(u *url.URL, noRedirect bool, creds config.Credentia
 	if u.Scheme != "https" {
 		return c, nil
 	}
+	err = withTLS(c, func(tc *tls.Config) error {
+		if certPEM != nil {
+			cert, err := tls.X509KeyPair(certPEM, keyPEM)
+			if err != nil {
+				return fmt.Errorf("client certificate: %w", err)
+			}
+			tc.Certificates = []tls.Certificate{cert}
+		}
+		if caPEM != "" {
+			if err := addRootCAs(tc, []byte(caPEM)); err != nil {
+				return fmt.Errorf("certificateAuthority: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// withTLS gives c a clone of its transport whose TLS settings mutate changed.
+func withTLS(c *http.Client, mutate func(*tls.Config) error) error {
 	base := c.Transport
 	if base == nil {
 		base = http.DefaultTransport
 	}
 	bt, ok := base.(*http.Transport)
 	if !ok {
-		return nil, fmt.Errorf("cannot add TLS settings to a %T transport", base)
+		return fmt.Errorf("cannot change TLS settings of a %T transport", base)
 	}
 	t := bt.Clone()
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if t.TLSClientConfig != nil {
 		tc = t.TLSClientConfig.Clone()
 	}
-	if certPEM != nil {
-		cert, err := tls.X509KeyPair(certPEM, keyPEM)
-		if err != nil {
-			return nil, fmt.Errorf("client certificate: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	if caPEM != "" {
-		pool := tc.RootCAs
-		if pool == nil {
-			if pool, err = x509.SystemCertPool(); err != nil {
-				pool = x509.NewCertPool()
-			}
-		} else {
-			pool = pool.Clone()
-		}
-		if !pool.AppendCertsFromPEM([]byte(caPEM)) {
-			return nil, errors.New("certificateAuthority holds no PEM certificate")
-		}
-		tc.RootCAs = pool
+	if err := mutate(tc); err != nil {
+		return err
 	}
 	t.TLSClientConfig = tc
 	c.Transport = t
-	return c, nil
+	return nil
+}
+
+// addRootCAs trusts the PEM certificates in caPEM besides the roots tc has
+// (the system's when it names none).
+func addRootCAs(tc *tls.Config, caPEM []byte) error {
+	pool := tc.RootCAs
+	if pool == nil {
+		var err error
+		if pool, err = x509.SystemCertPool(); err != nil {
+			pool = x509.NewCertPool()
+		}
+	} else {
+		pool = pool.Clone()
+	}
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return errors.New("no PEM certificate found")
+	}
+	tc.RootCAs = pool
+	return nil
 }
 
 // clientCertificate reads a client certificate from inline PEM

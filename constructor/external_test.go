@@ -143,3 +143,10 @@ func jsonString(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 	return `"` + r.Replace(s) + `"`
 }
+
+func TestHelmInputBadCACert(t *testing.T) {
+	_, err := openWith(t, nil, `{"type":"helm","helmRepository":"https://127.0.0.1:1/podinfo:1.0.0","caCert":"not a certificate"}`, t.TempDir())
+	wantErr(t, err, "input.caCert: no PEM certificate found")
+	_, err = openWith(t, nil, `{"type":"helm","helmRepository":"https://127.0.0.1:1/podinfo:1.0.0","caCertFile":"missing.pem"}`, t.TempDir())
+	wantErr(t, err, "input.caCertFile:", "missing.pem")
+}

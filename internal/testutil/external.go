@@ -5,12 +5,19 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io/fs"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,6 +26,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/specs-go"
@@ -96,6 +104,8 @@ type HTTPServerOptions struct {
 	Token string
 	// TLS serves HTTPS with httptest's certificate (CA in Server.CAPEM).
 	TLS bool
+	// ClientCAPEM, with TLS, requires a client certificate signed by it.
+	ClientCAPEM []byte
 }
 
 // Server is a running test HTTP(S) server.
@@ -136,7 +146,15 @@ func startServer(t testing.TB, opts HTTPServerOptions, h http.Handler) *Server {
 		h.ServeHTTP(w, r)
 	})
 	if opts.TLS {
-		s.Server = httptest.NewTLSServer(wrapped)
+		s.Server = httptest.NewUnstartedServer(wrapped)
+		if opts.ClientCAPEM != nil {
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(opts.ClientCAPEM) {
+				t.Fatal("ClientCAPEM holds no certificate")
+			}
+			s.TLS = &tls.Config{ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert}
+		}
+		s.StartTLS()
 		s.CAPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw})
 	} else {
 		s.Server = httptest.NewServer(wrapped)
@@ -306,4 +324,33 @@ func pushManifest(t testing.TB, host, username, password, repository, tag, confi
 		t.Fatal(err)
 	}
 	return d
+}
+
+// ClientCertificate returns a self-signed client certificate and its key
+// (PEM) for TLS client authentication; the certificate is its own CA.
+func ClientCertificate(t testing.TB) (certPEM, keyPEM []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "ocm test client"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
 }
