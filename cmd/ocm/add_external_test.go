@@ -189,13 +189,13 @@ func TestAddCVSkipDigestProcessing(t *testing.T) {
 // digest; signing names it, without the hint that re-adding would help.
 func TestSignUnsupportedAccessWithoutDigest(t *testing.T) {
 	cons := filepath.Join(t.TempDir(), "component-constructor.yaml")
-	acvWrite(t, cons, []byte(`components:
+	testutil.WriteFile(t, cons, []byte(`components:
 - name: example.com/s3
   version: 1.0.0
   provider: {name: example.com}
   resources:
   - {name: data, type: blob, access: {type: s3/v1, bucket: b, key: k}}
-`))
+`), 0o644)
 	archive := filepath.Join(t.TempDir(), "ctf")
 	agRun(t, "add", "cv", "--repository", "ctf::"+archive, "--constructor", cons)
 	if d := resourceMapOf(t, archive, "example.com/s3:1.0.0", "data")["digest"]; d != nil {
