@@ -36,6 +36,7 @@ func fetcherFrom(ctx context.Context) *access.Fetcher {
 // WgetInput is the Wget/v1 input: content downloaded with one HTTP
 // request and stored with the component version. The media type is
 // mediaType, else the server's Content-Type, else application/octet-stream.
+// body is base64 in the constructor, as the reference reads it ([]byte).
 type WgetInput struct {
 	URL        string              `json:"url"`
 	MediaType  string              `json:"mediaType,omitempty"`
