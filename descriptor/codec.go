@@ -91,9 +91,23 @@ func looksLikeJSON(data []byte) bool {
 	return len(trimmed) > 0 && trimmed[0] == '{'
 }
 
-// EncodeJSON writes the descriptor as compact JSON, as the reference stores it.
+// EncodeJSON writes the descriptor as compact JSON with object keys sorted
+// at every level, byte for byte as the reference stores it (it marshals
+// generic maps), so the same constructor gives the same descriptor layer.
 func EncodeJSON(d *Descriptor) ([]byte, error) {
-	return json.Marshal(d)
+	js, err := json.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	// Numbers stay as written (UseNumber); strings are re-escaped as
+	// json.Marshal escapes them, as the first pass did.
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
 }
 
 // EncodeYAML writes the descriptor as YAML with sorted keys, as `ocm get cv -o yaml` prints it.

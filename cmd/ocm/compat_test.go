@@ -99,7 +99,7 @@ resources:
   access: {type: OCIImage, imageReference: "ghcr.io/acme/tool:1.0.0"}
 `), 0o644)
 	archive = filepath.Join(dir, "ctf")
-	if _, stderr, err := run(t, "add", "cv", "-r", "ctf::"+archive, "-c", c); err != nil {
+	if _, stderr, err := run(t, "add", "cv", "--skip-reference-digest-processing", "-r", "ctf::"+archive, "-c", c); err != nil {
 		t.Fatalf("add cv: %v\n%s", err, stderr)
 	}
 	return "ctf::" + archive + "//example.com/compat:1.0.0", archive
@@ -248,7 +248,7 @@ resources:
 - {name: text, type: plainText, input: {type: utf8, text: hi}}
 `), 0o644)
 	archive := filepath.Join(dir, "ctf")
-	if _, _, err := run(t, "add", "cv", "-r", "ctf::"+archive, "-c", c); err != nil {
+	if _, _, err := run(t, "add", "cv", "--skip-reference-digest-processing", "-r", "ctf::"+archive, "-c", c); err != nil {
 		t.Fatal(err)
 	}
 	node := compatNodeFile(t, "n.json", compatGPUNode)
@@ -279,7 +279,7 @@ resources:
   access: {type: OCIImage, imageReference: "ghcr.io/acme/app:1.0.0"}
   compatibility: {file: bad.yaml}
 `), 0o644)
-	_, _, err = run(t, "add", "cv", "-r", "ctf::"+archive, "-c", c)
+	_, _, err = run(t, "add", "cv", "--skip-reference-digest-processing", "-r", "ctf::"+archive, "-c", c)
 	if err == nil || !strings.Contains(err.Error(), c+": resources[0].compatibility.file: resource \"img\": invalid image compatibility spec: compatibilities[0].rules[0].matchFeatures[0].matchExpressions.avx512f.op: unknown operator \"Foo\"") {
 		t.Fatalf("bad spec: %v", err)
 	}
@@ -309,7 +309,7 @@ resources:
             matchExpressions: {vendor: {op: In, value: ["10de"]}}
 `), 0o644)
 	archive := filepath.Join(dir, "ctf")
-	if _, _, err := run(t, "add", "cv", "-r", "ctf::"+archive, "-c", c); err != nil {
+	if _, _, err := run(t, "add", "cv", "--skip-reference-digest-processing", "-r", "ctf::"+archive, "-c", c); err != nil {
 		t.Fatal(err)
 	}
 	ref := "ctf::" + archive + "//example.com/labelled:1.0.0"
@@ -327,7 +327,7 @@ resources:
 	// An unsigned label still works, with a warning.
 	data, _ := os.ReadFile(c)
 	testutil.WriteFile(t, c, bytes.Replace(bytes.Replace(data, []byte("signing: true"), []byte("signing: false"), 1), []byte("labelled"), []byte("unsigned"), 1), 0o644)
-	if _, _, err := run(t, "add", "cv", "-r", "ctf::"+archive, "-c", c); err != nil {
+	if _, _, err := run(t, "add", "cv", "--skip-reference-digest-processing", "-r", "ctf::"+archive, "-c", c); err != nil {
 		t.Fatal(err)
 	}
 	_, stderr, err = run(t, "compat", "check", "ctf::"+archive+"//example.com/unsigned:1.0.0", "--node", compatNodeFile(t, "g.json", compatGPUNode))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ocmgo/ocm/access"
 	"github.com/ocmgo/ocm/config"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
@@ -143,4 +144,10 @@ func oneOf(flag, value string, allowed ...string) error {
 		}
 	}
 	return fmt.Errorf("--%s %q: use one of %s", flag, value, strings.Join(allowed, ", "))
+}
+
+// externalFetcher reaches external content (images, Helm charts, wget)
+// with the configured credentials.
+func (g *globalOptions) externalFetcher() *access.Fetcher {
+	return access.New(access.Options{Config: g.config, PlainHTTP: g.plainHTTP})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
+	"github.com/ocmgo/ocm/access"
 	"github.com/ocmgo/ocm/config"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/integrity"
@@ -111,10 +112,15 @@ func (o *signOptions) run(cmd *cobra.Command, g *globalOptions, arg string) erro
 	return printSignature(cmd, o.output, sig)
 }
 
-// signHint tells how to replace an existing signature.
+// signHint adds what the user can do: replace an existing signature, or
+// give a resource that was added unresolved a digest.
 func signHint(err error) error {
-	if errors.Is(err, integrity.ErrSignatureExists) {
+	var missing *access.MissingDigestError
+	switch {
+	case errors.Is(err, integrity.ErrSignatureExists):
 		return fmt.Errorf("%w (use --force to replace it)", err)
+	case errors.As(err, &missing):
+		return fmt.Errorf("%w\nhint: add the component version again where the content is reachable, without --skip-reference-digest-processing (the access is then pinned and the digest recorded), or give the resource a digest in the constructor", err)
 	}
 	return err
 }
