@@ -24,8 +24,9 @@ import (
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
-// ErrNoContentAccess marks resources whose content cannot be read from the
-// repository itself (e.g. an image in an external registry).
+// ErrNoContentAccess marks resources whose content cannot be read: not
+// from the repository itself (e.g. an image in an external registry) and
+// not from where the access points (no way configured, or unreachable).
 var ErrNoContentAccess = errors.New("content not reachable through the repository")
 
 // ResourceDigest recomputes the digest of resource i of cd from its content,
@@ -129,11 +130,11 @@ func resolveExternal(ctx context.Context, access *descriptor.Typed, external Ext
 	}
 	store, err := external(ctx, ref.Registry)
 	if err != nil {
-		return ocispec.Descriptor{}, nil, err
+		return ocispec.Descriptor{}, nil, fmt.Errorf("%w: %w", ErrNoContentAccess, err)
 	}
 	desc, err := store.Resolve(ctx, ref.Repository, ref.Reference)
 	if err != nil {
-		return ocispec.Descriptor{}, nil, fmt.Errorf("resolving %s: %w", acc.ImageReference, err)
+		return ocispec.Descriptor{}, nil, fmt.Errorf("%w: resolving %s: %w", ErrNoContentAccess, acc.ImageReference, err)
 	}
 	if pinned, err := ref.Digest(); err == nil && pinned != desc.Digest {
 		return ocispec.Descriptor{}, nil, fmt.Errorf("%s resolves to %s", acc.ImageReference, desc.Digest)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/ocmgo/ocm/config"
+	"github.com/ocmgo/ocm/integrity"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository/ctf"
 	"github.com/ocmgo/ocm/repository/oci"
@@ -67,6 +68,15 @@ func openWritableStore(cmd *cobra.Command, g *globalOptions, spec reference.Repo
 		return &writableStore{WriteStore: reg, where: reg.String(), Commit: func() error { return nil }, Abort: func() {}}, nil
 	}
 	return nil, fmt.Errorf("repository %s: unknown type %q", spec, spec.Type)
+}
+
+// externalContent is how sign and verify reach content outside the
+// repository: nil when the user chose not to (offline).
+func (g *globalOptions) externalContent(enabled bool) integrity.ExternalOpener {
+	if !enabled {
+		return nil
+	}
+	return g.externalRegistries
 }
 
 // externalRegistries opens the registry of an OCI artifact access (any
