@@ -33,7 +33,7 @@ type Options struct {
 	// External lets Content also check resources whose access points
 	// outside the repository (an OCI artifact in a registry). Without it,
 	// such a resource fails with ErrNoContentAccess unless Offline is set.
-	External ExternalOpener
+	External External
 	// Offline takes the recorded digests of external content as they are
 	// (status "not checked"), for archives that travelled without it. A
 	// resource without a recorded digest still fails.

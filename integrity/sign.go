@@ -21,7 +21,7 @@ type SignOptions struct {
 	// External and Offline: as in Options. Without External, a resource
 	// whose content lies outside the repository fails unless Offline is
 	// set and its digest is recorded.
-	External ExternalOpener
+	External External
 	Offline  bool
 }
 
@@ -103,7 +103,7 @@ type VerifyOptions struct {
 	// External reaches content outside the repository, so that Content
 	// checks it too. Without it, such content fails the verification
 	// unless Offline is set (then its recorded digest is taken as is).
-	External ExternalOpener
+	External External
 	Offline  bool
 }
 

@@ -8,8 +8,8 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
-	"oras.land/oras-go/v2/registry"
 
+	"github.com/ocmgo/ocm/access"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/integrity"
 	"github.com/ocmgo/ocm/repository/ocimap"
@@ -56,7 +56,7 @@ type item struct {
 // valid). Manifests are fetched and verified here, before anything is
 // written, so that the target digest is known for the existing-version
 // check.
-func rewriteVersion(ctx context.Context, v *version, dst ocimap.WriteStore, opts Options) error {
+func rewriteVersion(ctx context.Context, v *version, dst ocimap.WriteStore, opts Options, sp *spool) error {
 	if !opts.CopyResources && opts.UploadAs != UploadOCIArtifact {
 		return nil
 	}
@@ -101,31 +101,27 @@ func rewriteVersion(ctx context.Context, v *version, dst ocimap.WriteStore, opts
 		r := &cd.Component.Resources[i]
 		what := fmt.Sprintf("%s resource %s", v.ref, r.Name)
 		switch {
-		case r.Access.IsOCIArtifact() && opts.CopyResources:
-			acc, _ := r.Access.OCIArtifact()
-			root, items, repo, tag, err := fetchExternal(ctx, acc.ImageReference, r.Digest, opts)
+		case opts.CopyResources && r.Access != nil && !r.Access.IsLocalBlob() && !r.Access.IsNone():
+			ext, err := fetchExternal(ctx, r, opts, sp)
 			if err != nil {
 				return fmt.Errorf("%s: %w", what, err)
 			}
-			if opts.UploadAs == UploadOCIArtifact {
-				if err := toArtifact(r, repo, tag, root, items); err != nil {
+			if ext.artifact && opts.UploadAs == UploadOCIArtifact {
+				if err := toArtifact(r, ext.repo, ext.tag, ext.root, ext.items); err != nil {
 					return err
 				}
+				opts.Progress(fmt.Sprintf("%s: copying %s as an OCI artifact", what, access.Describe(r.Access)))
 				continue
 			}
-			external = append(external, items...)
-			blobs = append(blobs, ocimap.LocalBlob{Descriptor: root, Artifacts: []ocimap.ArtifactRef{{Identity: resourceIdentity(r), Kind: "resource"}}})
-			name := repo
-			if tag != "" {
-				name += ":" + tag
-			}
-			lb, err := descriptor.NewTyped(descriptor.LocalBlobAccess{Type: descriptor.AccessTypeLocalBlob + "/v1", LocalReference: root.Digest.String(), MediaType: root.MediaType, ReferenceName: name})
+			external = append(external, ext.items...)
+			blobs = append(blobs, ocimap.LocalBlob{Descriptor: ext.root, Artifacts: []ocimap.ArtifactRef{{Identity: resourceIdentity(r), Kind: "resource"}}})
+			lb, err := descriptor.NewTyped(descriptor.LocalBlobAccess{Type: descriptor.AccessTypeLocalBlob + "/v1", LocalReference: ext.root.Digest.String(), MediaType: ext.root.MediaType, ReferenceName: ext.referenceName()})
 			if err != nil {
 				return err
 			}
+			opts.Progress(fmt.Sprintf("%s: copying %s as a local blob", what, access.Describe(r.Access)))
 			r.Access = &lb
 			changed = true
-			opts.Progress(fmt.Sprintf("%s: copying %s as a local blob", what, acc.ImageReference))
 		case r.Access.IsLocalBlob() && opts.UploadAs == UploadOCIArtifact:
 			lb, _ := r.Access.LocalBlob()
 			idx := -1
@@ -150,8 +146,6 @@ func rewriteVersion(ctx context.Context, v *version, dst ocimap.WriteStore, opts
 			if localUses[root.Digest]--; localUses[root.Digest] == 0 {
 				blobs = append(blobs[:idx], blobs[idx+1:]...)
 			}
-		case opts.CopyResources && r.Access != nil && !r.Access.IsLocalBlob() && !r.Access.IsNone():
-			opts.Progress(fmt.Sprintf("%s: access type %s is kept as a reference (only OCI artifacts are copied by value)", what, r.Access.Type))
 		}
 	}
 	if !changed {
@@ -187,48 +181,6 @@ func rewriteVersion(ctx context.Context, v *version, dst ocimap.WriteStore, opts
 	pushes = append(pushes, push{repo: v.cv.Repository, tag: ocimap.ToTag(v.ref.Version), root: root, items: dedupe(items)})
 	v.pushes, v.root, v.targetCD = pushes, root, cd
 	return nil
-}
-
-// fetchExternal resolves an image reference in its registry, checks it
-// against the digest the reference pins and the resource digest, and lists
-// its graph (manifests verified).
-func fetchExternal(ctx context.Context, imageRef string, want *descriptor.DigestSpec, opts Options) (ocispec.Descriptor, []item, string, string, error) {
-	ref, err := registry.ParseReference(imageRef)
-	if err != nil {
-		return ocispec.Descriptor{}, nil, "", "", fmt.Errorf("image reference %q: %w", imageRef, err)
-	}
-	if opts.External == nil {
-		return ocispec.Descriptor{}, nil, "", "", fmt.Errorf("image reference %q: no access to external registries configured", imageRef)
-	}
-	store, err := opts.External(ctx, ref.Registry)
-	if err != nil {
-		return ocispec.Descriptor{}, nil, "", "", err
-	}
-	tag, pinned := ref.Reference, digest.Digest("")
-	if d, err := ref.Digest(); err == nil {
-		pinned, tag = d, ""
-		if t, _, ok := strings.Cut(strings.TrimPrefix(imageRef, ref.Registry+"/"+ref.Repository), "@"); ok && strings.HasPrefix(t, ":") {
-			tag = t[1:]
-		}
-	}
-	root, err := store.Resolve(ctx, ref.Repository, ref.Reference)
-	if err != nil {
-		return ocispec.Descriptor{}, nil, "", "", fmt.Errorf("resolving %s: %w", imageRef, err)
-	}
-	if pinned != "" && root.Digest != pinned {
-		return ocispec.Descriptor{}, nil, "", "", fmt.Errorf("%s resolves to %s", imageRef, root.Digest)
-	}
-	// The resource digest of an OCI artifact is its manifest digest
-	// (genericBlobDigest/v1 in v2, ociArtifactDigest/v1 in v1).
-	if want != nil && strings.EqualFold(strings.ReplaceAll(want.HashAlgorithm, "-", ""), "sha256") && !strings.EqualFold(want.Value, root.Digest.Encoded()) {
-		return ocispec.Descriptor{}, nil, "", "", fmt.Errorf("%s is %s, the resource digest says sha256:%s", imageRef, root.Digest, want.Value)
-	}
-	fetcher := ocimap.StoreFetcher(store, ref.Repository)
-	nodes, err := integrity.Graph(ctx, fetcher, root)
-	if err != nil {
-		return ocispec.Descriptor{}, nil, "", "", fmt.Errorf("reading %s: %w", imageRef, err)
-	}
-	return root, withFetcher(nodes, fetcher), ref.Repository, tag, nil
 }
 
 // artifactName is the repository and tag a local OCI artifact gets with

@@ -1,9 +1,9 @@
 package main
 
 import (
-	"context"
 	"fmt"
 
+	"github.com/ocmgo/ocm/access"
 	"github.com/ocmgo/ocm/config"
 	"github.com/ocmgo/ocm/integrity"
 	"github.com/ocmgo/ocm/reference"
@@ -72,15 +72,15 @@ func openWritableStore(cmd *cobra.Command, g *globalOptions, spec reference.Repo
 
 // externalContent is how sign and verify reach content outside the
 // repository: nil when the user chose not to (offline).
-func (g *globalOptions) externalContent(enabled bool) integrity.ExternalOpener {
+func (g *globalOptions) externalContent(enabled bool) integrity.External {
 	if !enabled {
 		return nil
 	}
-	return g.externalRegistries
+	return g.fetcher()
 }
 
-// externalRegistries opens the registry of an OCI artifact access (any
-// repository below host), with the configured credentials.
-func (g *globalOptions) externalRegistries(_ context.Context, host string) (ocimap.Store, error) {
-	return openRegistry(reference.Repository{Type: reference.TypeOCI, BaseURL: host}, g.config, g.plainHTTP)
+// fetcher reaches external content (images, Helm charts, files) with the
+// configured credentials.
+func (g *globalOptions) fetcher() *access.Fetcher {
+	return access.New(access.Options{Config: g.config, PlainHTTP: g.plainHTTP})
 }

@@ -191,7 +191,7 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 
 		CopyResources: o.copyResources,
 		UploadAs:      transfer.UploadMode(o.uploadAs),
-		External:      g.externalRegistries,
+		External:      g.fetcher(),
 	}
 	if bars.on {
 		opts.WrapBlob = bars.wrap
