@@ -10,12 +10,12 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
-	"oras.land/oras-go/v2/registry"
 
 	"github.com/ocmgo/ocm/blob"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/descriptor/normalisation"
 	"github.com/ocmgo/ocm/integrity"
+	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
@@ -161,12 +161,12 @@ func locateImage(ctx context.Context, target ReferrerTarget, r *descriptor.Resou
 			return "", ocispec.Descriptor{}, false, nil
 		}
 		host, _, _ := strings.Cut(base, "/")
-		ref, err := registry.ParseReference(host + "/" + rest)
+		img, err := reference.ParseImageIn(host, rest)
 		if err != nil {
-			return "", ocispec.Descriptor{}, false, fmt.Errorf("image reference %q: %w", acc.ImageReference, err)
+			return "", ocispec.Descriptor{}, false, err
 		}
-		d, err := target.Resolve(ctx, ref.Repository, ref.Reference)
-		return ref.Repository, d, err == nil, err
+		d, err := target.Resolve(ctx, img.Repository, img.Reference())
+		return img.Repository, d, err == nil, err
 	}
 	return "", ocispec.Descriptor{}, false, nil
 }

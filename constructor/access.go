@@ -3,7 +3,6 @@ package constructor
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/ocmgo/ocm/descriptor"
 )
@@ -22,27 +21,13 @@ func fieldErrorf(field, format string, args ...any) error {
 	return &fieldError{field: field, err: fmt.Errorf(format, args...)}
 }
 
-// requiredAccessFields lists, per access type (base name, any spelling the
-// reference accepts), the string fields that must be present.
-var requiredAccessFields = map[string][]string{
-	"OCIImage":      {"imageReference"},
-	"ociArtifact":   {"imageReference"},
-	"ociRegistry":   {"imageReference"},
-	"ociImage":      {"imageReference"},
-	"OCIImageLayer": {"ref", "digest"},
-	"ociBlob":       {"ref", "digest"},
-	"LocalBlob":     {"localReference"},
-	"localBlob":     {"localReference"},
-	"Helm":          {"helmRepository", "helmChart"},
-	"helm":          {"helmRepository", "helmChart"},
-}
-
 // CheckAccess minimally validates an access spec given in a constructor:
 // the type must be a valid OCM type, and for the access types the reference
 // defines (v1 or unversioned) the fields without which the access cannot
 // work must be non-empty strings (imageReference for OCIImage/ociArtifact,
 // ref and digest for OCIImageLayer, localReference for LocalBlob,
-// helmRepository and helmChart for Helm). Anything else is kept verbatim:
+// helmRepository and helmChart for Helm, url for Wget; the table is
+// descriptor.AccessTypes). Anything else is kept verbatim:
 // resolving and pinning accesses is the caller's business.
 func CheckAccess(acc *descriptor.Typed) error {
 	if acc == nil {
@@ -54,9 +39,9 @@ func CheckAccess(acc *descriptor.Typed) error {
 	if !ocmTypeRE.MatchString(acc.Type) {
 		return fieldErrorf("type", "%q is not a valid type", acc.Type)
 	}
-	base, version, _ := strings.Cut(acc.Type, "/")
-	required := requiredAccessFields[base]
-	if len(required) == 0 || version != "" && version != "v1" {
+	info, known := descriptor.AccessTypeOf(acc.Type)
+	required := info.Required
+	if !known || len(required) == 0 {
 		return nil
 	}
 	fields, err := acc.Fields()

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/descriptor/normalisation"
+	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
@@ -367,19 +368,16 @@ func pinAccessDigest(r *descriptor.Resource) {
 	if r.Digest != nil || r.Access == nil {
 		return
 	}
-	switch r.Access.BaseType() {
-	case "OCIImage", "ociArtifact", "ociRegistry", "ociImage", "OCIArtifact":
-	default:
+	acc, err := r.Access.OCIArtifact()
+	if err != nil {
 		return
 	}
-	var acc struct {
-		ImageReference string `json:"imageReference"`
-	}
-	if r.Access.Decode(&acc) != nil {
+	img, err := reference.ParseImage(acc.ImageReference)
+	if err != nil {
 		return
 	}
-	if _, dg, ok := strings.Cut(acc.ImageReference, "@sha256:"); ok && len(dg) == 64 {
-		r.Digest = &descriptor.DigestSpec{HashAlgorithm: normalisation.SHA256, NormalisationAlgorithm: normalisation.GenericBlobDigestV1, Value: dg}
+	if alg, hex, ok := strings.Cut(img.Digest, ":"); ok && alg == "sha256" {
+		r.Digest = &descriptor.DigestSpec{HashAlgorithm: normalisation.SHA256, NormalisationAlgorithm: normalisation.GenericBlobDigestV1, Value: hex}
 	}
 }
 

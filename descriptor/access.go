@@ -5,13 +5,81 @@ import (
 	"strings"
 )
 
-// Access types this package interprets; others are carried verbatim.
+// AccessKind is what an access type means, whatever its spelling: the
+// reference tools accept several names (current, legacy, lower camel case)
+// for the same access, each unversioned or with /v1.
+type AccessKind string
+
+// The access kinds this code base interprets; others are carried verbatim.
+const (
+	AccessLocalBlob     AccessKind = "LocalBlob"
+	AccessOCIImage      AccessKind = "OCIImage"
+	AccessOCIImageLayer AccessKind = "OCIImageLayer"
+	AccessHelm          AccessKind = "Helm"
+	AccessWget          AccessKind = "Wget"
+	AccessNone          AccessKind = "none"
+)
+
+// AccessTypeInfo describes one access kind: the type names that mean it
+// (the first is the one written) and the string fields without which it
+// cannot work.
+type AccessTypeInfo struct {
+	Kind      AccessKind
+	Spellings []string
+	Required  []string
+}
+
+// AccessTypes is the one table of access type spellings, as the reference
+// implementation registers them (bindings/go/*/spec/access).
+var AccessTypes = []AccessTypeInfo{
+	{Kind: AccessLocalBlob, Spellings: []string{"LocalBlob", "localBlob"}, Required: []string{"localReference"}},
+	{Kind: AccessOCIImage, Spellings: []string{"OCIImage", "ociArtifact", "ociRegistry", "ociImage", "OCIArtifact"}, Required: []string{"imageReference"}},
+	{Kind: AccessOCIImageLayer, Spellings: []string{"OCIImageLayer", "ociBlob"}, Required: []string{"ref", "digest"}},
+	{Kind: AccessHelm, Spellings: []string{"Helm", "helm"}, Required: []string{"helmRepository", "helmChart"}},
+	{Kind: AccessWget, Spellings: []string{"Wget", "wget"}, Required: []string{"url"}},
+	{Kind: AccessNone, Spellings: []string{"none", "None"}},
+}
+
+// Legacy spellings kept as named constants for writers.
 const (
 	AccessTypeLocalBlob       = "LocalBlob"
 	AccessTypeLocalBlobLegacy = "localBlob"
 	AccessTypeNone            = "none"
 	AccessTypeNoneLegacy      = "None"
 )
+
+// AccessTypeOf returns the table entry for an access type name
+// (Name or Name/v1); ok is false for types this code does not interpret,
+// including known names with another version.
+func AccessTypeOf(typ string) (AccessTypeInfo, bool) {
+	base, version, hasVersion := strings.Cut(typ, "/")
+	if hasVersion && version != "v1" {
+		return AccessTypeInfo{}, false
+	}
+	for _, info := range AccessTypes {
+		for _, name := range info.Spellings {
+			if base == name {
+				return info, true
+			}
+		}
+	}
+	return AccessTypeInfo{}, false
+}
+
+// AccessKindOf returns the kind an access type name means, or "" when
+// this code does not interpret it.
+func AccessKindOf(typ string) AccessKind {
+	info, _ := AccessTypeOf(typ)
+	return info.Kind
+}
+
+// Kind returns the kind of the access, "" for nil or uninterpreted types.
+func (t *Typed) Kind() AccessKind {
+	if t == nil {
+		return ""
+	}
+	return AccessKindOf(t.Type)
+}
 
 // LocalBlobAccess is the LocalBlob/v1 access (legacy spelling localBlob): the
 // blob is stored alongside the descriptor in the same repository.
@@ -23,22 +91,14 @@ type LocalBlobAccess struct {
 	GlobalAccess   *Typed `json:"globalAccess,omitempty"`
 }
 
-func typeIs(t, name, legacy string) bool {
-	base, version, hasVersion := strings.Cut(t, "/")
-	if hasVersion && version != "v1" {
-		return false
-	}
-	return base == name || base == legacy
-}
-
 // IsLocalBlob reports whether the access is LocalBlob/v1 or localBlob.
 func (t *Typed) IsLocalBlob() bool {
-	return t != nil && typeIs(t.Type, AccessTypeLocalBlob, AccessTypeLocalBlobLegacy)
+	return t.Kind() == AccessLocalBlob
 }
 
 // IsNone reports whether the access is none/None, i.e. the artifact has no content.
 func (t *Typed) IsNone() bool {
-	return t != nil && typeIs(t.Type, AccessTypeNone, AccessTypeNoneLegacy)
+	return t.Kind() == AccessNone
 }
 
 // LocalBlob decodes a LocalBlob access.
@@ -74,18 +134,7 @@ type OCIArtifactAccess struct {
 // IsOCIArtifact reports whether the access points at an OCI registry
 // artifact (any spelling, version v1 or none).
 func (t *Typed) IsOCIArtifact() bool {
-	if t == nil {
-		return false
-	}
-	base, version, hasVersion := strings.Cut(t.Type, "/")
-	if hasVersion && version != "v1" {
-		return false
-	}
-	switch base {
-	case AccessTypeOCIArtifact, "OCIImage", "ociRegistry", "ociImage", "OCIArtifact":
-		return true
-	}
-	return false
+	return t.Kind() == AccessOCIImage
 }
 
 // OCIArtifact decodes an OCI artifact access.

@@ -19,6 +19,7 @@ import (
 	"github.com/ocmgo/ocm/descriptor/normalisation"
 	"github.com/ocmgo/ocm/helmoci"
 	"github.com/ocmgo/ocm/integrity"
+	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
@@ -74,7 +75,11 @@ func fetchExternal(ctx context.Context, r *descriptor.Resource, opts Options, sp
 	case !errors.Is(err, access.ErrUnsupported):
 		return nil, err
 	}
-	if h, herr := r.Access.Helm(); herr == nil {
+	if r.Access.Kind() == descriptor.AccessHelm {
+		h, err := r.Access.Helm()
+		if err != nil {
+			return nil, err
+		}
 		return convertChart(ctx, r, h, opts.External)
 	}
 	b, err := opts.External.OpenVerified(ctx, r.Access, *r.Digest)
@@ -108,26 +113,10 @@ func copyArtifact(ctx context.Context, r *descriptor.Resource, a *access.Artifac
 		return nil, fmt.Errorf("reading %s: %w", a.Reference, err)
 	}
 	tag := ""
-	if h, err := r.Access.Helm(); err == nil {
-		tag = ocimap.ToTag(h.ChartVersion())
-	} else if acc, err := r.Access.OCIArtifact(); err == nil {
-		tag = imageTag(acc.ImageReference, a.Repository)
+	if img, err := reference.ParseImage(a.Reference); err == nil {
+		tag = img.Tag
 	}
 	return &externalContent{root: a.Root, items: withFetcher(nodes, fetcher), artifact: true, repo: a.Repository, tag: tag}, nil
-}
-
-// imageTag is the tag an image reference names (none when it is pinned by
-// digest only).
-func imageTag(ref, repository string) string {
-	rest := ref
-	if i := strings.Index(rest, repository); i >= 0 {
-		rest = rest[i+len(repository):]
-	}
-	rest, _, _ = strings.Cut(rest, "@")
-	if t, ok := strings.CutPrefix(rest, ":"); ok {
-		return t
-	}
-	return ""
 }
 
 // convertChart fetches a chart archive from an HTTP(S) chart repository,

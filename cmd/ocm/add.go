@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
-	"oras.land/oras-go/v2/registry"
 
 	"github.com/ocmgo/ocm/compat"
 	"github.com/ocmgo/ocm/constructor"
@@ -100,15 +99,15 @@ func (o *addCVOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	ctx := cmd.Context()
 	if o.importCompat {
 		imported, err := constructor.ImportCompatibility(ctx, spec, func(ctx context.Context, image string) ([]byte, bool, error) {
-			ref, err := registry.ParseReference(image)
-			if err != nil {
-				return nil, false, fmt.Errorf("image reference %q: %w", image, err)
-			}
-			reg, err := openRegistry(reference.Repository{Type: reference.TypeOCI, BaseURL: ref.Registry}, g.config, g.plainHTTP)
+			img, err := reference.ParseImage(image)
 			if err != nil {
 				return nil, false, err
 			}
-			art, err := compat.FetchImageSpec(ctx, reg, ref.Repository, ref.Reference, nil)
+			reg, err := openRegistry(reference.Repository{Type: reference.TypeOCI, BaseURL: img.Endpoint()}, g.config, g.plainHTTP || img.PlainHTTP)
+			if err != nil {
+				return nil, false, err
+			}
+			art, err := compat.FetchImageSpec(ctx, reg, img.Repository, img.Reference(), nil)
 			if errors.Is(err, compat.ErrNoArtifact) {
 				return nil, false, nil
 			}

@@ -10,7 +10,6 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
-	"oras.land/oras-go/v2/registry"
 
 	"github.com/ocmgo/ocm/compat"
 	"github.com/ocmgo/ocm/compat/host"
@@ -330,9 +329,9 @@ func compatLabel(r *descriptor.Resource) *descriptor.Label {
 // imageSpec finds the newest compatibility referrer of an OCI image, as
 // `nfd compat validate-node` does, and reads its spec (layers[0]).
 func imageSpec(cmd *cobra.Command, g *globalOptions, image, platform string) (namedSpec, error) {
-	ref, err := registry.ParseReference(image)
+	img, err := reference.ParseImage(image)
 	if err != nil {
-		return namedSpec{}, fmt.Errorf("--image %q: %w", image, err)
+		return namedSpec{}, fmt.Errorf("--image: %w", err)
 	}
 	var plat *ocispec.Platform
 	if platform != "" {
@@ -340,11 +339,11 @@ func imageSpec(cmd *cobra.Command, g *globalOptions, image, platform string) (na
 			return namedSpec{}, err
 		}
 	}
-	reg, err := oci.New(ref.Registry, "", oci.Options{PlainHTTP: g.plainHTTP, Credential: oci.Credentials(g.config, ref.Repository)})
+	reg, err := oci.New(img.Endpoint(), "", oci.Options{PlainHTTP: g.plainHTTP || img.PlainHTTP, Credential: oci.Credentials(g.config, img.Repository)})
 	if err != nil {
 		return namedSpec{}, err
 	}
-	art, err := compat.FetchImageSpec(cmd.Context(), reg, ref.Repository, ref.Reference, plat)
+	art, err := compat.FetchImageSpec(cmd.Context(), reg, img.Repository, img.Reference(), plat)
 	if err != nil {
 		return namedSpec{}, fmt.Errorf("%s: %w", image, err)
 	}

@@ -20,56 +20,15 @@ import (
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
-// ociAccess is the ociArtifact/v1 access (also spelled ociRegistry or
-// OCIImage in older descriptors).
-type ociAccess struct {
-	Type           string `json:"type"`
-	ImageReference string `json:"imageReference"`
-}
-
-func isOCIAccess(t *descriptor.Typed) bool {
-	if t == nil {
-		return false
-	}
-	switch strings.ToLower(t.BaseType()) {
-	case "ociartifact", "ociregistry", "ociimage":
-		return true
-	}
-	return false
-}
-
-// ParseImageReference splits registry/repository[:tag][@digest]; a
-// reference without a registry host means Docker Hub, as for docker pull.
+// ParseImageReference resolves an image reference into the coordinates
+// the API reports, with the library's one parser (Docker Hub defaulting as
+// for docker pull).
 func ParseImageReference(ref string) (*v1alpha1.OCIArtifactInfo, error) {
-	rest, dig, _ := strings.Cut(strings.TrimPrefix(ref, "oci://"), "@")
-	host, repo, ok := strings.Cut(rest, "/")
-	if !ok || !(strings.ContainsAny(host, ".:") || host == "localhost") {
-		host, repo = "docker.io", rest
-		if !strings.Contains(repo, "/") {
-			repo = "library/" + repo
-		}
+	img, err := reference.ParseImage(ref)
+	if err != nil {
+		return nil, err
 	}
-	tag := ""
-	if i := strings.LastIndex(repo, ":"); i >= 0 && !strings.Contains(repo[i:], "/") {
-		repo, tag = repo[:i], repo[i+1:]
-	}
-	if repo == "" || (tag == "" && dig == "" && strings.HasSuffix(rest, ":")) {
-		return nil, fmt.Errorf("image reference %q: no repository", ref)
-	}
-	info := &v1alpha1.OCIArtifactInfo{Registry: host, Repository: repo, Tag: tag, Digest: dig}
-	info.Reference = formatReference(info)
-	return info, nil
-}
-
-func formatReference(i *v1alpha1.OCIArtifactInfo) string {
-	s := i.Registry + "/" + i.Repository
-	if i.Tag != "" {
-		s += ":" + i.Tag
-	}
-	if i.Digest != "" {
-		s += "@" + i.Digest
-	}
-	return s
+	return &v1alpha1.OCIArtifactInfo{Registry: img.Registry, Repository: img.Repository, Tag: img.Tag, Digest: img.Digest, Reference: img.String()}, nil
 }
 
 // OCIArtifact locates resource i of cd when it is an OCI artifact: an
@@ -78,10 +37,10 @@ func formatReference(i *v1alpha1.OCIArtifactInfo) string {
 func OCIArtifact(ctx context.Context, spec reference.Repository, repo repository.Repository, cd *descriptor.Descriptor, i int) (*v1alpha1.OCIArtifactInfo, error) {
 	r := &cd.Component.Resources[i]
 	switch {
-	case isOCIAccess(r.Access):
-		var a ociAccess
-		if err := r.Access.Decode(&a); err != nil {
-			return nil, fmt.Errorf("resource %s access: %w", r.Name, err)
+	case r.Access.IsOCIArtifact():
+		a, err := r.Access.OCIArtifact()
+		if err != nil {
+			return nil, fmt.Errorf("resource %s: %w", r.Name, err)
 		}
 		info, err := ParseImageReference(a.ImageReference)
 		if err != nil {
@@ -109,7 +68,7 @@ func OCIArtifact(ctx context.Context, spec reference.Repository, repo repository
 			Repository: path.Join(reg.SubPath(), ocimap.RepositoryName(cd.Component.Name)),
 			Digest:     desc.Digest.String(),
 		}
-		info.Reference = formatReference(info)
+		info.Reference = reference.Image{Registry: info.Registry, Repository: info.Repository, Digest: info.Digest}.String()
 		return info, nil
 	}
 	return nil, nil
@@ -142,36 +101,32 @@ func VerifyResourceContent(ctx context.Context, repo repository.Repository, cfg 
 			return fmt.Errorf("%w: resource %s: digest mismatch: descriptor records %s %s, content has %s", ErrIntegrity, r.Name, r.Digest.HashAlgorithm, r.Digest.Value, actual.Value)
 		}
 		return nil
-	case errors.Is(err, integrity.ErrNoContentAccess) && !isOCIAccess(r.Access):
+	case errors.Is(err, integrity.ErrNoContentAccess) && !r.Access.IsOCIArtifact():
 		return fmt.Errorf("%w: resource %s: access type %s", ErrContentNotReadable, r.Name, r.Access.Type)
 	case !errors.Is(err, integrity.ErrNoContentAccess):
 		return fmt.Errorf("resource %s: %w", r.Name, err)
 	}
-	var a ociAccess
-	if err := r.Access.Decode(&a); err != nil {
-		return fmt.Errorf("resource %s access: %w", r.Name, err)
-	}
-	info, err := ParseImageReference(a.ImageReference)
+	a, err := r.Access.OCIArtifact()
 	if err != nil {
 		return fmt.Errorf("resource %s: %w", r.Name, err)
 	}
-	reg, err := oci.New(info.Registry, "", oci.Options{Credential: oci.Credentials(cfg, info.Repository)})
+	img, err := reference.ParseImage(a.ImageReference)
 	if err != nil {
 		return fmt.Errorf("resource %s: %w", r.Name, err)
 	}
-	ref := info.Tag
-	if info.Digest != "" {
-		ref = info.Digest
-	}
-	desc, err := reg.Resolve(ctx, info.Repository, ref)
+	reg, err := oci.New(img.Endpoint(), "", oci.Options{PlainHTTP: img.PlainHTTP, Credential: oci.Credentials(cfg, img.Repository)})
 	if err != nil {
-		return fmt.Errorf("resource %s: resolving %s: %w", r.Name, info.Reference, err)
+		return fmt.Errorf("resource %s: %w", r.Name, err)
+	}
+	desc, err := reg.Resolve(ctx, img.Repository, img.Reference())
+	if err != nil {
+		return fmt.Errorf("resource %s: resolving %s: %w", r.Name, img, err)
 	}
 	if !strings.EqualFold(strings.ReplaceAll(r.Digest.HashAlgorithm, "-", ""), string(desc.Digest.Algorithm())) || desc.Digest.Encoded() != r.Digest.Value {
-		return fmt.Errorf("%w: resource %s: digest mismatch: descriptor records %s %s, %s resolves to %s", ErrIntegrity, r.Name, r.Digest.HashAlgorithm, r.Digest.Value, info.Reference, desc.Digest)
+		return fmt.Errorf("%w: resource %s: digest mismatch: descriptor records %s %s, %s resolves to %s", ErrIntegrity, r.Name, r.Digest.HashAlgorithm, r.Digest.Value, img, desc.Digest)
 	}
-	if err := integrity.VerifyGraph(ctx, registryFetcher{reg: reg, repository: info.Repository}, desc); err != nil {
-		return fmt.Errorf("resource %s: content of %s: %w", r.Name, info.Reference, err)
+	if err := integrity.VerifyGraph(ctx, registryFetcher{reg: reg, repository: img.Repository}, desc); err != nil {
+		return fmt.Errorf("resource %s: content of %s: %w", r.Name, img, err)
 	}
 	return nil
 }

@@ -3,7 +3,10 @@ package ocm
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -52,22 +55,42 @@ func TestParseRepositorySpec(t *testing.T) {
 	}
 }
 
+// TestParseImageReference runs the library's image reference table
+// (reference/testdata/image-references.json, also run by the library's own
+// tests and thereby the CLI): the controller reports the same coordinates
+// the CLI resolves.
 func TestParseImageReference(t *testing.T) {
-	for in, want := range map[string]v1alpha1.OCIArtifactInfo{
-		"ghcr.io/acme/podinfo:6.0.0":                 {Registry: "ghcr.io", Repository: "acme/podinfo", Tag: "6.0.0"},
-		"127.0.0.1:5000/app@sha256:abc":              {Registry: "127.0.0.1:5000", Repository: "app", Digest: "sha256:abc"},
-		"localhost/a/b:1@sha256:abc":                 {Registry: "localhost", Repository: "a/b", Tag: "1", Digest: "sha256:abc"},
-		"nginx:1.27":                                 {Registry: "docker.io", Repository: "library/nginx", Tag: "1.27"},
-		"oci://registry.example:443/x/y/z:v1.2.3-rc": {Registry: "registry.example:443", Repository: "x/y/z", Tag: "v1.2.3-rc"},
-	} {
-		got, err := ParseImageReference(in)
-		if err != nil {
-			t.Errorf("%s: %v", in, err)
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "reference", "testdata", "image-references.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []struct {
+		In, Registry, Repository, Tag, Digest, String, Error string
+	}
+	if err := json.Unmarshal(b, &cases); err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) < 10 {
+		t.Fatalf("only %d cases in the shared table", len(cases))
+	}
+	for _, c := range cases {
+		got, err := ParseImageReference(c.In)
+		if c.Error != "" {
+			if err == nil || !strings.Contains(err.Error(), c.Error) {
+				t.Errorf("%q: %+v, %v; want error %q", c.In, got, err, c.Error)
+			}
 			continue
 		}
-		want.Reference = formatReference(&want)
+		if err != nil {
+			t.Errorf("%q: %v", c.In, err)
+			continue
+		}
+		want := v1alpha1.OCIArtifactInfo{Registry: c.Registry, Repository: c.Repository, Tag: c.Tag, Digest: c.Digest, Reference: c.String}
+		if want.Reference == "" {
+			want.Reference = c.In
+		}
 		if *got != want {
-			t.Errorf("%s: %+v, want %+v", in, *got, want)
+			t.Errorf("%q: %+v, want %+v", c.In, *got, want)
 		}
 	}
 }
