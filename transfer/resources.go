@@ -161,11 +161,11 @@ func rewriteVersion(ctx context.Context, v *version, dst ocimap.WriteStore, opts
 			continue
 		}
 		kept[b.Descriptor.Digest] = true
+		if slicesContainsDigest(external, b.Descriptor.Digest) {
+			continue // fetched from outside, listed in external
+		}
 		if !ocimap.IsManifest(b.Descriptor.MediaType) {
 			items = append(items, item{Node: integrity.Node{Descriptor: b.Descriptor}, fetcher: v.fetcher})
-			continue
-		}
-		if slicesContainsDigest(external, b.Descriptor.Digest) {
 			continue
 		}
 		nodes, err := integrity.Graph(ctx, v.fetcher, b.Descriptor)
