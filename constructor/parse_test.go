@@ -262,6 +262,52 @@ labels:
 	}
 }
 
+// TestParseEnvSubstitutionScalarsOnly: variables are substituted into
+// scalars only. Comments are left alone (the reference's docs start with
+// `# yaml-language-server: $schema=…`), and a value can never add structure.
+func TestParseEnvSubstitutionScalarsOnly(t *testing.T) {
+	doc := `# yaml-language-server: $schema=https://ocm.software/schemas/configuration-schema.yaml
+# $UNSET in a comment is not a variable
+name: ${COMPONENT} # trailing $COMMENT too
+version: "${VERSION}"
+provider: {name: acme}
+labels:
+- {name: injected, value: ${INJECT}}
+- {name: flow, value: ${FLOW}}
+- {name: quotedNum, value: "${NUM}"}
+- {name: plainNum, value: ${NUM}}
+- {name: bool, value: ${BOOL}}
+- name: block
+  value: |
+    line $NUM
+`
+	env := map[string]string{
+		"COMPONENT": "example.com/env/c", "VERSION": "1.0.0", "NUM": "7", "BOOL": "true",
+		"INJECT": "x\nversion: 9.9.9\nextra: {a: b}", "FLOW": "[a, b]",
+	}
+	s := mustParse(t, doc, env)
+	c := s.Components[0]
+	if c.Name != "example.com/env/c" || c.Version != "1.0.0" || len(c.Labels) != 6 {
+		t.Fatalf("%+v", c)
+	}
+	want := map[string]string{
+		"injected":  `"x\nversion: 9.9.9\nextra: {a: b}"`,
+		"flow":      `"[a, b]"`,
+		"quotedNum": `"7"`,
+		"plainNum":  `7`,
+		"bool":      `true`,
+		"block":     `"line 7\n"`,
+	}
+	for _, l := range c.Labels {
+		if got := string(l.Value); got != want[l.Name] {
+			t.Errorf("label %s = %s, want %s", l.Name, got, want[l.Name])
+		}
+	}
+	// An unset variable in a value is still an error with its line.
+	_, err := parseString(t, "# $schema=x\nname: x\nversion: ${NOPE}\n", nil)
+	wantErr(t, err, "environment variable ${NOPE} is not set (line 3)")
+}
+
 const okComponent = `name: example.com/a/b
 version: 1.0.0
 provider: {name: acme}

@@ -59,5 +59,5 @@ if [[ ! -x "$OUT/kube-apiserver" || ( "$WITH_KUBECTL" != 0 && ! -x "$OUT/kubectl
     (cd "$d" && go build -ldflags "$LDF" -o "$OUT/kubectl" k8s.io/kubernetes/cmd/kubectl)
   fi
 fi
-"$OUT/kube-apiserver" --version >&2; "$OUT/etcd" --version | head -1 >&2
+"$OUT/kube-apiserver" --version >&2; "$OUT/etcd" --version | sed -n 1p >&2 # sed reads to the end: no SIGPIPE under pipefail
 echo "export KUBEBUILDER_ASSETS=$OUT"

@@ -44,8 +44,10 @@ func TestVerifyChain(t *testing.T) {
 		{"root embedded, right root configured", sign(AlgorithmRSAPSS, p.leaf, p.inter, p.root), roots, ""},
 		{"no trust configured", good, VerifyOptions{}, "nothing to verify a PEM signature against"},
 		{"intermediates alone are no trust", good, VerifyOptions{Intermediates: interPool}, "nothing to verify"},
-		{"leaf without codeSigning", sign(AlgorithmRSAPSS, p.leafNoCodeSigning, p.inter), roots, "incompatible key usage"},
-		{"leaf without extended key usage", sign(AlgorithmRSAPSS, p.leafNoEKU, p.inter), roots, "does not allow code signing"},
+		{"leaf with EKU serverAuth only", sign(AlgorithmRSAPSS, p.leafNoCodeSigning, p.inter), roots, "does not allow code signing: its extended key usage is serverAuth, not codeSigning"},
+		// RFC 5280 4.2.1.12, as Go's x509 and the reference read it: no
+		// extended key usage extension means any purpose.
+		{"leaf without extended key usage", sign(AlgorithmRSAPSS, p.leafNoEKU, p.inter), roots, ""},
 		{"leaf without digitalSignature", sign(AlgorithmRSAPSS, p.leafNoDigitalSig, p.inter), roots, "does not allow digital signatures"},
 		{"expired leaf", good, VerifyOptions{Roots: p.rootPool, CurrentTime: p.now.Add(2 * time.Hour)}, "expired"},
 		{"leaf not yet valid", good, VerifyOptions{Roots: p.rootPool, CurrentTime: p.now.Add(-2 * time.Hour)}, "not trusted"},
@@ -75,7 +77,7 @@ func TestVerifyChain(t *testing.T) {
 		blocks[1] = &pem.Block{Type: "CERTIFICATE", Bytes: p.inter.Raw}
 		return blocks
 	})
-	cases = append(cases, tc{"leaf replaced by the intermediate", swapped, VerifyOptions{Roots: p.rootPool}, "does not allow code signing"})
+	cases = append(cases, tc{"leaf replaced by the intermediate", swapped, VerifyOptions{Roots: p.rootPool}, "does not allow digital signatures"})
 	noHeader := good
 	noHeader.Value = reencode(t, good.Value, func(blocks []*pem.Block) []*pem.Block {
 		blocks[0].Headers = nil

@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ocmgo/ocm/blob"
@@ -247,10 +248,15 @@ func verifyPEM(sig descriptor.SignatureSpec, h crypto.Hash, raw []byte, opts Ver
 
 // verifyChain validates chain[0] against the configured roots. The other
 // certificates in chain, together with opts.Intermediates, are only used for
-// path building. The leaf must list the code signing extended key usage and,
-// if it has a KeyUsage extension, allow digital signatures.
+// path building. The leaf's extended key usages, if it has any, must include
+// code signing (RFC 5280 4.2.1.12 and Go's x509: a certificate without the
+// extension may be used for any purpose, and the reference signs with such
+// chains); if it has a KeyUsage extension it must allow digital signatures.
 func verifyChain(chain []*x509.Certificate, opts VerifyOptions) error {
 	leaf := chain[0]
+	if err := checkCodeSigningEKU(leaf); err != nil {
+		return err
+	}
 	inter := x509.NewCertPool()
 	if opts.Intermediates != nil {
 		inter = opts.Intermediates.Clone()
@@ -293,16 +299,48 @@ func verifyChain(chain []*x509.Certificate, opts VerifyOptions) error {
 	if !trusted {
 		return fmt.Errorf("certificate chain of signing certificate %q is not trusted: %w", leaf.Subject, errors.Join(errs...))
 	}
-	// x509 treats a certificate without an ExtendedKeyUsage extension as
-	// allowed for any usage. OCM's SPEC requires the signer certificate to
-	// have code signing, so the leaf must list it explicitly.
-	if !slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageCodeSigning) && !slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageAny) {
-		return fmt.Errorf("signing certificate %q does not allow code signing (extended key usage)", leaf.Subject)
-	}
 	if hasKeyUsageExtension(leaf) && leaf.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
 		return fmt.Errorf("signing certificate %q does not allow digital signatures (key usage)", leaf.Subject)
 	}
 	return nil
+}
+
+// checkCodeSigningEKU rejects a leaf whose extended key usage list lacks
+// codeSigning and anyExtendedKeyUsage, naming what it lists instead.
+func checkCodeSigningEKU(leaf *x509.Certificate) error {
+	if len(leaf.ExtKeyUsage) == 0 && len(leaf.UnknownExtKeyUsage) == 0 {
+		return nil
+	}
+	if slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageCodeSigning) || slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageAny) {
+		return nil
+	}
+	var names []string
+	for _, u := range leaf.ExtKeyUsage {
+		names = append(names, ekuName(u))
+	}
+	for _, oid := range leaf.UnknownExtKeyUsage {
+		names = append(names, oid.String())
+	}
+	return fmt.Errorf("signing certificate %q does not allow code signing: its extended key usage is %s, not codeSigning", leaf.Subject, strings.Join(names, ", "))
+}
+
+var ekuNames = map[x509.ExtKeyUsage]string{
+	x509.ExtKeyUsageServerAuth:      "serverAuth",
+	x509.ExtKeyUsageClientAuth:      "clientAuth",
+	x509.ExtKeyUsageCodeSigning:     "codeSigning",
+	x509.ExtKeyUsageEmailProtection: "emailProtection",
+	x509.ExtKeyUsageIPSECEndSystem:  "ipsecEndSystem",
+	x509.ExtKeyUsageIPSECTunnel:     "ipsecTunnel",
+	x509.ExtKeyUsageIPSECUser:       "ipsecUser",
+	x509.ExtKeyUsageTimeStamping:    "timeStamping",
+	x509.ExtKeyUsageOCSPSigning:     "OCSPSigning",
+}
+
+func ekuName(u x509.ExtKeyUsage) string {
+	if n, ok := ekuNames[u]; ok {
+		return n
+	}
+	return fmt.Sprintf("extKeyUsage(%d)", u)
 }
 
 func hasKeyUsageExtension(c *x509.Certificate) bool {

@@ -103,8 +103,9 @@ const sgChainConstructor = `components:
 
 // Certificate chains: the CLI signs with the PEM encoding policy and a
 // leaf + intermediate chain from the credentials; a verifier configured with
-// only the root CA accepts it, and rejects another root, a leaf without code
-// signing and an expired leaf.
+// only the root CA accepts it (also for a leaf without an extended key usage
+// extension), and rejects another root, a leaf whose extended key usages
+// lack code signing and an expired leaf.
 func TestSignCertificateChain(t *testing.T) {
 	p := sgNewPKI(t)
 	const comp = "example.com/chain/app:2.0.0"
@@ -120,8 +121,9 @@ func TestSignCertificateChain(t *testing.T) {
 		{"pss", signing.AlgorithmRSAPSS, p.leaf, p.root, nil},
 		{"pkcs1", signing.AlgorithmRSAPKCS1v15, p.leaf, p.root, nil},
 		{"other root", signing.AlgorithmRSAPSS, p.leaf, p.otherRoot, []string{`signature "chain"`, `certificate chain of signing certificate "CN=ocm signer,O=ocm test" is not trusted`}},
-		{"leaf without code signing", signing.AlgorithmRSAPSS, p.leafNoCodeSigning, p.root, []string{`signature "chain"`, `"CN=ocm signer without code signing,O=ocm test" is not trusted`, "key usage"}},
-		{"leaf without extended key usage", signing.AlgorithmRSAPSS, p.leafNoEKU, p.root, []string{`signature "chain"`, `signing certificate "CN=ocm signer without extended key usage,O=ocm test" does not allow code signing`}},
+		{"leaf without code signing", signing.AlgorithmRSAPSS, p.leafNoCodeSigning, p.root, []string{`signature "chain"`, `signing certificate "CN=ocm signer without code signing,O=ocm test" does not allow code signing: its extended key usage is`, "not codeSigning"}},
+		// No extended key usage extension: any purpose (RFC 5280, Go, the reference).
+		{"leaf without extended key usage", signing.AlgorithmRSAPSS, p.leafNoEKU, p.root, nil},
 		{"leaf without digital signature", signing.AlgorithmRSAPSS, p.leafKeyEncipherment, p.root, []string{`signature "chain"`, `signing certificate "CN=ocm signer for encipherment,O=ocm test" does not allow digital signatures`}},
 		{"expired leaf", signing.AlgorithmRSAPSS, p.leafExpired, p.root, []string{`signature "chain"`, `"CN=ocm expired signer,O=ocm test" is not trusted`, "expired"}},
 	}
