@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -35,6 +36,23 @@ func StartDistribution(t testing.TB) string {
 		"delete":   configuration.Parameters{"enabled": true},
 	}
 	srv := httptest.NewServer(handlers.NewApp(context.Background(), cfg))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// StartOlaregAuth is StartOlareg behind HTTP basic authentication
+// (username/password), as registries with htpasswd auth answer.
+func StartOlaregAuth(t testing.TB, username, password string) string {
+	t.Helper()
+	reg := olareg.New(olacfg.Config{Storage: olacfg.ConfigStorage{StoreType: olacfg.StoreMem}})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != username || p != password {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
+			return
+		}
+		reg.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")
 }
