@@ -4,10 +4,7 @@ package main
 // getting-started: create-component-version and deploy-helm-chart), with
 // the constructors as printed there and only the registry host rewritten
 // to a local one (and, for the chart pinned by digest, the digest of the
-// chart served here). The docs' first line, a comment
-// "# yaml-language-server: $schema=…", is left out: our constructor
-// substitutes $schema in it and fails on the unset variable (a constructor
-// bug outside this test's scope).
+// chart served here).
 
 import (
 	"os"
@@ -24,7 +21,8 @@ func TestGettingStartedFlow(t *testing.T) {
 
 	dir := t.TempDir()
 	acvWrite(t, filepath.Join(dir, "my-local-resource.txt"), []byte("My first local Resource for an OCM component\n"))
-	acvWrite(t, filepath.Join(dir, "component-constructor.yaml"), []byte(strings.ReplaceAll(`components:
+	acvWrite(t, filepath.Join(dir, "component-constructor.yaml"), []byte(strings.ReplaceAll(`# yaml-language-server: $schema=https://ocm.software/{{< site-version >}}/schemas/bindings/go/constructor/schema-2020-12.json
+components:
 - name: github.com/acme.org/helloworld # Must at least be a DNS domain as per RFC 1123.
   version: 1.0.0 # Version conforming to SemVer 2.0.
   provider:
