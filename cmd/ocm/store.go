@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/ocmgo/ocm/access"
 	"github.com/ocmgo/ocm/config"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository/ctf"
@@ -67,6 +68,12 @@ func openWritableStore(cmd *cobra.Command, g *globalOptions, spec reference.Repo
 		return &writableStore{WriteStore: reg, where: reg.String(), Commit: func() error { return nil }, Abort: func() {}}, nil
 	}
 	return nil, fmt.Errorf("repository %s: unknown type %q", spec, spec.Type)
+}
+
+// externalFetcher reaches external content (images, Helm charts, wget)
+// with the configured credentials.
+func (g *globalOptions) externalFetcher() *access.Fetcher {
+	return access.New(access.Options{Config: g.config, PlainHTTP: g.plainHTTP})
 }
 
 // externalRegistries opens the registry of an OCI artifact access (any
