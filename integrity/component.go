@@ -164,8 +164,9 @@ func (e *Engine) Check(ctx context.Context, cd *descriptor.Descriptor) (*Version
 			switch {
 			case errors.Is(err, ErrNoContentAccess) && r.Digest != nil && e.opts.Offline:
 				el.Status, el.Actual = StatusNotChecked, r.Digest
-			case errors.Is(err, ErrNoContentAccess):
-				// External content added unresolved: nothing to sign.
+			case errors.Is(err, ErrNoContentAccess) && r.Digest == nil:
+				// External content added unresolved and not reachable now:
+				// nothing to sign.
 				el.Status, el.Err = StatusError, &access.MissingDigestError{Resource: ids[i].String(), AccessType: r.Access.Type}
 			case err != nil:
 				el.Status, el.Err = StatusError, err
