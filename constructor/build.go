@@ -382,6 +382,10 @@ func (b *builder) external(ctx context.Context, path string, out *descriptor.Res
 	case b.opts.SkipDigestProcessing || b.opts.External == nil:
 		pinAccessDigest(out)
 		return nil
+	case !access.Supported(out.Access) && out.Digest != nil:
+		b.opts.Logger.Warn("no digest processing for this access type; the digest given is recorded unchecked",
+			"resource", path, "access", out.Access.Type)
+		return nil
 	case !access.Supported(out.Access):
 		b.opts.Logger.Warn("no digest processing for this access type; the resource is added without a digest",
 			"resource", path, "access", out.Access.Type)
