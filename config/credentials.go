@@ -24,6 +24,13 @@ const (
 	PropUsername          = "username"
 	PropPassword          = "password"
 	PropIdentityToken     = "identityToken"
+	// HelmHTTPCredentials/v1 (Helm chart repositories over HTTP).
+	PropCertFile = "certFile"
+	PropKeyFile  = "keyFile"
+	// WgetCredentials/v1 (wget accesses): inline PEM.
+	PropCertificate          = "certificate"
+	PropPrivateKey           = "privateKey"
+	PropCertificateAuthority = "certificateAuthority"
 )
 
 // Credentials are the properties found for a consumer identity. String never
@@ -192,10 +199,22 @@ func mergeCredentials(props map[string]string, raw json.RawMessage) error {
 		if oc.AccessToken != "" {
 			props["accessToken"] = oc.AccessToken
 		}
+	case "HelmHTTPCredentials", "WgetCredentials":
+		// Typed credentials of the Helm and wget accesses: their JSON
+		// field names are the property names the direct form uses.
+		var fields map[string]any
+		if err := json.Unmarshal(raw, &fields); err != nil {
+			return err
+		}
+		for k, v := range fields {
+			if s, ok := v.(string); ok && k != "type" && s != "" {
+				props[k] = s
+			}
+		}
 	case "":
 		return fmt.Errorf("credentials entry without type")
 	default:
-		return fmt.Errorf("unsupported credentials type %q (Credentials/v1, RSACredentials/v1, OCICredentials/v1)", head.Type)
+		return fmt.Errorf("unsupported credentials type %q (Credentials/v1, RSACredentials/v1, OCICredentials/v1, HelmHTTPCredentials/v1, WgetCredentials/v1)", head.Type)
 	}
 	return nil
 }

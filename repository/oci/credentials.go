@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"strings"
 
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/credentials"
@@ -59,33 +58,11 @@ func splitHostPort(hostport string) (string, string) {
 	return hostport, ""
 }
 
-// registryIdentityMatches applies OCIRegistry consumer matching: same type
-// (with or without version), same hostname, the port when the identity names
-// one, and the path as a glob of whole segments when it names one.
+// registryIdentityMatches applies OCIRegistry consumer matching
+// (config.URLIdentityMatches): same type, hostname, the port and path when
+// the identity names them.
 func registryIdentityMatches(id map[string]string, host, port, repoPath string) bool {
-	t, _, _ := strings.Cut(id["type"], "/")
-	if t != "OCIRegistry" || id["hostname"] != host {
-		return false
-	}
-	if p := id["port"]; p != "" && p != port {
-		return false
-	}
-	if p := id["path"]; p != "" && !pathGlobMatches(p, repoPath) {
-		return false
-	}
-	return true
-}
-
-// pathGlobMatches matches a path pattern where "*" stands for one segment.
-func pathGlobMatches(pattern, path string) bool {
-	ps, xs := strings.Split(strings.Trim(pattern, "/"), "/"), strings.Split(strings.Trim(path, "/"), "/")
-	if len(ps) > len(xs) {
-		return false
-	}
-	for i, p := range ps {
-		if p != "*" && p != xs[i] {
-			return false
-		}
-	}
-	return true
+	return config.URLIdentityMatches(id, map[string]string{
+		config.IDType: "OCIRegistry", config.IDHostname: host, config.IDPort: port, config.IDPath: repoPath,
+	})
 }

@@ -409,3 +409,17 @@ func (r *Registry) Tag(ctx context.Context, repository string, desc ocispec.Desc
 	}
 	return nil
 }
+
+// ResolveBlob returns the descriptor (size) of a blob the repository holds;
+// a blob it does not hold is an error wrapping errdef.ErrNotFound.
+func (r *Registry) ResolveBlob(ctx context.Context, repository string, dgst digest.Digest) (ocispec.Descriptor, error) {
+	rr, full, err := r.repo(repository)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	d, err := rr.Blobs().Resolve(ctx, dgst.String())
+	if err != nil {
+		return ocispec.Descriptor{}, r.wrap(full, "resolving blob "+dgst.String(), err)
+	}
+	return d, nil
+}
