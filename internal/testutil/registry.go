@@ -174,3 +174,20 @@ http:
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// StartOlaregAuth is StartOlareg behind HTTP basic authentication
+// (username/password), as registries with htpasswd auth answer.
+func StartOlaregAuth(t testing.TB, username, password string) string {
+	t.Helper()
+	reg := olareg.New(olacfg.Config{Storage: olacfg.ConfigStorage{StoreType: olacfg.StoreMem}})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != username || p != password {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
+			return
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
