@@ -104,21 +104,25 @@ type Resolved struct {
 
 // Supported reports whether this package reaches the content of acc.
 func Supported(acc *descriptor.Typed) bool {
-	return kindOf(acc) != kindOther
+	switch acc.Kind() {
+	case descriptor.AccessOCIImage, descriptor.AccessOCIImageLayer, descriptor.AccessHelm, descriptor.AccessWget:
+		return true
+	}
+	return false
 }
 
 // Resolve resolves acc to its pinned form and digest. Helm chart archives
 // and wget content are fetched once and hashed while streamed (nothing is
 // kept); OCI artifacts are resolved by tag or checked by digest.
 func (f *Fetcher) Resolve(ctx context.Context, acc *descriptor.Typed) (*Resolved, error) {
-	switch kindOf(acc) {
-	case kindOCIImage:
+	switch acc.Kind() {
+	case descriptor.AccessOCIImage:
 		return f.resolveImage(ctx, acc)
-	case kindOCIImageLayer:
+	case descriptor.AccessOCIImageLayer:
 		return f.resolveLayer(ctx, acc)
-	case kindHelm:
+	case descriptor.AccessHelm:
 		return f.resolveHelm(ctx, acc)
-	case kindWget:
+	case descriptor.AccessWget:
 		return f.resolveWget(ctx, acc)
 	}
 	return nil, unsupported(acc)
@@ -208,14 +212,14 @@ type Blob struct {
 // Registry blobs and Helm archives listed with a digest in the index are
 // checked against it while read (the error arrives with the last read).
 func (f *Fetcher) Open(ctx context.Context, acc *descriptor.Typed) (*Blob, error) {
-	switch kindOf(acc) {
-	case kindOCIImageLayer:
+	switch acc.Kind() {
+	case descriptor.AccessOCIImageLayer:
 		return f.openLayer(ctx, acc)
-	case kindHelm:
+	case descriptor.AccessHelm:
 		return f.openHelm(ctx, acc)
-	case kindWget:
+	case descriptor.AccessWget:
 		return f.openWget(ctx, acc)
-	case kindOCIImage:
+	case descriptor.AccessOCIImage:
 		return nil, fmt.Errorf("%s %s is an OCI artifact, not a single blob: %w", acc.Type, Describe(acc), ErrUnsupported)
 	}
 	return nil, unsupported(acc)
@@ -258,14 +262,14 @@ type Artifact struct {
 // oci:// repository) to its registry and root descriptor; a digest pinned
 // in the reference must be the one the registry has.
 func (f *Fetcher) OpenArtifact(ctx context.Context, acc *descriptor.Typed) (*Artifact, error) {
-	switch kindOf(acc) {
-	case kindOCIImage:
+	switch acc.Kind() {
+	case descriptor.AccessOCIImage:
 		a, err := acc.OCIArtifact()
 		if err != nil {
 			return nil, err
 		}
 		return f.artifact(ctx, a.ImageReference)
-	case kindHelm:
+	case descriptor.AccessHelm:
 		h, err := acc.Helm()
 		if err != nil {
 			return nil, err
@@ -284,16 +288,16 @@ func (f *Fetcher) OpenArtifact(ctx context.Context, acc *descriptor.Typed) (*Art
 
 // Describe names what an access points at, for messages (no credentials).
 func Describe(acc *descriptor.Typed) string {
-	switch kindOf(acc) {
-	case kindOCIImage:
+	switch acc.Kind() {
+	case descriptor.AccessOCIImage:
 		if a, err := acc.OCIArtifact(); err == nil {
 			return "image " + a.ImageReference
 		}
-	case kindOCIImageLayer:
+	case descriptor.AccessOCIImageLayer:
 		if a, err := acc.OCIImageLayer(); err == nil {
 			return "blob " + a.Reference + "@" + a.Digest
 		}
-	case kindHelm:
+	case descriptor.AccessHelm:
 		if h, err := acc.Helm(); err == nil {
 			s := "chart " + h.ChartName()
 			if v := h.ChartVersion(); v != "" {
@@ -301,7 +305,7 @@ func Describe(acc *descriptor.Typed) string {
 			}
 			return s + " in " + safeURLString(h.HelmRepository)
 		}
-	case kindWget:
+	case descriptor.AccessWget:
 		if w, err := acc.Wget(); err == nil {
 			return safeURLString(w.URL)
 		}

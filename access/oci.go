@@ -12,23 +12,24 @@ import (
 
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/descriptor/normalisation"
+	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository/oci"
 )
 
 // registryFor returns the (cached) registry client for one repository:
 // credentials are matched per repository path.
-func (f *Fetcher) registryFor(img image) (*oci.Registry, error) {
-	base := img.registry
-	if img.plainHTTP {
+func (f *Fetcher) registryFor(img reference.Image) (*oci.Registry, error) {
+	base := img.Endpoint()
+	if img.PlainHTTP {
 		base = "http://" + base
 	}
-	key := base + " " + img.repository
+	key := base + " " + img.Repository
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if r, ok := f.registries[key]; ok {
 		return r, nil
 	}
-	r, err := oci.New(base, "", oci.Options{PlainHTTP: f.opts.PlainHTTP, Credential: oci.Credentials(f.opts.Config, img.repository), Client: f.opts.Client})
+	r, err := oci.New(base, "", oci.Options{PlainHTTP: f.opts.PlainHTTP, Credential: oci.Credentials(f.opts.Config, img.Repository), Client: f.opts.Client})
 	if err != nil {
 		return nil, err
 	}
@@ -39,39 +40,36 @@ func (f *Fetcher) registryFor(img image) (*oci.Registry, error) {
 // artifact resolves an image reference: by tag (latest when it names
 // none), or by digest, which the registry must have.
 func (f *Fetcher) artifact(ctx context.Context, ref string) (*Artifact, error) {
-	img, err := parseImage(ref)
+	img, err := reference.ParseImage(ref)
 	if err != nil {
-		return nil, fmt.Errorf("image reference %q: %w", ref, err)
+		return nil, err
 	}
 	reg, err := f.registryFor(img)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", ref, err)
 	}
 	var desc ocispec.Descriptor
-	if img.digest != "" {
-		desc, err = reg.Resolve(ctx, img.repository, img.digest)
+	if img.Digest != "" {
+		desc, err = reg.Resolve(ctx, img.Repository, img.Digest)
 		switch {
 		case errors.Is(err, errdef.ErrNotFound):
-			return nil, fmt.Errorf("image %s: %w: the registry has no manifest %s in %s", ref, ErrNotFound, img.digest, img.repository)
+			return nil, fmt.Errorf("image %s: %w: the registry has no manifest %s in %s", ref, ErrNotFound, img.Digest, img.Repository)
 		case err != nil:
 			return nil, fmt.Errorf("image %s: %w", ref, err)
-		case desc.Digest.String() != img.digest:
+		case desc.Digest.String() != img.Digest:
 			return nil, fmt.Errorf("image %s: %w: the registry answers with %s", ref, ErrDigestMismatch, desc.Digest)
 		}
 	} else {
-		tag := img.tag
-		if tag == "" {
-			tag = "latest"
-		}
-		desc, err = reg.Resolve(ctx, img.repository, tag)
+		tag := img.Reference()
+		desc, err = reg.Resolve(ctx, img.Repository, tag)
 		switch {
 		case errors.Is(err, errdef.ErrNotFound):
-			return nil, fmt.Errorf("image %s: %w: no tag %q in repository %s of %s", ref, ErrNotFound, tag, img.repository, img.registry)
+			return nil, fmt.Errorf("image %s: %w: no tag %q in repository %s of %s", ref, ErrNotFound, tag, img.Repository, img.Registry)
 		case err != nil:
 			return nil, fmt.Errorf("image %s: %w", ref, err)
 		}
 	}
-	return &Artifact{Registry: reg, Repository: img.repository, Root: desc, Reference: pinReference(ref, desc.Digest)}, nil
+	return &Artifact{Registry: reg, Repository: img.Repository, Root: desc, Reference: pinReference(ref, desc.Digest)}, nil
 }
 
 // pinReference appends "@<digest>" to an image reference as written,
@@ -123,15 +121,15 @@ func (f *Fetcher) layer(ctx context.Context, acc *descriptor.Typed) (*oci.Regist
 	if err != nil {
 		return nil, "", ocispec.Descriptor{}, fmt.Errorf("%s access: digest %q: %w", acc.Type, a.Digest, err)
 	}
-	img, err := parseImage(a.Reference)
+	img, err := reference.ParseImage(a.Reference)
 	if err != nil {
-		return nil, "", ocispec.Descriptor{}, fmt.Errorf("%s access: ref %q: %w", acc.Type, a.Reference, err)
+		return nil, "", ocispec.Descriptor{}, fmt.Errorf("%s access: ref: %w", acc.Type, err)
 	}
 	reg, err := f.registryFor(img)
 	if err != nil {
 		return nil, "", ocispec.Descriptor{}, err
 	}
-	desc, err := reg.ResolveBlob(ctx, img.repository, d)
+	desc, err := reg.ResolveBlob(ctx, img.Repository, d)
 	if errors.Is(err, errdef.ErrNotFound) {
 		return nil, "", ocispec.Descriptor{}, fmt.Errorf("blob %s@%s: %w: %w", a.Reference, d, ErrNotFound, err)
 	}
@@ -142,7 +140,7 @@ func (f *Fetcher) layer(ctx context.Context, acc *descriptor.Typed) (*oci.Regist
 	if desc.MediaType == "" {
 		desc.MediaType = "application/octet-stream"
 	}
-	return reg, img.repository, desc, nil
+	return reg, img.Repository, desc, nil
 }
 
 func (f *Fetcher) resolveLayer(ctx context.Context, acc *descriptor.Typed) (*Resolved, error) {

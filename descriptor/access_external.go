@@ -39,6 +39,9 @@ func (t *Typed) Helm() (*HelmAccess, error) {
 	if t == nil {
 		return nil, fmt.Errorf("no access")
 	}
+	if t.Kind() != AccessHelm {
+		return nil, fmt.Errorf("access type %q is not Helm", t.Type)
+	}
 	var h HelmAccess
 	if err := t.Decode(&h); err != nil {
 		return nil, fmt.Errorf("decoding %s access: %w", t.Type, err)
@@ -69,6 +72,9 @@ func (t *Typed) Wget() (*WgetAccess, error) {
 	if t == nil {
 		return nil, fmt.Errorf("no access")
 	}
+	if t.Kind() != AccessWget {
+		return nil, fmt.Errorf("access type %q is not Wget", t.Type)
+	}
 	var w WgetAccess
 	if err := t.Decode(&w); err != nil {
 		return nil, fmt.Errorf("decoding %s access: %w", t.Type, err)
@@ -93,6 +99,9 @@ type OCIImageLayerAccess struct {
 func (t *Typed) OCIImageLayer() (*OCIImageLayerAccess, error) {
 	if t == nil {
 		return nil, fmt.Errorf("no access")
+	}
+	if t.Kind() != AccessOCIImageLayer {
+		return nil, fmt.Errorf("access type %q is not OCIImageLayer", t.Type)
 	}
 	var a OCIImageLayerAccess
 	if err := t.Decode(&a); err != nil {
