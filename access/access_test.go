@@ -150,8 +150,8 @@ func TestRegistryCredentials(t *testing.T) {
 	m := testutil.PushImageAuth(t, host, "ocm", "secret", "app/web", "1.0", []byte("layer"))
 	hostname, port, _ := strings.Cut(host, ":")
 	acc := typed(t, map[string]any{"type": "ociArtifact", "imageReference": host + "/app/web:1.0"})
-	if _, err := access.New(access.Options{}).Resolve(context.Background(), acc); err == nil {
-		t.Fatal("anonymous access to an authenticated registry succeeded")
+	if _, err := access.New(access.Options{}).Resolve(context.Background(), acc); !errors.Is(err, access.ErrUnauthorized) || !strings.Contains(err.Error(), "{type=OCIRegistry, hostname="+hostname) {
+		t.Fatalf("anonymous access to an authenticated registry: %v", err)
 	}
 	cfg := loadConfig(t, `type: generic.config.ocm.software/v1
 configurations:

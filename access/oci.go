@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry/remote/auth"
+	"oras.land/oras-go/v2/registry/remote/errcode"
 
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/descriptor/normalisation"
@@ -55,7 +58,7 @@ func (f *Fetcher) artifact(ctx context.Context, ref string) (*Artifact, error) {
 		case errors.Is(err, errdef.ErrNotFound):
 			return nil, fmt.Errorf("image %s: %w: the registry has no manifest %s in %s", ref, ErrNotFound, img.Digest, img.Repository)
 		case err != nil:
-			return nil, fmt.Errorf("image %s: %w", ref, err)
+			return nil, fmt.Errorf("image %s: %w", ref, registryError(err, img))
 		case desc.Digest.String() != img.Digest:
 			return nil, fmt.Errorf("image %s: %w: the registry answers with %s", ref, ErrDigestMismatch, desc.Digest)
 		}
@@ -66,10 +69,27 @@ func (f *Fetcher) artifact(ctx context.Context, ref string) (*Artifact, error) {
 		case errors.Is(err, errdef.ErrNotFound):
 			return nil, fmt.Errorf("image %s: %w: no tag %q in repository %s of %s", ref, ErrNotFound, tag, img.Repository, img.Registry)
 		case err != nil:
-			return nil, fmt.Errorf("image %s: %w", ref, err)
+			return nil, fmt.Errorf("image %s: %w", ref, registryError(err, img))
 		}
 	}
 	return &Artifact{Registry: reg, Repository: img.Repository, Root: desc, Reference: pinReference(ref, desc.Digest)}, nil
+}
+
+// registryError marks refused authentication as ErrUnauthorized and says
+// which credentials consumer would apply.
+func registryError(err error, img reference.Image) error {
+	var resp *errcode.ErrorResponse
+	refused := errors.As(err, &resp) && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden)
+	if !refused && !errors.Is(err, auth.ErrBasicCredentialNotFound) {
+		return err
+	}
+	host, port, ok := strings.Cut(img.Endpoint(), ":")
+	id := "{type=OCIRegistry, hostname=" + host
+	if ok {
+		id += ", port=" + port
+	}
+	id += ", path=" + img.Repository + "}"
+	return fmt.Errorf("%w: credentials for consumer %s (or the docker config) missing or refused: %w", ErrUnauthorized, id, err)
 }
 
 // pinReference appends "@<digest>" to an image reference as written,
@@ -134,7 +154,7 @@ func (f *Fetcher) layer(ctx context.Context, acc *descriptor.Typed) (*oci.Regist
 		return nil, "", ocispec.Descriptor{}, fmt.Errorf("blob %s@%s: %w: %w", a.Reference, d, ErrNotFound, err)
 	}
 	if err != nil {
-		return nil, "", ocispec.Descriptor{}, err
+		return nil, "", ocispec.Descriptor{}, registryError(err, img)
 	}
 	desc.MediaType = a.MediaType
 	if desc.MediaType == "" {

@@ -17,6 +17,7 @@ import (
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/errdef"
 
+	"github.com/ocmgo/ocm/access"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/descriptor/normalisation"
 	"github.com/ocmgo/ocm/reference"
@@ -47,6 +48,17 @@ type BuildOptions struct {
 	// ReferrerTracking names the OCM Component Index as OCI subject of every
 	// version (ocimap.Writer.ReferrerTracking).
 	ReferrerTracking bool
+	// External resolves resources that only have an access to external
+	// content (OCI images, Helm charts, wget), as the reference does: an
+	// image reference by tag is pinned to its digest, and the digest of
+	// the content is recorded (a digest the constructor gives must agree).
+	// Nil is SkipDigestProcessing.
+	External *access.Fetcher
+	// SkipDigestProcessing records access-only resources without reaching
+	// their content (offline): nothing is pinned and only a digest the
+	// access itself states (an image reference pinned by digest) is
+	// recorded; signing fails naming any resource left without a digest.
+	SkipDigestProcessing bool
 }
 
 // Result is one component version of the constructor.
@@ -210,8 +222,7 @@ func (b *builder) component(ctx context.Context, c *Component, path string) (Res
 		*out = descriptor.Resource{ElementMeta: r.ElementMeta, Type: r.Type, Relation: r.Relation, SrcRefs: r.SrcRefs, Access: r.Access, Digest: r.Digest}
 		g.Go(func() error {
 			if r.Input == nil && r.compatBlob == nil {
-				pinAccessDigest(out)
-				return nil
+				return b.external(gctx, p, out)
 			}
 			lb, acc, dg, err := b.store1(gctx, repoName, p, r.openContent, "resource", r.ElementMeta)
 			if err != nil {
@@ -360,6 +371,27 @@ func pushGraph(ctx context.Context, store ocimap.WriteStore, repo string, src co
 	}
 	defer rc.Close()
 	return store.Push(ctx, repo, root, rc)
+}
+
+// external resolves an access-only resource (BuildOptions.External).
+func (b *builder) external(ctx context.Context, path string, out *descriptor.Resource) error {
+	switch {
+	case out.Access == nil:
+		return nil
+	case b.opts.SkipDigestProcessing || b.opts.External == nil:
+		pinAccessDigest(out)
+		return nil
+	case !access.Supported(out.Access):
+		b.opts.Logger.Warn("no digest processing for this access type; the resource is added without a digest",
+			"resource", path, "access", out.Access.Type)
+		return nil
+	}
+	pinned, err := b.opts.External.PinResource(ctx, out)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	*out = *pinned
+	return nil
 }
 
 // pinAccessDigest records the digest an OCI image reference pins

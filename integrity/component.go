@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ocmgo/ocm/access"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/descriptor/normalisation"
 	"github.com/ocmgo/ocm/repository"
@@ -148,6 +149,9 @@ func (e *Engine) Check(ctx context.Context, cd *descriptor.Descriptor) (*Version
 			switch {
 			case errors.Is(err, ErrNoContentAccess) && r.Digest != nil:
 				el.Status, el.Actual = StatusNotChecked, r.Digest
+			case errors.Is(err, ErrNoContentAccess):
+				// External content added unresolved: nothing to sign.
+				el.Status, el.Err = StatusError, &access.MissingDigestError{Resource: ids[i].String(), AccessType: r.Access.Type}
 			case err != nil:
 				el.Status, el.Err = StatusError, err
 			case r.Digest == nil:
@@ -161,7 +165,12 @@ func (e *Engine) Check(ctx context.Context, cd *descriptor.Descriptor) (*Version
 			}
 		}
 		if el.Err != nil {
-			errs = append(errs, fmt.Errorf("resource %s: %w", el.Identity, el.Err))
+			var missing *access.MissingDigestError
+			if errors.As(el.Err, &missing) {
+				errs = append(errs, el.Err) // names the resource already
+			} else {
+				errs = append(errs, fmt.Errorf("resource %s: %w", el.Identity, el.Err))
+			}
 		}
 		res.Elements = append(res.Elements, el)
 	}

@@ -48,7 +48,17 @@ an OCI registry.
 Every input is read once and streamed into the repository while it is
 hashed. A CTF archive changes atomically: a failing or interrupted add leaves
 it as it was. In a registry, blobs and manifests go first and the tag last,
-so a failed add leaves no tag pointing at incomplete content. ${VAR} and $VAR in the constructor are replaced by environment variables;
+so a failed add leaves no tag pointing at incomplete content.
+
+Resources given only by an access to external content are resolved, as the
+reference CLI does: an image reference by tag is pinned to its manifest
+digest (repo:tag@sha256:...) and the resource digest is recorded
+(genericBlobDigest/v1 of the manifest; of the chart archive or the downloaded
+file for Helm and wget accesses). Credentials come from .ocmconfig consumers
+(OCIRegistry, HelmChartRepository, Wget) and the docker config.
+--skip-reference-digest-processing records them unresolved.
+
+${VAR} and $VAR in the constructor are replaced by environment variables;
 an unset variable is an error. SOURCE_DATE_EPOCH sets creationTime, so the
 same constructor and inputs give byte-identical archives.`,
 		Example: `  ocm add cv --repository ./transport-archive --constructor component-constructor.yaml
@@ -64,7 +74,7 @@ same constructor and inputs give byte-identical archives.`,
 	f.StringVar(&o.externalCopy, "external-component-version-copy-policy", "skip", "referenced component versions outside the constructor: skip (they must be in the target)")
 	f.IntVar(&o.concurrency, "concurrency-limit", 4, "inputs processed in parallel")
 	f.StringVar(&o.blobCache, "blob-cache-directory", ".ocm/cache", "accepted for compatibility; inputs are streamed, nothing is cached")
-	f.BoolVar(&o.skipRefDigest, "skip-reference-digest-processing", false, "accepted for compatibility; reference digests are always computed")
+	f.BoolVar(&o.skipRefDigest, "skip-reference-digest-processing", false, "record resources given only by an access (images, Helm charts, wget) as they are: no image reference pinned, no digest fetched (e.g. offline); such resources cannot be signed until added without this flag")
 	f.StringVar(&o.displayMode, "display-mode", "static", "static or live; accepted for compatibility (progress bars show on a terminal for inputs over 4 MiB)")
 	f.BoolVar(&o.importCompat, "import-compat", false, "for ociImage resources in a registry without a compatibility spec, import the newest NFD compatibility spec attached to the image (as <name>-compat)")
 	f.BoolVar(&o.referrers, "referrer-tracking", false, "name the OCM Component Index as OCI subject of each version, so that registries with the referrers API list the versions of a component")
@@ -136,6 +146,9 @@ func (o *addCVOptions) run(cmd *cobra.Command, g *globalOptions) error {
 		Logger:         g.logger,
 
 		ReferrerTracking: o.referrers,
+
+		External:             g.externalFetcher(),
+		SkipDigestProcessing: o.skipRefDigest,
 	})
 	progress.wait()
 	if err != nil {

@@ -98,7 +98,7 @@ resources:
   access: {type: OCIImage, imageReference: "ghcr.io/acme/tool:1.0.0"}
 `))
 	archive = filepath.Join(dir, "ctf")
-	if _, stderr, err := run(t, "add", "cv", "-r", "ctf::"+archive, "-c", c); err != nil {
+	if _, stderr, err := run(t, "add", "cv", "--skip-reference-digest-processing", "-r", "ctf::"+archive, "-c", c); err != nil {
 		t.Fatalf("add cv: %v\n%s", err, stderr)
 	}
 	return "ctf::" + archive + "//example.com/compat:1.0.0", archive
@@ -247,7 +247,7 @@ resources:
 - {name: text, type: plainText, input: {type: utf8, text: hi}}
 `))
 	archive := filepath.Join(dir, "ctf")
-	if _, _, err := run(t, "add", "cv", "-r", "ctf::"+archive, "-c", c); err != nil {
+	if _, _, err := run(t, "add", "cv", "--skip-reference-digest-processing", "-r", "ctf::"+archive, "-c", c); err != nil {
 		t.Fatal(err)
 	}
 	node := compatNodeFile(t, "n.json", compatGPUNode)
@@ -278,7 +278,7 @@ resources:
   access: {type: OCIImage, imageReference: "ghcr.io/acme/app:1.0.0"}
   compatibility: {file: bad.yaml}
 `))
-	_, _, err = run(t, "add", "cv", "-r", "ctf::"+archive, "-c", c)
+	_, _, err = run(t, "add", "cv", "--skip-reference-digest-processing", "-r", "ctf::"+archive, "-c", c)
 	if err == nil || !strings.Contains(err.Error(), c+": resources[0].compatibility.file: resource \"img\": invalid image compatibility spec: compatibilities[0].rules[0].matchFeatures[0].matchExpressions.avx512f.op: unknown operator \"Foo\"") {
 		t.Fatalf("bad spec: %v", err)
 	}
@@ -308,7 +308,7 @@ resources:
             matchExpressions: {vendor: {op: In, value: ["10de"]}}
 `))
 	archive := filepath.Join(dir, "ctf")
-	if _, _, err := run(t, "add", "cv", "-r", "ctf::"+archive, "-c", c); err != nil {
+	if _, _, err := run(t, "add", "cv", "--skip-reference-digest-processing", "-r", "ctf::"+archive, "-c", c); err != nil {
 		t.Fatal(err)
 	}
 	ref := "ctf::" + archive + "//example.com/labelled:1.0.0"
@@ -326,7 +326,7 @@ resources:
 	// An unsigned label still works, with a warning.
 	data, _ := os.ReadFile(c)
 	acvWrite(t, c, bytes.Replace(bytes.Replace(data, []byte("signing: true"), []byte("signing: false"), 1), []byte("labelled"), []byte("unsigned"), 1))
-	if _, _, err := run(t, "add", "cv", "-r", "ctf::"+archive, "-c", c); err != nil {
+	if _, _, err := run(t, "add", "cv", "--skip-reference-digest-processing", "-r", "ctf::"+archive, "-c", c); err != nil {
 		t.Fatal(err)
 	}
 	_, stderr, err = run(t, "compat", "check", "ctf::"+archive+"//example.com/unsigned:1.0.0", "--node", compatNodeFile(t, "g.json", compatGPUNode))

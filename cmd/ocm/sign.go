@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
+	"github.com/ocmgo/ocm/access"
 	"github.com/ocmgo/ocm/config"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/integrity"
@@ -93,7 +95,7 @@ func (o *signOptions) run(cmd *cobra.Command, g *globalOptions, arg string) erro
 		defer repo.Close()
 		_, sig, err := integrity.Sign(ctx, repo, ref.Component, ref.Version, o.signOptions(signer))
 		if err != nil {
-			return err
+			return missingDigestHint(err)
 		}
 		return printSignature(cmd, o.output, sig)
 	}
@@ -105,7 +107,7 @@ func (o *signOptions) run(cmd *cobra.Command, g *globalOptions, arg string) erro
 	where := w.where
 	signed, sig, err := integrity.Sign(ctx, repository.FromStore(w, where, nil), ref.Component, ref.Version, o.signOptions(signer))
 	if err != nil {
-		return err
+		return missingDigestHint(err)
 	}
 	cv, err := ocimap.New(w, where).GetComponentVersion(ctx, ref.Component, ref.Version)
 	if err != nil {
@@ -118,6 +120,15 @@ func (o *signOptions) run(cmd *cobra.Command, g *globalOptions, arg string) erro
 		return err
 	}
 	return printSignature(cmd, o.output, sig)
+}
+
+// missingDigestHint says how to give a resource added unresolved a digest.
+func missingDigestHint(err error) error {
+	var missing *access.MissingDigestError
+	if errors.As(err, &missing) {
+		return fmt.Errorf("%w\nhint: add the component version again where the content is reachable, without --skip-reference-digest-processing (the access is then pinned and the digest recorded), or give the resource a digest in the constructor", err)
+	}
+	return err
 }
 
 func (o *signOptions) signOptions(signer signing.Signer) integrity.SignOptions {

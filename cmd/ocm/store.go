@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ocmgo/ocm/access"
 	"github.com/ocmgo/ocm/config"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository/ctf"
@@ -68,6 +69,12 @@ func openWritableStore(cmd *cobra.Command, g *globalOptions, spec reference.Repo
 		return &writableStore{WriteStore: reg, where: reg.String(), Commit: func() error { return nil }, Abort: func() {}}, nil
 	}
 	return nil, fmt.Errorf("repository %s: unknown type %q", spec, spec.Type)
+}
+
+// externalFetcher reaches external content (images, Helm charts, wget)
+// with the configured credentials.
+func (g *globalOptions) externalFetcher() *access.Fetcher {
+	return access.New(access.Options{Config: g.config, PlainHTTP: g.plainHTTP})
 }
 
 // externalRegistries opens the registry of an OCI artifact access (any
