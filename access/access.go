@@ -2,6 +2,8 @@ package access
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -314,4 +316,60 @@ func Describe(acc *descriptor.Typed) string {
 		return "no access"
 	}
 	return acc.Type + " access"
+}
+
+// WithRootCAs returns a Fetcher that also trusts the PEM certificates in
+// caPEM (e.g. a Helm input's caCert) for TLS; registry connections are not
+// shared with f.
+func (f *Fetcher) WithRootCAs(caPEM []byte) (*Fetcher, error) {
+	c := &http.Client{}
+	if f.opts.Client != nil {
+		*c = *f.opts.Client
+	}
+	base := c.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	bt, ok := base.(*http.Transport)
+	if !ok {
+		return nil, fmt.Errorf("cannot add root certificates to a %T transport", base)
+	}
+	t := bt.Clone()
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if t.TLSClientConfig != nil {
+		tc = t.TLSClientConfig.Clone()
+	}
+	pool := tc.RootCAs
+	if pool == nil {
+		var err error
+		if pool, err = x509.SystemCertPool(); err != nil {
+			pool = x509.NewCertPool()
+		}
+	} else {
+		pool = pool.Clone()
+	}
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, errors.New("no PEM certificate found")
+	}
+	tc.RootCAs = pool
+	t.TLSClientConfig = tc
+	c.Transport = t
+	opts := f.opts
+	opts.Client = c
+	return New(opts), nil
+}
+
+// OpenURL streams one file from an HTTP(S) URL with the credentials of
+// consumer type consumer (ConsumerWget, ConsumerHelmChartRepository) for
+// the URL, under the same redirect rules as every other source.
+func (f *Fetcher) OpenURL(ctx context.Context, rawURL, consumer string) (*Blob, error) {
+	resp, err := f.do(ctx, httpRequest{url: rawURL, consumer: consumer})
+	if err != nil {
+		return nil, err
+	}
+	mt := resp.Header.Get("Content-Type")
+	if mt == "" {
+		mt = "application/octet-stream"
+	}
+	return &Blob{ReadCloser: resp.Body, Size: resp.ContentLength, MediaType: mt, Source: safeURLString(rawURL)}, nil
 }

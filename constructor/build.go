@@ -99,6 +99,7 @@ func Build(ctx context.Context, spec *Spec, store ocimap.WriteStore, opts BuildO
 	if err != nil {
 		return nil, err
 	}
+	ctx = WithFetcher(ctx, opts.External)
 	b := &builder{store: store, repo: ocimap.New(store, "the target repository"), opts: opts, built: map[string]*descriptor.Descriptor{}}
 	results := make([]Result, len(spec.Components))
 	for _, i := range order {

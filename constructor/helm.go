@@ -46,8 +46,9 @@ const MaxPackagedChartSize = 64 << 20
 // chart is used as the layer verbatim; only its Chart.yaml is read (with
 // Helm's path checks), not the whole chart.
 //
-// helmRepository (downloading charts) and repository (uploading them to an
-// OCI registry) are not supported.
+// With helmRepository the chart is downloaded (helmRemoteAccess) and stored
+// like a packaged chart; caCert/caCertFile add a root certificate for it.
+// repository (uploading the chart to an OCI registry) is not supported.
 type HelmInput struct {
 	Path           string `json:"path,omitempty"`
 	HelmRepository string `json:"helmRepository,omitempty"`
@@ -74,9 +75,6 @@ func openHelm(ctx context.Context, raw []byte, w *where) (*Content, error) {
 	if err := json.Unmarshal(raw, &in); err != nil {
 		return nil, w.wrap("", err)
 	}
-	if in.HelmRepository != "" {
-		return nil, w.errorf("helmRepository", "not supported: charts are not downloaded from Helm repositories or OCI registries; download the chart and give its path")
-	}
 	if in.Repository != "" {
 		return nil, w.errorf("repository", "not supported: the chart is stored with the component version, not uploaded to an OCI repository")
 	}
@@ -85,9 +83,32 @@ func openHelm(ctx context.Context, raw []byte, w *where) (*Content, error) {
 		return nil, w.wrap("", err)
 	}
 	p := w.resolve(in.Path)
+	field := "path"
+	cleanup := func() error { return nil }
+	if in.HelmRepository != "" {
+		// A downloaded chart is a packaged chart: stored as is.
+		if p, err = downloadChart(ctx, &in, w); err != nil {
+			return nil, err
+		}
+		tmp := p
+		cleanup = func() error { return os.Remove(tmp) }
+		field = "helmRepository"
+	}
+	content, err := helmArtifact(ctx, p, field, sde, w)
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	content.Artifact.Close = cleanup
+	return content, nil
+}
+
+// helmArtifact builds the OCI Helm artifact of the chart directory or
+// archive at p; field names the input field p comes from.
+func helmArtifact(ctx context.Context, p, field string, sde *time.Time, w *where) (*Content, error) {
 	fi, err := os.Stat(p)
 	if err != nil {
-		return nil, w.wrap("path", err)
+		return nil, w.wrap(field, err)
 	}
 	store := newArtifactStore()
 	var (
@@ -97,30 +118,30 @@ func openHelm(ctx context.Context, raw []byte, w *where) (*Content, error) {
 	if fi.IsDir() {
 		c, err := loadChartDir(p)
 		if err != nil {
-			return nil, w.errorf("path", "loading chart %s: %v", p, err)
+			return nil, w.errorf(field, "loading chart %s: %v", p, err)
 		}
 		tgz, err := saveChart(c, sde, MaxPackagedChartSize)
 		if err != nil {
-			return nil, w.errorf("path", "packaging chart %s: %v", p, err)
+			return nil, w.errorf(field, "packaging chart %s: %v", p, err)
 		}
 		layer, err := store.pushBytes(ctx, HelmChartLayerMediaType, tgz)
 		if err != nil {
-			return nil, w.wrap("path", err)
+			return nil, w.wrap(field, err)
 		}
 		meta, layers = c.metadata, []ocispec.Descriptor{layer}
 	} else {
 		if meta, err = packagedChartMetadata(p); err != nil {
-			return nil, w.errorf("path", "loading chart %s: %v", p, err)
+			return nil, w.errorf(field, "loading chart %s: %v", p, err)
 		}
 		layer, err := store.addFile(HelmChartLayerMediaType, p)
 		if err != nil {
-			return nil, w.wrap("path", err)
+			return nil, w.wrap(field, err)
 		}
 		layers = append(layers, layer)
 		if _, err := os.Stat(p + ".prov"); err == nil {
 			prov, err := store.addFile(HelmProvLayerMediaType, p+".prov")
 			if err != nil {
-				return nil, w.wrap("path", err)
+				return nil, w.wrap(field, err)
 			}
 			layers = append(layers, prov)
 		}

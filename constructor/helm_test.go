@@ -294,8 +294,10 @@ func TestHelmErrors(t *testing.T) {
 		spec string
 		want []string
 	}{
-		{"helm repository", `{"type":"helm","helmRepository":"https://charts.example.com/x-1.0.0.tgz"}`,
-			[]string{"components[0].resources[2].input.helmRepository: not supported"}},
+		{"helm repository scheme", `{"type":"helm","helmRepository":"ftp://charts.example.com/x-1.0.0.tgz"}`,
+			[]string{"components[0].resources[2].input.helmRepository: \"ftp://charts.example.com/x-1.0.0.tgz\" is not an oci://, http:// or https:// reference"}},
+		{"oci chart without version", `{"type":"helm","helmRepository":"oci://127.0.0.1:1/charts/x"}`,
+			[]string{"input.helmRepository:", "the chart version must be given"}},
 		{"oci upload", `{"type":"helm","path":"noversion","repository":"charts/x:1.0.0"}`,
 			[]string{"input.repository: not supported"}},
 		{"missing version", `{"type":"helm","path":"noversion"}`,

@@ -53,7 +53,7 @@ type Artifact struct {
 }
 
 // Input type names as the error message lists them.
-const knownInputTypes = "file, dir, utf8, helm, ociImageLayout"
+const knownInputTypes = "file, dir, utf8, helm, wget, ociImageLayout"
 
 type fieldKind int
 
@@ -108,6 +108,15 @@ var inputKinds = []*inputKind{
 		},
 		check: checkHelm,
 		open:  openHelm,
+	},
+	{
+		names: []string{"Wget", "wget"},
+		fields: []inputField{
+			{"url", kString}, {"mediaType", kString}, {"header", kAny}, {"verb", kString},
+			{"body", kString}, {"noRedirect", kBool},
+		},
+		check: checkWget,
+		open:  openWget,
 	},
 	{
 		names:  []string{"ociImageLayout", "OCIImageLayout"},

@@ -188,7 +188,10 @@ func TestOpenInputStandalone(t *testing.T) {
 	}
 	tests := []struct{ spec, want string }{
 		{`{"type":"file","path":"b.txt"}`, "input.path: stat "},
-		{`{"type":"wget","url":"https://x"}`, `input.type: unknown input type "wget" (known: file, dir, utf8, helm, ociImageLayout)`},
+		{`{"type":"s3","bucket":"x"}`, `input.type: unknown input type "s3" (known: file, dir, utf8, helm, wget, ociImageLayout)`},
+		{`{"type":"wget","url":"ftp://x/y"}`, `input.url: must be an http:// or https:// URL`},
+		{`{"type":"wget"}`, `input.url: must be set`},
+		{`{"type":"wget","url":"https://x","header":{"A":"b"}}`, `input.header.A: must be a list of strings`},
 		{`{"type":"utf8"}`, "input: exactly one of text, json, formattedJson or yaml must be set, found none"},
 		{`{"type":"file","path":"a.txt","extra":true}`, "input.extra: unknown field"},
 	}

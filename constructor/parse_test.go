@@ -329,7 +329,7 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate resource", "components:\n- " + indent(okComponent) + "  resources:\n  - {name: aa, type: t, version: 1.0.0, input: {type: utf8, text: x}}\n  - {name: aa, type: t, access: {type: none}}\n",
 			[]string{"component-constructor.yaml: components[0].resources[1]: duplicate identity name=aa,version=1.0.0 (same as components[0].resources[0])"}},
 		{"unknown input type", "components:\n- " + indent(okComponent) + "  resources:\n  - {name: aa, type: t, input: {type: utf8, text: x}}\n  - {name: bb, type: t, input: {type: foo}}\n",
-			[]string{`component-constructor.yaml: components[0].resources[1].input.type: unknown input type "foo" (known: file, dir, utf8, helm, ociImageLayout)`}},
+			[]string{`component-constructor.yaml: components[0].resources[1].input.type: unknown input type "foo" (known: file, dir, utf8, helm, wget, ociImageLayout)`}},
 		{"unknown input version", okComponent + "resources:\n- {name: aa, type: t, input: {type: File/v2, path: x}}\n",
 			[]string{`resources[0].input.type: unknown input type "File/v2"`}},
 		{"missing input path", "components:\n- " + indent(okComponent) + "  resources:\n  - {name: aa, type: t, input: {type: utf8, text: x}}\n  - {name: bb, type: t, input: {type: utf8, text: x}}\n  - {name: cc, type: t, input: {type: file}}\n",
