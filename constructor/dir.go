@@ -104,6 +104,22 @@ func openDir(ctx context.Context, raw []byte, w *where) (*Content, error) {
 	if !fi.IsDir() {
 		return nil, w.errorf("path", "%s is not a directory", root)
 	}
+	if in.MediaType == OCILayoutMediaType || in.MediaType == OCILayoutGzipMediaType {
+		// The directory is an OCI image layout: stored as a native OCI
+		// artifact, as the reference unpacks layout tars into the
+		// repository, so registry clients can pull it after a transfer.
+		switch {
+		case in.PreserveDir:
+			return nil, w.errorf("preserveDir", "not supported for an OCI image layout (index.json must be at the top)")
+		case len(in.IncludeFiles) > 0 || len(in.ExcludeFiles) > 0:
+			return nil, w.errorf("includeFiles", "file filters are not supported for an OCI image layout (every blob it lists is needed)")
+		}
+		art, err := openLayoutDir(ctx, root, "")
+		if err != nil {
+			return nil, w.wrap("path", err)
+		}
+		return &Content{Artifact: art}, nil
+	}
 	entries, err := walkTree(ctx, root, &in)
 	if err != nil {
 		return nil, w.wrap("path", err)

@@ -36,6 +36,17 @@
 // Relative input paths are resolved against the directory of the
 // constructor file. Input types, each under its canonical name and aliases
 // with or without "/v1": File/v1 (file), Dir/v1 (dir), UTF8/v1 (utf8),
-// Helm/v1 (helm) and ociImageLayout/v1 (ours; OCIImageLayout also works).
-// See the *Input types in this package for their fields.
+// Helm/v1 (helm; a chart directory or archive, or downloaded from a Helm
+// repository or OCI registry), Wget/v1 (wget; downloaded over HTTP(S)) and
+// ociImageLayout/v1 (ours; OCIImageLayout also works). A file or dir input
+// with an OCI image layout media type is stored as a native OCI artifact,
+// like ociImageLayout. Downloads go through access.Fetcher (credentials,
+// TLS, redirects); see WithFetcher. See the *Input types in this package
+// for their fields.
+//
+// # External content
+//
+// Resources given only by an access (OCI images, Helm charts, wget) are
+// resolved by Build with BuildOptions.External, as the reference's digest
+// processors do: image references by tag are pinned, digests recorded.
 package constructor

@@ -154,6 +154,8 @@ func TestOCIImageLayoutInput(t *testing.T) {
 		{"the only tagged one", "{type: ociImageLayout, path: tagged-one}", single[1]},
 		{"file input with layout media type", "{type: file, path: one.tar, mediaType: " + OCILayoutMediaType + "}", one[0]},
 		{"file input with gzipped layout media type", "{type: file, path: one.tgz, mediaType: " + OCILayoutGzipMediaType + "}", one[0]},
+		{"dir input with layout media type", "{type: dir, path: one, mediaType: " + OCILayoutMediaType + "}", one[0]},
+		{"dir input with gzipped layout media type", "{type: dir, path: one, mediaType: " + OCILayoutGzipMediaType + ", compress: true}", one[0]},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -233,5 +235,19 @@ func TestOCIImageLayoutErrors(t *testing.T) {
 			_, err := openResource(t, base, tc.input, nil)
 			wantErr(t, err, tc.want...)
 		})
+	}
+}
+
+func TestDirLayoutErrors(t *testing.T) {
+	base := t.TempDir()
+	buildLayout(t, filepath.Join(base, "one"), "v1")
+	writeFile(t, filepath.Join(base, "plain", "a.txt"), "a", 0o644)
+	for _, tc := range []struct{ input, want string }{
+		{"{type: dir, path: one, mediaType: " + OCILayoutMediaType + ", preserveDir: true}", "input.preserveDir: not supported for an OCI image layout"},
+		{"{type: dir, path: one, mediaType: " + OCILayoutMediaType + ", excludeFiles: [blobs]}", "input.includeFiles: file filters are not supported"},
+		{"{type: dir, path: plain, mediaType: " + OCILayoutMediaType + "}", "input.path:"},
+	} {
+		_, err := openResource(t, base, tc.input, nil)
+		wantErr(t, err, tc.want)
 	}
 }
