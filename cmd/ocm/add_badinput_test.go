@@ -25,7 +25,7 @@ func TestAddCVBadInput(t *testing.T) {
 		{
 			name:        "unknown input type",
 			constructor: head + "  resources:\n  - {name: r0, type: blob, input: {type: ftp, path: x}}\n",
-			want:        []string{`{{file}}: components[0].resources[0].input.type: unknown input type "ftp" (known: file, dir, utf8, helm, ociImageLayout)`},
+			want:        []string{`{{file}}: components[0].resources[0].input.type: unknown input type "ftp" (known: file, dir, utf8, helm, wget, ociImageLayout)`},
 		},
 		{
 			name:        "missing path",
