@@ -366,6 +366,46 @@ func TestHelmOCI(t *testing.T) {
 	}
 }
 
+func TestHelmOCICredentials(t *testing.T) {
+	noDockerConfig(t)
+	host := testutil.StartOlaregAuth(t, "ocm", "secret")
+	c := chart(t, "podinfo", "6.0.0")
+	m := testutil.PushHelmChartOCIAuth(t, host, "ocm", "secret", "charts/podinfo", "podinfo", "6.0.0", c.Archive)
+	acc := typed(t, map[string]any{"type": "Helm", "helmRepository": "oci://" + host + "/charts", "helmChart": "podinfo", "version": "6.0.0"})
+	if _, err := access.New(access.Options{}).Resolve(context.Background(), acc); !errors.Is(err, access.ErrUnauthorized) {
+		t.Fatalf("without credentials: %v", err)
+	}
+	hostname, port, _ := strings.Cut(host, ":")
+	// oci:// charts are registry content: the OCIRegistry consumer applies.
+	cfg := loadConfig(t, `type: generic.config.ocm.software/v1
+configurations:
+- type: credentials.config.ocm.software
+  consumers:
+  - identity: {type: OCIRegistry, hostname: `+hostname+`, port: "`+port+`", path: charts/podinfo}
+    credentials:
+    - type: OCICredentials/v1
+      username: ocm
+      password: secret
+`)
+	f := access.New(access.Options{Config: cfg})
+	r, err := f.Resolve(context.Background(), acc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Digest.Value != m.Digest.Encoded() {
+		t.Errorf("digest %s, want %s", r.Digest.Value, m.Digest.Encoded())
+	}
+	b, err := f.Open(context.Background(), acc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(b)
+	b.Close()
+	if err != nil || !bytes.Equal(data, c.Archive) {
+		t.Errorf("open: %v, %d bytes", err, len(data))
+	}
+}
+
 func TestWget(t *testing.T) {
 	content := []byte("hello, world\n")
 	srv := testutil.StartFileServer(t, testutil.HTTPServerOptions{}, map[string][]byte{"/app.txt": content})

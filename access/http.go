@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -113,12 +114,11 @@ func (f *Fetcher) do(ctx context.Context, req httpRequest) (*http.Response, erro
 	if method == "" {
 		method = http.MethodGet
 	}
-	var body *bytes.Reader
-	hreq, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
+	var body io.Reader // a typed nil *bytes.Reader would not be nil
 	if len(req.body) > 0 {
 		body = bytes.NewReader(req.body)
-		hreq, err = http.NewRequestWithContext(ctx, method, u.String(), body)
 	}
+	hreq, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
 		return nil, fmt.Errorf("URL %s: %w", safeURL(u), err)
 	}

@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"sigs.k8s.io/yaml"
+	"github.com/ocmgo/ocm/internal/yamlutil"
 )
 
 // GenericType is the type of the wrapper document.
@@ -130,7 +130,7 @@ func Parse(data []byte) ([]Entry, error) {
 	if strings.TrimSpace(string(data)) == "" {
 		return nil, nil
 	}
-	js, err := yaml.YAMLToJSON(data)
+	js, err := yamlutil.ToJSON(data)
 	if err != nil {
 		return nil, fmt.Errorf("parsing YAML: %w", err)
 	}

@@ -65,6 +65,13 @@ func TestLoadExplicitAndLookup(t *testing.T) {
 		t.Fatalf("want error naming %s, got %v", bad, err)
 	}
 
+	// A key given twice is an error naming the file, the key and both lines.
+	dup := filepath.Join(dir, "dup.yaml")
+	os.WriteFile(dup, []byte("type: generic.config.ocm.software/v1\nconfigurations:\n- type: credentials.config.ocm.software\n  consumers: []\n  consumers: [{}]\n"), 0o644)
+	if _, err := Load([]string{dup}); err == nil || !strings.Contains(err.Error(), dup) || !strings.Contains(err.Error(), `duplicate key "consumers" at line 5 (first at line 4)`) {
+		t.Fatalf("want error naming %s and the duplicate key, got %v", dup, err)
+	}
+
 	// Automatic lookup: $OCM_CONFIG and $HOME/.ocmconfig are both read, in order.
 	home := t.TempDir()
 	t.Setenv("HOME", home)

@@ -9,7 +9,7 @@
 // either a single component inline or a `components:` list. Parse checks it
 // strictly and reports every problem with its file and field path, e.g.
 //
-//	component-constructor.yaml: components[0].resources[1].input.type: unknown input type "foo" (known: file, dir, utf8, helm, ociImageLayout)
+//	component-constructor.yaml: components[0].resources[1].input.type: unknown input type "foo" (known: file, dir, utf8, helm, wget, ociImageLayout)
 //
 // Unknown fields are rejected (the reference's schema lets a few through,
 // such as extra keys beside `components:` or inside input specs). Access

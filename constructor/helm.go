@@ -205,7 +205,8 @@ func packagedChartMetadata(file string) (*chartMetadata, error) {
 		return nil, err
 	}
 	if md == nil {
-		return nil, errors.New("Chart.yaml file is missing") //nolint:staticcheck // Helm's message
+		//lint:ignore ST1005 the message starts with a file name, and is Helm's own
+		return nil, errors.New("Chart.yaml file is missing")
 	}
 	if md.APIVersion == "" {
 		md.APIVersion = chartAPIVersionV1

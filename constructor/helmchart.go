@@ -415,7 +415,8 @@ func loadChartFiles(files []chartFile) (*chart, error) {
 		}
 	}
 	if c.metadata == nil {
-		return nil, errors.New("Chart.yaml file is missing") //nolint:staticcheck // Helm's message
+		//lint:ignore ST1005 the message starts with a file name, and is Helm's own
+		return nil, errors.New("Chart.yaml file is missing")
 	}
 	if err := c.metadata.validate(); err != nil {
 		return nil, err

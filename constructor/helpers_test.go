@@ -120,13 +120,4 @@ func wantErr(t *testing.T, err error, fragments ...string) {
 	}
 }
 
-func mustJSON(t *testing.T, v any) []byte {
-	t.Helper()
-	data, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
-
 func errorsAs(err error, target any) bool { return errors.As(err, target) }

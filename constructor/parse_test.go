@@ -303,8 +303,11 @@ labels:
 			t.Errorf("label %s = %s, want %s", l.Name, got, want[l.Name])
 		}
 	}
+	// A key given twice is an error with its line, not a silent overwrite.
+	_, err := parseString(t, "name: a\nversion: 1.0.0\nname: b\n", nil)
+	wantErr(t, err, `component-constructor.yaml: invalid YAML: duplicate key "name" at line 3 (first at line 1)`)
 	// An unset variable in a value is still an error with its line.
-	_, err := parseString(t, "# $schema=x\nname: x\nversion: ${NOPE}\n", nil)
+	_, err = parseString(t, "# $schema=x\nname: x\nversion: ${NOPE}\n", nil)
 	wantErr(t, err, "environment variable ${NOPE} is not set (line 3)")
 }
 

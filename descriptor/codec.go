@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/ocmgo/ocm/internal/yamlutil"
 )
 
 var schemaVersionRE = regexp.MustCompile(`^v2`)
@@ -58,7 +60,7 @@ func toJSON(data []byte) ([]byte, error) {
 	if multipleDocuments(data) {
 		return nil, fmt.Errorf("parsing descriptor YAML: more than one YAML document")
 	}
-	js, err := yaml.YAMLToJSON(data)
+	js, err := yamlutil.ToJSON(data)
 	if err != nil {
 		return nil, fmt.Errorf("parsing descriptor YAML: %w", err)
 	}

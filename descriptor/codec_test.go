@@ -77,6 +77,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"component: {name: a}", "meta.schemaVersion: missing"},
 		{"meta: {schemaVersion: v3}\ncomponent: {}", `meta.schemaVersion: "v3" is not supported`},
 		{"meta: [", "parsing descriptor YAML"},
+		{"meta: {schemaVersion: v2}\ncomponent:\n  name: a\n  name: b\n", `parsing descriptor YAML: duplicate key "name" at line 4 (first at line 3)`},
 		{`{"meta":{"schemaVersion":"v2"},"component":{"resources":[{"access":{"noType":1}}]}}`, "missing field type"},
 		{`{"meta":{"schemaVersion":"v2"}} {}`, "trailing data"},
 		{`{"meta":{"schemaVersion":"v2"},"component":{"labels":[{"name":"x","value":1,"signing":"maybe"}]}}`, "expected a boolean"},

@@ -2,7 +2,6 @@ package descriptor_test
 
 import (
 	"bytes"
-	"github.com/ocmgo/ocm/internal/testutil"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/descriptor/normalisation"
+	"github.com/ocmgo/ocm/internal/testutil"
 )
 
 var decodeSeeds = []string{

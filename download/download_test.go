@@ -82,6 +82,15 @@ func TestResourceDigests(t *testing.T) {
 	add("gzipped", "application/gzip", gzText, generic("SHA-256", digest.FromBytes(gzText).Encoded()))
 	add("artifactset", "application/vnd.oci.image.manifest.v1+tar+gzip", set, &descriptor.DigestSpec{HashAlgorithm: "SHA-256", NormalisationAlgorithm: ociArtifactDigest, Value: main.Encoded()})
 	add("artifactset-wrong", "application/vnd.oci.image.manifest.v1+tar+gzip", set, &descriptor.DigestSpec{HashAlgorithm: "SHA-256", NormalisationAlgorithm: ociArtifactDigest, Value: strings.Repeat("1", 64)})
+	tgz := gz(t, tarStream(t, entry{hdr: tar.Header{Name: "index.json"}, data: "{}"}))
+	badCRC := func(b []byte) []byte { // flip a bit of the CRC-32 in the gzip trailer
+		c := bytes.Clone(b)
+		c[len(c)-8] ^= 1
+		return c
+	}
+	add("tgz", "application/x-tgz", tgz, generic("SHA-256", digest.FromBytes(tgz).Encoded()))
+	add("tgz-badcrc", "application/x-tgz", badCRC(tgz), generic("SHA-256", digest.FromBytes(badCRC(tgz)).Encoded()))
+	add("gzipped-badcrc", "application/gzip", badCRC(gzText), generic("SHA-256", digest.FromBytes(badCRC(gzText)).Encoded()))
 	add("artifact-digest-on-text", "text/plain", text, &descriptor.DigestSpec{HashAlgorithm: "SHA-256", NormalisationAlgorithm: ociArtifactDigest, Value: textSum})
 
 	cd := &descriptor.Descriptor{Meta: descriptor.Meta{SchemaVersion: "v2"}, Component: descriptor.Component{
@@ -120,6 +129,11 @@ func TestResourceDigests(t *testing.T) {
 		{"artifactset", ExtractAuto, "", nil, "resource digest SHA-256/ociArtifactDigest/v1"},
 		{"artifactset-wrong", ExtractDisable, "resource digest mismatch: descriptor records SHA-256 " + strings.Repeat("1", 64) + ", artifact has " + main.String(), nil, ""},
 		{"artifactset-wrong", ExtractAuto, "resource digest mismatch", nil, ""},
+		{"tgz", ExtractAuto, "", nil, "resource digest SHA-256/genericBlobDigest/v1"},
+		// The recorded digest matches the stored bytes, but the gzip stream
+		// is corrupt: extraction fails on its trailer and leaves nothing.
+		{"tgz-badcrc", ExtractAuto, "gzip: invalid checksum", nil, ""},
+		{"gzipped-badcrc", ExtractAuto, "gzip: invalid checksum", nil, ""},
 		{"artifact-digest-on-text", ExtractDisable, `needs an OCI artifact, but the blob has media type "text/plain"`, nil, ""},
 	}
 	for _, tt := range tests {

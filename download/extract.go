@@ -98,6 +98,14 @@ func extractBlob(ctx context.Context, src io.Reader, verifier *blob.Verifier, de
 	if err := ExtractTar(ctx, r, dir.Path); err != nil {
 		return nil, fmt.Errorf("extracting %s: %w", desc.Digest, err)
 	}
+	// The tar reader stops at the end-of-archive marker; reading the gzip
+	// stream to its end checks its CRC and length trailer, which a read of
+	// the compressed bytes alone would not.
+	if gz != nil {
+		if err := blob.FinishGzip(gz); err != nil {
+			return nil, fmt.Errorf("decompressing %s: %w", desc.Digest, err)
+		}
+	}
 	if err := drainAndFinish(src, verifier, desc); err != nil {
 		return nil, err
 	}
@@ -183,7 +191,7 @@ func ExtractTar(ctx context.Context, r io.Reader, dir string) error {
 			if err := root.MkdirAll(name, 0o755); err != nil {
 				return fmt.Errorf("tar entry %q: %w", h.Name, err)
 			}
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg: // tar.Reader reports legacy TypeRegA entries as TypeReg
 			if err := writeEntry(root, name, tr, h); err != nil {
 				if errors.Is(err, io.ErrUnexpectedEOF) {
 					return fmt.Errorf("truncated tar: entry %q: %w", h.Name, err)

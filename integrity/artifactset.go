@@ -11,6 +11,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ocmgo/ocm/blob"
 )
 
 // maxManifestSize bounds manifests and index files read into memory.
@@ -21,7 +23,7 @@ const maxManifestSize = 4 << 20
 // annotation software.ocm/main, else its only manifest. The archive must hold
 // a manifest blob that hashes to that digest. This is what
 // ociArtifactDigest/v1 records for such blobs.
-func ArtifactSetDigest(r io.Reader) (digest.Digest, error) {
+func ArtifactSetDigest(r io.Reader) (d digest.Digest, err error) {
 	br := bufio.NewReader(r)
 	var src io.Reader = br
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
@@ -35,6 +37,15 @@ func ArtifactSetDigest(r io.Reader) (digest.Digest, error) {
 	var main digest.Digest
 	hashed := map[digest.Digest]bool{}
 	tr := tar.NewReader(src)
+	defer func() {
+		// The main manifest's digest is only as good as the stream: a
+		// corrupt gzip trailer fails the archive.
+		if gz, ok := src.(*gzip.Reader); ok && err == nil {
+			if ferr := blob.FinishGzip(gz); ferr != nil {
+				d, err = "", fmt.Errorf("artifact archive: %w", ferr)
+			}
+		}
+	}()
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {

@@ -99,7 +99,12 @@ func yamlMap(t *testing.T, s string) map[string]any {
 // processOCIImageDigest, helm/digest, wget/repository): the image reference
 // pinned as written plus "@<manifest digest>", and genericBlobDigest/v1
 // SHA-256 digests of the manifest, the chart archive (the index digest),
-// the oci:// chart manifest and the downloaded file.
+// the oci:// chart manifest and the downloaded file. Checked by hand with
+// the reference CLI (monorepo commit 8d5af580bf1f) on the same constructor
+// and servers (image as http://host/acme/web:1.27, since it reaches even
+// loopback registries over TLS, and without the oci:// chart, which its Helm
+// client fetches over TLS only): the stored descriptors were equal as JSON,
+// the pinned reference kept the http:// prefix and the tag.
 func TestAddCVExternalContent(t *testing.T) {
 	s := startExtServers(t, testutil.HTTPServerOptions{}, testutil.HTTPServerOptions{})
 	archive := filepath.Join(t.TempDir(), "ctf")

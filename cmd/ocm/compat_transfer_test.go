@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
-
 	"github.com/ocmgo/ocm/compat"
 	"github.com/ocmgo/ocm/internal/testutil"
 	"github.com/ocmgo/ocm/reference"

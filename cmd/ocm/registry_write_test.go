@@ -9,11 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/repository/ocimap"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // rwSetup writes agConstructor's inputs below dir and returns the constructor.

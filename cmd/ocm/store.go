@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 
+	"github.com/spf13/cobra"
+
 	"github.com/ocmgo/ocm/access"
 	"github.com/ocmgo/ocm/config"
 	"github.com/ocmgo/ocm/integrity"
@@ -10,7 +12,6 @@ import (
 	"github.com/ocmgo/ocm/repository/ctf"
 	"github.com/ocmgo/ocm/repository/oci"
 	"github.com/ocmgo/ocm/repository/ocimap"
-	"github.com/spf13/cobra"
 )
 
 // openStore opens a repository reference as a read-only OCI store.

@@ -2,7 +2,6 @@ package normalisation_test
 
 import (
 	"encoding/json"
-	"github.com/ocmgo/ocm/internal/testutil"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/descriptor/normalisation"
+	"github.com/ocmgo/ocm/internal/testutil"
 )
 
 // Facts from shared/interop/README.md: descriptors written and signed

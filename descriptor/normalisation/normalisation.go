@@ -18,10 +18,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/ocmgo/ocm/blob"
 	"hash"
 	"strings"
 
+	"github.com/ocmgo/ocm/blob"
 	"github.com/ocmgo/ocm/descriptor"
 )
 

@@ -266,6 +266,13 @@ func PushHelmChartOCI(t testing.TB, host, repository, name, version string, arch
 	return pushManifest(t, host, "", "", repository, version, "application/vnd.cncf.helm.config.v1+json", cfg, "application/vnd.cncf.helm.chart.content.v1.tar+gzip", archive)
 }
 
+// PushHelmChartOCIAuth is PushHelmChartOCI to a registry requiring basic auth.
+func PushHelmChartOCIAuth(t testing.TB, host, username, password, repository, name, version string, archive []byte) ocispec.Descriptor {
+	t.Helper()
+	cfg := []byte(fmt.Sprintf(`{"apiVersion":"v2","name":%q,"version":%q}`, name, version))
+	return pushManifest(t, host, username, password, repository, version, "application/vnd.cncf.helm.config.v1+json", cfg, "application/vnd.cncf.helm.chart.content.v1.tar+gzip", archive)
+}
+
 func pushManifest(t testing.TB, host, username, password, repository, tag, configType string, config []byte, layerType string, layer []byte) ocispec.Descriptor {
 	t.Helper()
 	ctx := context.Background()

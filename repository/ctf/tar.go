@@ -10,6 +10,8 @@ import (
 	"os"
 	"path"
 	"strings"
+
+	"github.com/ocmgo/ocm/blob"
 )
 
 // Limits for the tgz form. Variables so tests can exercise the spool path
@@ -106,7 +108,7 @@ func (a *Archive) loadTarGzip(f *os.File) error {
 	// Read to the end of the gzip stream so its checksum is verified. Bytes
 	// after the last gzip member (some tools pad with zeros) cannot change
 	// the content any more and are ignored.
-	if _, err := io.Copy(io.Discard, gz); err != nil && !errors.Is(err, gzip.ErrHeader) {
+	if err := blob.FinishGzip(gz); err != nil {
 		return a.tarError(err)
 	}
 	return nil

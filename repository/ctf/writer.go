@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/ocmgo/ocm/blob"
 	"hash"
 	"io"
 	"io/fs"
@@ -23,6 +22,8 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/errdef"
+
+	"github.com/ocmgo/ocm/blob"
 )
 
 // WriteOptions configures OpenWritable.

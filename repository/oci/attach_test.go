@@ -45,15 +45,15 @@ func TestAttachReferrer(t *testing.T) {
 	const artifactType = "application/vnd.nfd.image-compatibility.v1alpha1"
 	const layerType = "application/vnd.nfd.image-compatibility.spec.v1alpha1+yaml"
 	for name, c := range map[string]struct {
-		host      func() string
+		host      func(*testing.T) string
 		tagSchema bool // no referrers API: the sha256-<hex> tag holds the index
 	}{
-		"olareg (referrers API)":    {host: func() string { return startRegistry(t, false) }},
-		"distribution (tag schema)": {host: func() string { return startDistribution(t) }, tagSchema: true},
+		"olareg (referrers API)":    {host: func(t *testing.T) string { return startRegistry(t, false) }},
+		"distribution (tag schema)": {host: startDistribution, tagSchema: true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			reg := newRegistry(t, c.host(), "ocm")
+			reg := newRegistry(t, c.host(t), "ocm")
 			img := pushTestImage(t, reg, "acme/app")
 			spec := []byte("version: v1alpha1\ncompatibilities: []\n")
 			d, attached, err := reg.AttachReferrer(ctx, "acme/app", img, artifactType, layerType, spec, nil)

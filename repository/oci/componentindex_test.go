@@ -26,13 +26,13 @@ func ciDescriptor(version string) *descriptor.Descriptor {
 }
 
 func TestComponentIndexDiscovery(t *testing.T) {
-	for name, host := range map[string]func() string{
-		"olareg (referrers API)":    func() string { return startRegistry(t, false) },
-		"distribution (tag schema)": func() string { return startDistribution(t) },
+	for name, host := range map[string]func(*testing.T) string{
+		"olareg (referrers API)":    func(t *testing.T) string { return startRegistry(t, false) },
+		"distribution (tag schema)": startDistribution,
 	} {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			reg := newRegistry(t, host(), "ocm")
+			reg := newRegistry(t, host(t), "ocm")
 			w := ocimap.NewWriter(reg)
 			w.ReferrerTracking = true
 			for _, v := range []string{"1.0.0", "2.0.0+build.1"} {

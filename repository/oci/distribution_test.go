@@ -6,7 +6,6 @@ import (
 	"io"
 	"testing"
 
-	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
 	"github.com/opencontainers/go-digest"
 	"oras.land/oras-go/v2/errdef"
 

@@ -171,18 +171,20 @@ func TestNew(t *testing.T) {
 	}
 }
 
-// registryKinds are the in-process registries the store is tested against:
-// olareg (referrers API) and CNCF distribution (the reference registry).
-func registryKinds(t *testing.T) map[string]func() string {
-	return map[string]func() string{
-		"olareg":       func() string { return startRegistry(t, false) },
-		"distribution": func() string { return startDistribution(t) },
+// registryKinds are the registries the store is tested against: olareg
+// (referrers API, in process) and CNCF distribution (the reference
+// registry, a separate process). Each starts for the (sub)test it is given,
+// so that a registry that cannot start fails or skips that test.
+func registryKinds() map[string]func(*testing.T) string {
+	return map[string]func(*testing.T) string{
+		"olareg":       func(t *testing.T) string { return startRegistry(t, false) },
+		"distribution": startDistribution,
 	}
 }
 
 func TestBlobsManifestsTags(t *testing.T) {
-	for name, start := range registryKinds(t) {
-		t.Run(name, func(t *testing.T) { testBlobsManifestsTags(t, start()) })
+	for name, start := range registryKinds() {
+		t.Run(name, func(t *testing.T) { testBlobsManifestsTags(t, start(t)) })
 	}
 }
 
@@ -284,8 +286,8 @@ func testBlobsManifestsTags(t *testing.T, host string) {
 }
 
 func TestNotFound(t *testing.T) {
-	for name, start := range registryKinds(t) {
-		t.Run(name, func(t *testing.T) { testNotFound(t, start(), name == "distribution") })
+	for name, start := range registryKinds() {
+		t.Run(name, func(t *testing.T) { testNotFound(t, start(t), name == "distribution") })
 	}
 }
 

@@ -70,10 +70,13 @@ func randomBlob(n int) []byte {
 	return b
 }
 
-func registries(t *testing.T) map[string]func(wrap func(http.Handler) http.Handler) string {
-	return map[string]func(wrap func(http.Handler) http.Handler) string{
-		"olareg": func(wrap func(http.Handler) http.Handler) string { return startRegistry(t, false, wrap) },
-		"distribution": func(wrap func(http.Handler) http.Handler) string {
+// registries start a registry for the (sub)test they are given, its
+// handler wrapped by wrap; distribution (a separate process) behind a
+// reverse proxy.
+func registries() map[string]func(t *testing.T, wrap func(http.Handler) http.Handler) string {
+	return map[string]func(t *testing.T, wrap func(http.Handler) http.Handler) string{
+		"olareg": func(t *testing.T, wrap func(http.Handler) http.Handler) string { return startRegistry(t, false, wrap) },
+		"distribution": func(t *testing.T, wrap func(http.Handler) http.Handler) string {
 			host := startDistribution(t)
 			srv := httptest.NewServer(wrap(&reverse{host: host}))
 			t.Cleanup(srv.Close)
@@ -126,10 +129,10 @@ func pushAndCheck(t *testing.T, reg *oci.Registry, repo string, data []byte) {
 }
 
 func TestChunkedUpload(t *testing.T) {
-	for name, start := range registries(t) {
+	for name, start := range registries() {
 		t.Run(name, func(t *testing.T) {
 			c := &uploadCounter{methods: map[string]int{}}
-			host := start(func(h http.Handler) http.Handler { c.next = h; return c })
+			host := start(t, func(h http.Handler) http.Handler { c.next = h; return c })
 			reg, err := oci.New(host, "ocm", oci.Options{ChunkSize: 1 << 20})
 			if err != nil {
 				t.Fatal(err)
@@ -153,11 +156,11 @@ func TestChunkedUpload(t *testing.T) {
 }
 
 func TestChunkResumesAfterBrokenPatch(t *testing.T) {
-	for name, start := range registries(t) {
+	for name, start := range registries() {
 		t.Run(name, func(t *testing.T) {
 			c := &uploadCounter{methods: map[string]int{}}
 			c.breakNext.Store(3) // the third PATCH breaks halfway
-			host := start(func(h http.Handler) http.Handler { c.next = h; return c })
+			host := start(t, func(h http.Handler) http.Handler { c.next = h; return c })
 			reg, err := oci.New(host, "ocm", oci.Options{ChunkSize: 1 << 20})
 			if err != nil {
 				t.Fatal(err)
@@ -212,10 +215,10 @@ func TestTooLargeSwitchesToChunks(t *testing.T) {
 }
 
 func TestCrossRepositoryMount(t *testing.T) {
-	for name, start := range registries(t) {
+	for name, start := range registries() {
 		t.Run(name, func(t *testing.T) {
 			c := &uploadCounter{methods: map[string]int{}}
-			host := start(func(h http.Handler) http.Handler { c.next = h; return c })
+			host := start(t, func(h http.Handler) http.Handler { c.next = h; return c })
 			a, _ := oci.New(host, "team-a", oci.Options{})
 			b, _ := oci.New(host, "team-b", oci.Options{})
 			data := randomBlob(3 << 20)

@@ -19,6 +19,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/ocmgo/ocm/blob"
 )
 
 // Format is what a resource blob holds.
@@ -291,6 +293,11 @@ func decodeTar(r io.Reader, fn func(*unstructured.Unstructured) error) error {
 		found = true
 		if err := DecodeManifests(tr, name, fn); err != nil {
 			return err
+		}
+	}
+	if zr, ok := in.(*gzip.Reader); ok {
+		if err := blob.FinishGzip(zr); err != nil {
+			return fmt.Errorf("reading gzip: %w", err)
 		}
 	}
 	if !found {

@@ -113,6 +113,11 @@ spec:
 		{name: "bad yaml", data: []byte("apiVersion: [\n"), format: FormatManifests, wantErr: "document 1"},
 		{name: "tar", data: makeTar(t, false, tarEntry{name: "dir/", typ: tar.TypeDir}, tarEntry{name: "dir/a.yaml", body: cmA}, tarEntry{name: "README.md", body: "x"}, tarEntry{name: "b.json", body: `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"b"}}`}), format: FormatTar, want: []string{"ConfigMap/a", "ConfigMap/b"}},
 		{name: "tgz", data: makeTar(t, true, tarEntry{name: "x.yml", body: cmA + "---\n" + cmB}), format: FormatTar, want: []string{"ConfigMap/a", "ConfigMap/b"}},
+		{name: "tgz with a corrupt gzip checksum", data: func() []byte {
+			b := makeTar(t, true, tarEntry{name: "x.yml", body: cmA})
+			b[len(b)-8] ^= 1 // CRC-32 of the gzip trailer
+			return b
+		}(), format: FormatTar, wantErr: "gzip: invalid checksum"},
 		{name: "tar symlink ignored", data: makeTar(t, false, tarEntry{name: "l.yaml", body: "/etc/passwd", typ: tar.TypeSymlink}, tarEntry{name: "a.yaml", body: cmA}), format: FormatTar, want: []string{"ConfigMap/a"}},
 		{name: "tar traversal refused", data: makeTar(t, false, tarEntry{name: "../evil.yaml", body: cmA}), format: FormatTar, wantErr: "leaves the archive"},
 		{name: "tar absolute refused", data: makeTar(t, false, tarEntry{name: "/evil.yaml", body: cmA}), format: FormatTar, wantErr: "unsafe path"},

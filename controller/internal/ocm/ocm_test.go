@@ -235,14 +235,14 @@ configurations:
 }
 
 func TestAdditionalStatusFields(t *testing.T) {
-	res := &v1alpha1.ResourceInfo{Name: "image", Access: apiextensionsv1.JSON{Raw: []byte(`{"type":"ociArtifact","imageReference":"ghcr.io/acme/app:1.0@sha256:abc"}`)}}
+	res := &v1alpha1.ResourceInfo{Name: "image", Access: apiextensionsv1.JSON{Raw: []byte(`{"type":"ociArtifact","imageReference":"ghcr.io/acme/app:1.0@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}`)}}
 	comp := &v1alpha1.ComponentInfo{Component: "acme.org/app", Version: "1.0.0"}
 	spec := &apiextensionsv1.JSON{Raw: []byte(`{"url":"'oci://' + resource.access.toOCI().registry + '/' + resource.access.toOCI().repository","d":{"digest":"resource.access.toOCI().digest","n":"size(component.version)"},"s":"'nginx'.toOCI().repository"}`)}
 	got, err := AdditionalStatusFields(spec, res, comp)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"d":{"digest":"sha256:abc","n":5},"s":"library/nginx","url":"oci://ghcr.io/acme/app"}`
+	want := `{"d":{"digest":"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","n":5},"s":"library/nginx","url":"oci://ghcr.io/acme/app"}`
 	if string(got.Raw) != want {
 		t.Fatalf("%s, want %s", got.Raw, want)
 	}

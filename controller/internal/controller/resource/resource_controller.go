@@ -117,7 +117,7 @@ func orDefault(d, def time.Duration) time.Duration {
 func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Resource, comp *v1alpha1.Component, cfg *config.Config) (note string, err error) {
 	ci := comp.Status.Component
 	if ci.RepositorySpec == nil {
-		return "", status.Stall(v1alpha1.ReferenceNotReadyReason, fmt.Errorf("Component %s publishes no repository spec", comp.Name))
+		return "", status.Stall(v1alpha1.ReferenceNotReadyReason, fmt.Errorf("the Component %s publishes no repository spec", comp.Name))
 	}
 	spec, err := ocm.ParseRepositorySpec(ci.RepositorySpec.Raw)
 	if err != nil {

@@ -1,0 +1,168 @@
+package main
+
+// The ocm binary stays lean and the root module's requirements stay few:
+// library users inherit every module of the root's go.mod (test-only ones
+// too), and the CLI must not link Kubernetes, Helm or a registry server.
+// These tests read what the go command itself resolves, so an import or a
+// go.mod change that pulls in a forbidden module fails here.
+
+import (
+	"fmt"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// forbiddenModules are module path prefixes (whole path elements) that
+// ./cmd/ocm must not link. graph marks those that must not appear in the
+// root module's requirement graph (go mod graph) either.
+var forbiddenModules = []struct {
+	prefix string
+	graph  bool
+	why    string
+}{
+	{"helm.sh", true, "Helm SDK: chart rendering belongs to the controller module"},
+	{"k8s.io", true, "Kubernetes libraries belong to the controller module"},
+	{"sigs.k8s.io/controller-runtime", true, "controller framework: belongs to the controller module"},
+	// sigs.k8s.io/yaml is allowed (allowedModules); the graph holds its
+	// tiny test requirement sigs.k8s.io/randfill, so only the binary check
+	// covers the rest of sigs.k8s.io (kustomize, structured-merge-diff...).
+	{"sigs.k8s.io", false, "Kubernetes SIG libraries belong to the controller module"},
+	{"go.opentelemetry.io", true, "telemetry SDKs (came with distribution/v3)"},
+	{"google.golang.org/grpc", true, "gRPC (came with OpenTelemetry exporters)"},
+	{"github.com/redis", true, "redis client (came with distribution/v3's cache)"},
+	{"github.com/prometheus", true, "metrics (came with distribution/v3)"},
+	{"github.com/distribution/distribution", true, "a registry server: tests start Debian's docker-registry out of process"},
+	// olareg is a light test requirement of the root module (in-process
+	// registry with the referrers API); the binary must not serve registries.
+	{"github.com/olareg", false, "a registry server: for tests only"},
+}
+
+// allowedModules are exceptions to forbiddenModules.
+var allowedModules = []string{
+	"sigs.k8s.io/yaml", // YAML through encoding/json; no Kubernetes dependencies
+}
+
+// underPrefix reports whether module path is prefix or lies below it in
+// whole path elements (k8s.io matches k8s.io/api, not k8s.iox).
+func underPrefix(path, prefix string) bool {
+	return path == prefix || strings.HasPrefix(path, prefix+"/")
+}
+
+// forbiddenIn returns "module: why" for each module of mods that
+// forbiddenModules forbid (in the binary, or in the module graph when
+// graph is set), sorted and once each.
+func forbiddenIn(mods []string, graph bool) []string {
+	var bad []string
+	for _, m := range mods {
+		if slices.ContainsFunc(allowedModules, func(a string) bool { return underPrefix(m, a) }) {
+			continue
+		}
+		for _, f := range forbiddenModules {
+			if (!graph || f.graph) && underPrefix(m, f.prefix) {
+				bad = append(bad, fmt.Sprintf("%s: %s", m, f.why))
+				break
+			}
+		}
+	}
+	slices.Sort(bad)
+	return slices.Compact(bad)
+}
+
+func TestForbiddenModulesMatcher(t *testing.T) {
+	for _, tc := range []struct {
+		mod           string
+		binary, graph bool // forbidden in the binary, in the module graph
+	}{
+		{"helm.sh/helm/v4", true, true},
+		{"k8s.io/api", true, true},
+		{"k8s.io", true, true},
+		{"k8s.iox/other", false, false},
+		{"sigs.k8s.io/controller-runtime", true, true},
+		{"sigs.k8s.io/kustomize/api", true, false},
+		{"sigs.k8s.io/yaml", false, false},
+		{"sigs.k8s.io/yamlx", true, false},
+		{"go.opentelemetry.io/otel/sdk", true, true},
+		{"google.golang.org/grpc", true, true},
+		{"google.golang.org/protobuf", false, false},
+		{"github.com/redis/go-redis/v9", true, true},
+		{"github.com/prometheus/client_golang", true, true},
+		{"github.com/distribution/distribution/v3", true, true},
+		{"github.com/distribution/reference", false, false},
+		{"github.com/olareg/olareg", true, false},
+		{"oras.land/oras-go/v2", false, false},
+		{"github.com/spf13/cobra", false, false},
+	} {
+		if got := len(forbiddenIn([]string{tc.mod}, false)) == 1; got != tc.binary {
+			t.Errorf("%s forbidden in the binary: %v, want %v", tc.mod, got, tc.binary)
+		}
+		if got := len(forbiddenIn([]string{tc.mod}, true)) == 1; got != tc.graph {
+			t.Errorf("%s forbidden in the module graph: %v, want %v", tc.mod, got, tc.graph)
+		}
+	}
+	// A dependency list as go list prints it: each forbidden module
+	// reported once, with its reason.
+	got := forbiddenIn([]string{"github.com/spf13/cobra", "k8s.io/api", "sigs.k8s.io/yaml", "k8s.io/api", "helm.sh/helm/v4"}, false)
+	want := []string{"helm.sh/helm/v4: Helm SDK: chart rendering belongs to the controller module", "k8s.io/api: Kubernetes libraries belong to the controller module"}
+	if !slices.Equal(got, want) {
+		t.Errorf("forbiddenIn = %q, want %q", got, want)
+	}
+}
+
+// goCmd runs the go command in the test's directory (cmd/ocm).
+func goCmd(t *testing.T, args ...string) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to read the dependencies: %v", err)
+	}
+	out, err := exec.Command(goBin, args...).Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, stderr)
+	}
+	return string(out)
+}
+
+// The modules of every package linked into the ocm binary (test files are
+// not part of -deps without -test).
+func TestBinaryDependencies(t *testing.T) {
+	out := goCmd(t, "list", "-deps", "-f", "{{with .Module}}{{.Path}}{{end}}", ".")
+	mods := strings.Fields(out)
+	if !slices.Contains(mods, "oras.land/oras-go/v2") {
+		t.Fatalf("go list -deps does not list oras-go, which ocm links: is the output what this test expects?\n%s", out)
+	}
+	for _, bad := range forbiddenIn(mods, false) {
+		t.Errorf("cmd/ocm links %s (go list -deps ./cmd/ocm)", bad)
+	}
+}
+
+// Every module in the root module's requirement graph, which library users
+// inherit.
+func TestModuleGraph(t *testing.T) {
+	out := goCmd(t, "mod", "graph")
+	requiredBy := map[string]string{}
+	var mods []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		from, to, ok := strings.Cut(line, " ")
+		if !ok {
+			t.Fatalf("go mod graph line %q", line)
+		}
+		path, _, _ := strings.Cut(to, "@")
+		if _, seen := requiredBy[path]; !seen {
+			requiredBy[path] = from
+			mods = append(mods, path)
+		}
+	}
+	if !slices.Contains(mods, "oras.land/oras-go/v2") {
+		t.Fatalf("go mod graph does not list oras-go, which the root requires: is the output what this test expects?\n%s", out)
+	}
+	for _, bad := range forbiddenIn(mods, true) {
+		path, _, _ := strings.Cut(bad, ":")
+		t.Errorf("the root module's graph holds %s (required by %s)", bad, requiredBy[path])
+	}
+}
