@@ -146,9 +146,12 @@ func OnDelete() builder.Predicates {
 // reference by name (a Repository, Component or Resource): it removes
 // finalizer once no object references obj; until then the deletion waits,
 // Ready says who holds it, and the referrers going away re-trigger obj
-// through the watches (the requeue is a safety net only).
-func ReleaseWhenUnreferenced[T status.Object](ctx context.Context, c client.Client, rec status.Recorder, obj T, kind, finalizer string) (ctrl.Result, error) {
-	holders, err := Referrers(ctx, c, kind, client.ObjectKeyFromObject(obj))
+// through the watches (the requeue is a safety net only). Referrers are
+// listed through live, an uncached reader: a referrer created just before
+// the deletion may not be in the cache yet, and releasing on a stale list
+// would delete what it still uses.
+func ReleaseWhenUnreferenced[T status.Object](ctx context.Context, c client.Client, live client.Reader, rec status.Recorder, obj T, kind, finalizer string) (ctrl.Result, error) {
+	holders, err := Referrers(ctx, live, kind, client.ObjectKeyFromObject(obj))
 	if err != nil {
 		return ctrl.Result{}, err
 	}

@@ -300,7 +300,7 @@ func filterNote(filter string) string {
 // finalize releases the Component once no Resource or Replication
 // references it.
 func (r *Reconciler) finalize(ctx context.Context, obj *v1alpha1.Component) (ctrl.Result, error) {
-	return shared.ReleaseWhenUnreferenced(ctx, r.Client, r.Recorder, obj, v1alpha1.KindComponent, v1alpha1.ComponentFinalizer)
+	return shared.ReleaseWhenUnreferenced(ctx, r.Client, r.APIReader, r.Recorder, obj, v1alpha1.KindComponent, v1alpha1.ComponentFinalizer)
 }
 
 // SetupWithManager registers the reconciler. A Repository change (it

@@ -96,7 +96,7 @@ func rawSpec(obj *v1alpha1.Repository) []byte {
 // finalize releases the Repository once nothing references it any more;
 // until then the deletion waits and the Ready condition says who holds it.
 func (r *Reconciler) finalize(ctx context.Context, obj *v1alpha1.Repository) (ctrl.Result, error) {
-	return shared.ReleaseWhenUnreferenced(ctx, r.Client, r.Recorder, obj, v1alpha1.KindRepository, v1alpha1.RepositoryFinalizer)
+	return shared.ReleaseWhenUnreferenced(ctx, r.Client, r.APIReader, r.Recorder, obj, v1alpha1.KindRepository, v1alpha1.RepositoryFinalizer)
 }
 
 // SetupWithManager registers the reconciler. Deleting a Component or

@@ -211,7 +211,7 @@ var errComponentDrift = errors.New(v1alpha1.ComponentDriftResolutionInProgress)
 
 // finalize releases the Resource once no Deployer references it.
 func (r *Reconciler) finalize(ctx context.Context, obj *v1alpha1.Resource) (ctrl.Result, error) {
-	return shared.ReleaseWhenUnreferenced(ctx, r.Client, r.Recorder, obj, v1alpha1.KindResource, v1alpha1.ResourceFinalizer)
+	return shared.ReleaseWhenUnreferenced(ctx, r.Client, r.APIReader, r.Recorder, obj, v1alpha1.KindResource, v1alpha1.ResourceFinalizer)
 }
 
 // SetupWithManager registers the reconciler. A Component change (a new
