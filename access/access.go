@@ -152,7 +152,7 @@ func (f *Fetcher) PinResource(ctx context.Context, res *descriptor.Resource) (*d
 	out := *res
 	out.Access = r.Access
 	if res.Digest != nil {
-		if !sameDigest(res.Digest, &r.Digest) {
+		if !SameDigest(res.Digest, &r.Digest) {
 			return nil, fmt.Errorf("resource %s: %w: the resource records %s %s, %s has %s %s", id, ErrDigestMismatch,
 				res.Digest.HashAlgorithm, res.Digest.Value, Describe(res.Access), r.Digest.HashAlgorithm, r.Digest.Value)
 		}
@@ -176,7 +176,18 @@ func resourceName(res *descriptor.Resource) string {
 	return s
 }
 
-func sameDigest(want, got *descriptor.DigestSpec) bool {
+// ErrNoDigest marks a resource with content but no recorded digest: a
+// signature over the descriptor says nothing about its content.
+var ErrNoDigest = errors.New("resource has content but no digest, so no signature covers it")
+
+// SameDigest compares a recorded digest with a recomputed one: value and
+// hash algorithm (spellings normalised). Like the reference, the
+// normalisation algorithm name is not compared, so OCM v1's
+// ociArtifactDigest/v1 and v2's genericBlobDigest/v1 of a manifest agree.
+func SameDigest(want, got *descriptor.DigestSpec) bool {
+	if want == nil || got == nil {
+		return want == got
+	}
 	_, wa, err1 := blob.NewHash(want.HashAlgorithm)
 	_, ga, err2 := blob.NewHash(got.HashAlgorithm)
 	return err1 == nil && err2 == nil && wa == ga && equalFoldHex(want.Value, got.Value)

@@ -233,7 +233,7 @@ func (b *builder) component(ctx context.Context, c *Component, path string) (Res
 			if err != nil {
 				return err
 			}
-			if r.Digest != nil && !sameDigest(r.Digest, dg) {
+			if r.Digest != nil && !access.SameDigest(r.Digest, dg) {
 				return fmt.Errorf("%s.digest: the constructor pins %s %s, the input has %s %s", p, r.Digest.HashAlgorithm, r.Digest.Value, dg.HashAlgorithm, dg.Value)
 			}
 			out.Access, out.Digest = acc, dg
@@ -278,7 +278,7 @@ func (b *builder) component(ctx context.Context, c *Component, path string) (Res
 		if err != nil {
 			return Result{}, fmt.Errorf("%s: digesting %s:%s: %w", p, r.ComponentName, r.Version, err)
 		}
-		if r.Digest != nil && !sameDigest(r.Digest, dg) {
+		if r.Digest != nil && !access.SameDigest(r.Digest, dg) {
 			return Result{}, fmt.Errorf("%s.digest: the constructor pins %s, %s:%s has %s", p, r.Digest.Value, r.ComponentName, r.Version, dg.Value)
 		}
 		cc.References[i] = descriptor.Reference{ElementMeta: r.ElementMeta, ComponentName: r.ComponentName, Digest: dg}
@@ -386,6 +386,10 @@ func (b *builder) external(ctx context.Context, path string, out *descriptor.Res
 	case b.opts.SkipDigestProcessing || b.opts.External == nil:
 		pinAccessDigest(out)
 		return nil
+	case !access.Supported(out.Access) && out.Digest != nil:
+		b.opts.Logger.Warn("no digest processing for this access type; the digest given is recorded unchecked",
+			"resource", path, "access", out.Access.Type)
+		return nil
 	case !access.Supported(out.Access):
 		b.opts.Logger.Warn("no digest processing for this access type; the resource is added without a digest",
 			"resource", path, "access", out.Access.Type)
@@ -418,8 +422,3 @@ func pinAccessDigest(r *descriptor.Resource) {
 	}
 }
 
-func sameDigest(want, got *descriptor.DigestSpec) bool {
-	_, wa, err1 := normalisation.NewHash(want.HashAlgorithm)
-	_, ga, err2 := normalisation.NewHash(got.HashAlgorithm)
-	return err1 == nil && err2 == nil && wa == ga && strings.EqualFold(want.Value, got.Value)
-}

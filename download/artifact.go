@@ -37,7 +37,7 @@ func downloadArtifact(ctx context.Context, fetcher content.Fetcher, root ocispec
 		}
 		// Both record the manifest digest for native artifacts (genericBlobDigest
 		// of the manifest bytes is the manifest digest).
-		if err := matchDigest(d, root.Digest); err != nil {
+		if err := artifactDigestOK(ctx, fetcher, root, d); err != nil {
 			return nil, err
 		}
 		checked = append(checked, "resource digest "+d.HashAlgorithm+"/"+d.NormalisationAlgorithm)

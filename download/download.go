@@ -18,6 +18,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
 
+	"github.com/ocmgo/ocm/access"
 	"github.com/ocmgo/ocm/blob"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/repository"
@@ -53,7 +54,21 @@ const (
 // Options tune a download.
 type Options struct {
 	Extraction ExtractionPolicy
+	// External reaches content outside the repository (images, Helm
+	// charts, files on web servers); without it such resources fail.
+	External *access.Fetcher
+	// Transformer converts the content: "" writes it as it is, "helm"
+	// writes a Helm chart (an OCI Helm artifact or a chart archive) as
+	// <name>-<version>.tgz (and .tgz.prov) in a directory (ExtractAuto) or
+	// a tar (ExtractDisable), as the reference CLI's helm transformer.
+	Transformer string
 }
+
+// Transformers lists the values of Options.Transformer.
+var Transformers = []string{TransformerHelm}
+
+// TransformerHelm extracts Helm charts.
+const TransformerHelm = "helm"
 
 // Result says what was written.
 type Result struct {
@@ -85,19 +100,36 @@ func resource(ctx context.Context, repo repository.Repository, cv *descriptor.De
 	if opts.Extraction != ExtractAuto && opts.Extraction != ExtractDisable {
 		return nil, fmt.Errorf("unknown extraction policy %q (auto or disable)", opts.Extraction)
 	}
-	if res.Access == nil {
-		return nil, fmt.Errorf("has no access")
+	if res.Access == nil || res.Access.IsNone() {
+		return nil, fmt.Errorf("has no content (no access)")
 	}
-	if !res.Access.IsLocalBlob() {
-		return nil, fmt.Errorf("access type %q cannot be downloaded from %s yet (only local blobs)", res.Access.Type, repo)
+	if opts.Transformer != "" && opts.Transformer != TransformerHelm {
+		return nil, fmt.Errorf("unknown transformer %q (available: %s)", opts.Transformer, strings.Join(Transformers, ", "))
 	}
-	lb, err := res.Access.LocalBlob()
-	if err != nil {
-		return nil, err
+	var (
+		desc    ocispec.Descriptor
+		fetcher content.Fetcher
+	)
+	if res.Access.IsLocalBlob() {
+		lb, err := res.Access.LocalBlob()
+		if err != nil {
+			return nil, err
+		}
+		if desc, fetcher, err = repo.GetLocalBlob(ctx, cv.Component.Name, cv.Component.Version, lb.LocalReference); err != nil {
+			return nil, err
+		}
+	} else {
+		c, err := externalContent(ctx, opts.External, res)
+		if err != nil {
+			return nil, err
+		}
+		if o, ok := c.fetcher.(*onceFetcher); ok {
+			defer o.close()
+		}
+		desc, fetcher = c.desc, c.fetcher
 	}
-	desc, fetcher, err := repo.GetLocalBlob(ctx, cv.Component.Name, cv.Component.Version, lb.LocalReference)
-	if err != nil {
-		return nil, err
+	if opts.Transformer == TransformerHelm {
+		return downloadChart(ctx, fetcher, desc, res, output, opts)
 	}
 	if ocimap.IsManifest(desc.MediaType) {
 		return downloadArtifact(ctx, fetcher, desc, res, output, opts)

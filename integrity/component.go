@@ -12,7 +12,6 @@ import (
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/descriptor/normalisation"
 	"github.com/ocmgo/ocm/repository"
-	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
 // Element statuses.
@@ -32,10 +31,23 @@ type Options struct {
 	Hash          string
 	// Content re-hashes local blobs; without it recorded resource digests are trusted.
 	Content bool
-	// External, if set, lets Content also check resources whose access is
-	// an OCI artifact in a registry; without it they are not checked.
-	External ocimap.ExternalOpener
+	// External lets Content also check resources whose access points
+	// outside the repository (an OCI artifact in a registry). Without it,
+	// such a resource fails with ErrNoContentAccess unless Offline is set.
+	External External
+	// Offline takes the recorded digests of external content as they are
+	// (status "not checked"), for archives that travelled without it. A
+	// resource without a recorded digest still fails.
+	Offline bool
+	// RequireDigests fails resources with content but no recorded digest
+	// (verification: the signature does not cover such content) instead of
+	// computing their digest (signing).
+	RequireDigests bool
 }
+
+// ErrNoDigest marks a resource with content but no recorded digest: a
+// signature over the descriptor says nothing about its content.
+var ErrNoDigest = access.ErrNoDigest
 
 // ElementResult is the outcome for one resource or reference.
 type ElementResult struct {
@@ -143,15 +155,18 @@ func (e *Engine) Check(ctx context.Context, cd *descriptor.Descriptor) (*Version
 			if r.Digest != nil {
 				el.Status, el.Err = StatusError, errors.New("a resource without content (access none) must not have a digest")
 			}
+		case r.Digest == nil && e.opts.RequireDigests:
+			el.Status, el.Err = StatusError, ErrNoDigest
 		case r.Digest != nil && !e.opts.Content:
 			el.Status, el.Actual = StatusNotChecked, r.Digest
 		default:
 			actual, err := resourceDigest(ctx, e.repo, cd, i, e.opts.External)
 			switch {
-			case errors.Is(err, ErrNoContentAccess) && r.Digest != nil:
+			case errors.Is(err, ErrNoContentAccess) && r.Digest != nil && e.opts.Offline:
 				el.Status, el.Actual = StatusNotChecked, r.Digest
-			case errors.Is(err, ErrNoContentAccess) && access.Supported(r.Access):
-				// External content added unresolved: nothing to sign.
+			case errors.Is(err, ErrNoContentAccess) && r.Digest == nil && access.Supported(r.Access):
+				// External content added unresolved and not reachable now:
+				// nothing to sign.
 				el.Status, el.Err = StatusError, &access.MissingDigestError{Resource: ids[i].String(), AccessType: r.Access.Type}
 			case err != nil:
 				el.Status, el.Err = StatusError, err

@@ -2,6 +2,7 @@ package integrity
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,7 +27,16 @@ func TestInteropGraphVerifies(t *testing.T) {
 	for _, f := range testutil.Formats {
 		t.Run(string(f), func(t *testing.T) {
 			repo := openCTF(t, testutil.InteropCTF(t, f))
-			e := NewEngine(repo, Options{Content: true})
+			// Fail closed: the image on ghcr.io cannot be reached here.
+			closed, err := NewEngine(repo, Options{Content: true}).Version(context.Background(), "example.com/interop/app", "1.2.0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if closed.Err == nil || !errors.Is(closed.Err, ErrNoContentAccess) || !strings.Contains(closed.Err.Error(), "resource name=image: access type ociArtifact") {
+				t.Fatalf("unreachable external content: got %v, want ErrNoContentAccess naming the image", closed.Err)
+			}
+			// Offline: its recorded digest is taken as is.
+			e := NewEngine(repo, Options{Content: true, Offline: true})
 			res, err := e.Version(context.Background(), "example.com/interop/app", "1.2.0")
 			if err != nil {
 				t.Fatal(err)
@@ -62,7 +72,7 @@ func TestTamperedBlobNamed(t *testing.T) {
 	data[10] ^= 1
 	os.WriteFile(p, data, 0o644)
 	repo := openCTF(t, dir)
-	e := NewEngine(repo, Options{Content: true})
+	e := NewEngine(repo, Options{Content: true, Offline: true})
 	res, err := e.Version(context.Background(), "example.com/interop/app", "1.2.0")
 	if err != nil {
 		t.Fatal(err)

@@ -15,16 +15,18 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
 
+	"github.com/ocmgo/ocm/access"
 	"github.com/ocmgo/ocm/blob"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/descriptor/normalisation"
-	"github.com/ocmgo/ocm/reference"
+	"github.com/ocmgo/ocm/helmoci"
 	"github.com/ocmgo/ocm/repository"
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
-// ErrNoContentAccess marks resources whose content cannot be read from the
-// repository itself (e.g. an image in an external registry).
+// ErrNoContentAccess marks resources whose content cannot be read: not
+// from the repository itself (e.g. an image in an external registry) and
+// not from where the access points (no way configured, or unreachable).
 var ErrNoContentAccess = errors.New("content not reachable through the repository")
 
 // ResourceDigest recomputes the digest of resource i of cd from its content,
@@ -36,7 +38,11 @@ func ResourceDigest(ctx context.Context, repo repository.Repository, cd *descrip
 	return resourceDigest(ctx, repo, cd, i, nil)
 }
 
-func resourceDigest(ctx context.Context, repo repository.Repository, cd *descriptor.Descriptor, i int, external ocimap.ExternalOpener) (*descriptor.DigestSpec, error) {
+// External reaches content outside the repository: images in
+// registries, Helm charts, files on web servers (access.Fetcher).
+type External = *access.Fetcher
+
+func resourceDigest(ctx context.Context, repo repository.Repository, cd *descriptor.Descriptor, i int, external External) (*descriptor.DigestSpec, error) {
 	r := &cd.Component.Resources[i]
 	if r.Access == nil || r.Access.IsNone() {
 		return nil, nil
@@ -60,10 +66,16 @@ func resourceDigest(ctx context.Context, repo repository.Repository, cd *descrip
 		if desc, fetcher, err = repo.GetLocalBlob(ctx, cd.Component.Name, cd.Component.Version, lb.LocalReference); err != nil {
 			return nil, err
 		}
-	case r.Access.IsOCIArtifact() && external != nil:
-		var err error
-		if desc, fetcher, err = resolveExternal(ctx, r.Access, external); err != nil {
-			return nil, err
+	case external != nil:
+		a, err := external.OpenArtifact(ctx, r.Access)
+		switch {
+		case err == nil:
+			desc, fetcher = a.Root, ocimap.StoreFetcher(a.Registry, a.Repository)
+		case errors.Is(err, access.ErrUnsupported):
+			// Not an OCI artifact: a single blob (chart archive, file).
+			return externalBlobDigest(ctx, r, external, norm, hashName)
+		default:
+			return nil, fmt.Errorf("%w: %w", ErrNoContentAccess, err)
 		}
 	default:
 		return nil, fmt.Errorf("access type %s: %w", r.Access.Type, ErrNoContentAccess)
@@ -76,6 +88,13 @@ func resourceDigest(ctx context.Context, repo repository.Repository, cd *descrip
 		}
 		if norm != normalisation.GenericBlobDigestV1 && !isArtifactDigest(norm) {
 			return nil, fmt.Errorf("unknown normalisation algorithm %q", norm)
+		}
+		if r.Digest != nil && !strings.EqualFold(r.Digest.Value, desc.Digest.Encoded()) && norm == normalisation.GenericBlobDigestV1 {
+			// A chart signed as its archive and carried as an OCI
+			// artifact: the artifact must be exactly the chart's conversion.
+			if chart, err := helmoci.ChartDigest(ctx, fetcher, desc); err == nil && strings.EqualFold(chart.Encoded(), r.Digest.Value) {
+				return &descriptor.DigestSpec{HashAlgorithm: canonicalHash(hashName), NormalisationAlgorithm: norm, Value: chart.Encoded()}, nil
+			}
 		}
 		return &descriptor.DigestSpec{HashAlgorithm: canonicalHash(hashName), NormalisationAlgorithm: norm, Value: desc.Digest.Encoded()}, nil
 	}
@@ -111,32 +130,28 @@ func resourceDigest(ctx context.Context, repo repository.Repository, cd *descrip
 	return nil, fmt.Errorf("unknown normalisation algorithm %q", norm)
 }
 
-// resolveExternal resolves an OCI artifact access in its registry; a
-// reference pinned by digest must resolve to that digest.
-func resolveExternal(ctx context.Context, access *descriptor.Typed, external ocimap.ExternalOpener) (ocispec.Descriptor, content.Fetcher, error) {
-	acc, err := access.OCIArtifact()
+// externalBlobDigest hashes external content that is one blob (a Helm
+// chart archive, a wget download, a registry blob).
+func externalBlobDigest(ctx context.Context, r *descriptor.Resource, external External, norm, hashName string) (*descriptor.DigestSpec, error) {
+	if norm != normalisation.GenericBlobDigestV1 {
+		return nil, fmt.Errorf("%s: normalisation algorithm %q does not apply to a single blob", access.Describe(r.Access), norm)
+	}
+	b, err := external.Open(ctx, r.Access)
 	if err != nil {
-		return ocispec.Descriptor{}, nil, err
+		return nil, fmt.Errorf("%w: %w", ErrNoContentAccess, err)
 	}
-	img, err := reference.ParseImage(acc.ImageReference)
+	defer b.Close()
+	v, err := blob.NewVerifier(blob.Expectation{Algorithm: hashName, What: "resource digest"})
 	if err != nil {
-		return ocispec.Descriptor{}, nil, err
+		return nil, err
 	}
-	store, err := external(ctx, img.Endpoint())
-	if err != nil {
-		return ocispec.Descriptor{}, nil, err
+	if _, err := blob.Copy(ctx, io.Discard, b, v); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", b.Source, err)
 	}
-	desc, err := store.Resolve(ctx, img.Repository, img.Reference())
-	if err != nil {
-		return ocispec.Descriptor{}, nil, fmt.Errorf("resolving %s: %w", acc.ImageReference, err)
+	if b.Size >= 0 && v.Size() != b.Size {
+		return nil, fmt.Errorf("%s: size mismatch: announced %d bytes, read %d", b.Source, b.Size, v.Size())
 	}
-	if img.Digest != "" && img.Digest != desc.Digest.String() {
-		return ocispec.Descriptor{}, nil, fmt.Errorf("%s resolves to %s", acc.ImageReference, desc.Digest)
-	}
-	if !ocimap.IsManifest(desc.MediaType) {
-		return ocispec.Descriptor{}, nil, fmt.Errorf("%s is a %s, not an OCI manifest or index", acc.ImageReference, desc.MediaType)
-	}
-	return desc, ocimap.StoreFetcher(store, img.Repository), nil
+	return &descriptor.DigestSpec{HashAlgorithm: canonicalHash(hashName), NormalisationAlgorithm: norm, Value: v.Sum(hashName)}, nil
 }
 
 func isArtifactDigest(norm string) bool {
@@ -182,8 +197,5 @@ func stream(ctx context.Context, fetcher content.Fetcher, desc ocispec.Descripto
 // normalisation algorithm name is not compared for resources, so OCM v1's
 // ociArtifactDigest/v1 and v2's genericBlobDigest/v1 of a manifest agree.
 func SameDigest(recorded, actual *descriptor.DigestSpec) bool {
-	if recorded == nil || actual == nil {
-		return recorded == actual
-	}
-	return canonicalHash(recorded.HashAlgorithm) == canonicalHash(actual.HashAlgorithm) && strings.EqualFold(recorded.Value, actual.Value)
+	return access.SameDigest(recorded, actual)
 }

@@ -29,6 +29,11 @@ type SignOptions struct {
 	Hash          string // default SHA-256
 	Force         bool   // replace a signature of the same name
 	Signer        signing.Signer
+	// External and Offline: as in Options. Without External, a resource
+	// whose content lies outside the repository fails unless Offline is
+	// set and its digest is recorded.
+	External External
+	Offline  bool
 }
 
 // Sign recomputes every digest of component:version from content
@@ -40,7 +45,7 @@ func Sign(ctx context.Context, repo repository.Repository, component, version st
 	if opts.Name == "" {
 		opts.Name = "default"
 	}
-	e := NewEngine(repo, Options{Normalisation: opts.Normalisation, Hash: opts.Hash, Content: true})
+	e := NewEngine(repo, Options{Normalisation: opts.Normalisation, Hash: opts.Hash, Content: true, External: opts.External, Offline: opts.Offline})
 	res, err := e.Version(ctx, component, version)
 	if err != nil {
 		return nil, nil, err
@@ -125,9 +130,11 @@ type VerifyOptions struct {
 	// Content re-hashes blobs; references are always verified recursively.
 	Content bool
 	Keys    KeyLookup
-	// External opens registries of OCI artifact accesses, so that Content
-	// checks them too.
-	External ocimap.ExternalOpener
+	// External reaches content outside the repository, so that Content
+	// checks it too. Without it, such content fails the verification
+	// unless Offline is set (then its recorded digest is taken as is).
+	External External
+	Offline  bool
 }
 
 // Verify checks the signatures of component:version: the normalised digest
@@ -135,7 +142,9 @@ type VerifyOptions struct {
 // signature must verify with the configured key or trust roots, and every
 // recorded digest — resources (re-hashed from content unless disabled) and
 // references, recursively to any depth — must match. It fails closed: any
-// missing key, digest or content is an error.
+// missing key, digest or content is an error; a resource with content but
+// without a digest is one too (ErrNoDigest), and external content that
+// cannot be reached is one unless the caller chose Offline.
 func Verify(ctx context.Context, repo repository.Repository, component, version string, opts VerifyOptions) (*VerifyResult, error) {
 	cd, err := repo.GetComponentVersion(ctx, component, version)
 	if err != nil {
@@ -170,7 +179,7 @@ func Verify(ctx context.Context, repo repository.Repository, component, version 
 		}
 		out.Signatures = append(out.Signatures, r)
 	}
-	e := NewEngine(repo, Options{Content: opts.Content, External: opts.External})
+	e := NewEngine(repo, Options{Content: opts.Content, External: opts.External, Offline: opts.Offline, RequireDigests: true})
 	res, err := e.Check(ctx, cd)
 	if err != nil {
 		return nil, err

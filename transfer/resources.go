@@ -9,8 +9,8 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
 
+	"github.com/ocmgo/ocm/access"
 	"github.com/ocmgo/ocm/descriptor"
-	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
@@ -55,7 +55,7 @@ type item struct {
 // valid). Manifests are fetched and verified here, before anything is
 // written, so that the target digest is known for the existing-version
 // check.
-func rewriteVersion(ctx context.Context, v *version, dst ocimap.WriteStore, opts Options) error {
+func rewriteVersion(ctx context.Context, v *version, dst ocimap.WriteStore, opts Options, sp *spool) error {
 	if !opts.CopyResources && opts.UploadAs != UploadOCIArtifact {
 		return nil
 	}
@@ -100,31 +100,27 @@ func rewriteVersion(ctx context.Context, v *version, dst ocimap.WriteStore, opts
 		r := &cd.Component.Resources[i]
 		what := fmt.Sprintf("%s resource %s", v.ref, r.Name)
 		switch {
-		case r.Access.IsOCIArtifact() && opts.CopyResources:
-			acc, _ := r.Access.OCIArtifact()
-			root, items, repo, tag, err := fetchExternal(ctx, acc.ImageReference, r.Digest, opts)
+		case opts.CopyResources && r.Access != nil && !r.Access.IsLocalBlob() && !r.Access.IsNone():
+			ext, err := fetchExternal(ctx, r, opts, sp)
 			if err != nil {
 				return fmt.Errorf("%s: %w", what, err)
 			}
-			if opts.UploadAs == UploadOCIArtifact {
-				if err := toArtifact(r, repo, tag, root, items); err != nil {
+			if ext.artifact && opts.UploadAs == UploadOCIArtifact {
+				if err := toArtifact(r, ext.repo, ext.tag, ext.root, ext.items); err != nil {
 					return err
 				}
+				opts.Progress(fmt.Sprintf("%s: copying %s as an OCI artifact", what, access.Describe(r.Access)))
 				continue
 			}
-			external = append(external, items...)
-			blobs = append(blobs, ocimap.LocalBlob{Descriptor: root, Artifacts: []ocimap.ArtifactRef{{Identity: resourceIdentity(r), Kind: "resource"}}})
-			name := repo
-			if tag != "" {
-				name += ":" + tag
-			}
-			lb, err := descriptor.NewTyped(descriptor.LocalBlobAccess{Type: descriptor.AccessTypeLocalBlob + "/v1", LocalReference: root.Digest.String(), MediaType: root.MediaType, ReferenceName: name})
+			external = append(external, ext.items...)
+			blobs = append(blobs, ocimap.LocalBlob{Descriptor: ext.root, Artifacts: []ocimap.ArtifactRef{{Identity: resourceIdentity(r), Kind: "resource"}}})
+			lb, err := descriptor.NewTyped(descriptor.LocalBlobAccess{Type: descriptor.AccessTypeLocalBlob + "/v1", LocalReference: ext.root.Digest.String(), MediaType: ext.root.MediaType, ReferenceName: ext.referenceName()})
 			if err != nil {
 				return err
 			}
+			opts.Progress(fmt.Sprintf("%s: copying %s as a local blob", what, access.Describe(r.Access)))
 			r.Access = &lb
 			changed = true
-			opts.Progress(fmt.Sprintf("%s: copying %s as a local blob", what, acc.ImageReference))
 		case r.Access.IsLocalBlob() && opts.UploadAs == UploadOCIArtifact:
 			lb, _ := r.Access.LocalBlob()
 			idx := -1
@@ -149,8 +145,6 @@ func rewriteVersion(ctx context.Context, v *version, dst ocimap.WriteStore, opts
 			if localUses[root.Digest]--; localUses[root.Digest] == 0 {
 				blobs = append(blobs[:idx], blobs[idx+1:]...)
 			}
-		case opts.CopyResources && r.Access != nil && !r.Access.IsLocalBlob() && !r.Access.IsNone():
-			opts.Progress(fmt.Sprintf("%s: access type %s is kept as a reference (only OCI artifacts are copied by value)", what, r.Access.Type))
 		}
 	}
 	if !changed {
@@ -166,11 +160,11 @@ func rewriteVersion(ctx context.Context, v *version, dst ocimap.WriteStore, opts
 			continue
 		}
 		kept[b.Descriptor.Digest] = true
+		if slicesContainsDigest(external, b.Descriptor.Digest) {
+			continue // fetched from outside, listed in external
+		}
 		if !ocimap.IsManifest(b.Descriptor.MediaType) {
 			items = append(items, item{Node: ocimap.Node{Descriptor: b.Descriptor}, fetcher: v.fetcher})
-			continue
-		}
-		if slicesContainsDigest(external, b.Descriptor.Digest) {
 			continue
 		}
 		nodes, err := ocimap.Graph(ctx, v.fetcher, b.Descriptor)
@@ -186,41 +180,6 @@ func rewriteVersion(ctx context.Context, v *version, dst ocimap.WriteStore, opts
 	pushes = append(pushes, push{repo: v.cv.Repository, tag: ocimap.ToTag(v.ref.Version), root: root, items: dedupe(items)})
 	v.pushes, v.root, v.targetCD = pushes, root, cd
 	return nil
-}
-
-// fetchExternal resolves an image reference in its registry, checks it
-// against the digest the reference pins and the resource digest, and lists
-// its graph (manifests verified).
-func fetchExternal(ctx context.Context, imageRef string, want *descriptor.DigestSpec, opts Options) (ocispec.Descriptor, []item, string, string, error) {
-	img, err := reference.ParseImage(imageRef)
-	if err != nil {
-		return ocispec.Descriptor{}, nil, "", "", err
-	}
-	if opts.External == nil {
-		return ocispec.Descriptor{}, nil, "", "", fmt.Errorf("image reference %q: no access to external registries configured", imageRef)
-	}
-	store, err := opts.External(ctx, img.Endpoint())
-	if err != nil {
-		return ocispec.Descriptor{}, nil, "", "", err
-	}
-	root, err := store.Resolve(ctx, img.Repository, img.Reference())
-	if err != nil {
-		return ocispec.Descriptor{}, nil, "", "", fmt.Errorf("resolving %s: %w", imageRef, err)
-	}
-	if img.Digest != "" && root.Digest.String() != img.Digest {
-		return ocispec.Descriptor{}, nil, "", "", fmt.Errorf("%s resolves to %s", imageRef, root.Digest)
-	}
-	// The resource digest of an OCI artifact is its manifest digest
-	// (genericBlobDigest/v1 in v2, ociArtifactDigest/v1 in v1).
-	if want != nil && strings.EqualFold(strings.ReplaceAll(want.HashAlgorithm, "-", ""), "sha256") && !strings.EqualFold(want.Value, root.Digest.Encoded()) {
-		return ocispec.Descriptor{}, nil, "", "", fmt.Errorf("%s is %s, the resource digest says sha256:%s", imageRef, root.Digest, want.Value)
-	}
-	fetcher := ocimap.StoreFetcher(store, img.Repository)
-	nodes, err := ocimap.Graph(ctx, fetcher, root)
-	if err != nil {
-		return ocispec.Descriptor{}, nil, "", "", fmt.Errorf("reading %s: %w", imageRef, err)
-	}
-	return root, withFetcher(nodes, fetcher), img.Repository, img.Tag, nil
 }
 
 // artifactName is the repository and tag a local OCI artifact gets with

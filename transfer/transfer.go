@@ -30,6 +30,7 @@ import (
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote/errcode"
 
+	"github.com/ocmgo/ocm/access"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
@@ -105,20 +106,21 @@ type Options struct {
 	// once when the blob is finished, with nil or the error. It may be
 	// called concurrently.
 	WrapBlob func(ref Ref, desc ocispec.Descriptor, r io.Reader) (wrapped io.Reader, done func(err error))
-	// CopyResources also copies resources with an external OCI access
-	// (ociArtifact and its older spellings) by value: into the version as
-	// local blobs, or with UploadAs UploadOCIArtifact into their own
-	// repositories of the target. Their access changes; their digest, and
-	// so every signature, stays. Other external accesses stay references.
+	// CopyResources also copies resources with external content by
+	// value: OCI artifacts (ociArtifact and its spellings, Helm charts in
+	// oci:// repositories) and Helm charts from HTTP(S) chart repositories
+	// (converted to OCI Helm artifacts, helmoci) into the version as local
+	// blobs, or with UploadAs UploadOCIArtifact into their own repositories
+	// of the target; wget and registry-blob content as local blobs. Their
+	// access changes; their digest, and so every signature, stays. Content
+	// that cannot be copied fails the transfer (ErrNotCopyable).
 	CopyResources bool
 	// UploadAs is how OCI artifacts are stored; "" means UploadLocalBlob.
 	// UploadOCIArtifact needs a target that implements ImageReferencer and
 	// moves local blobs that are OCI artifacts out of the version too.
 	UploadAs UploadMode
-	// External opens the registry (host[:port]) of an external OCI
-	// artifact, as a store whose repository names are full paths. Needed
-	// with CopyResources.
-	External ocimap.ExternalOpener
+	// External reaches external content. Needed with CopyResources.
+	External *access.Fetcher
 	// AfterVersion, if set, is called for every version complete in the
 	// target (copied or found there; not in a dry run, not for skipped
 	// versions) with its descriptor as stored in the target and its
@@ -251,8 +253,10 @@ func ComponentVersions(ctx context.Context, src ocimap.Store, dst ocimap.WriteSt
 	default:
 		return nil, fmt.Errorf("unknown upload mode %q: use localBlob or ociArtifact", opts.UploadAs)
 	}
+	sp := &spool{}
+	defer sp.cleanup()
 	for _, v := range plan {
-		if err := rewriteVersion(ctx, v, dst, opts); err != nil {
+		if err := rewriteVersion(ctx, v, dst, opts, sp); err != nil {
 			return nil, err
 		}
 	}

@@ -49,7 +49,7 @@ func TestDockerRegistryEndToEnd(t *testing.T) {
 	}
 
 	pub := filepath.Join(testutil.InteropDir(t), "public-key.pem")
-	if _, _, err := run(t, "verify", "cv", registry+"//"+app+":1.2.0", "--public-key", pub); err != nil {
+	if _, _, err := run(t, "verify", "cv", registry+"//"+app+":1.2.0", "--public-key", pub, "--external-content=false"); err != nil {
 		t.Fatalf("verify cv: %v", err)
 	}
 

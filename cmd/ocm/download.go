@@ -20,12 +20,13 @@ func newDownloadCommand(g *globalOptions) *cobra.Command {
 }
 
 type downloadOptions struct {
-	identity   string
-	output     string
-	extraction string
-	verify     bool
-	signatures []string
-	publicKey  string
+	identity    string
+	output      string
+	extraction  string
+	verify      bool
+	signatures  []string
+	publicKey   string
+	transformer string
 }
 
 func newDownloadResourceCommand(g *globalOptions) *cobra.Command {
@@ -45,7 +46,11 @@ With --extraction-policy auto (the default), tar archives (also gzipped) are
 unpacked into a directory, other gzip blobs are decompressed, and native OCI
 artifacts (e.g. Helm charts) become an OCI image layout directory. With
 disable, the blob is written as stored and an OCI artifact becomes an OCI
-image layout tar.`,
+image layout tar.
+
+Content outside the repository (images in registries, Helm charts in chart
+repositories, files on web servers) is fetched from there and verified the
+same way against the resource digest.`,
 		Example: `  ocm download resource ./transport-archive//example.com/app:1.0.0 --identity name=chart --output chart.tar --extraction-policy disable
   ocm download resource ctf::archive.tgz//example.com/app:1.0.0 --identity name=payload,arch=amd64 --output payload.bin`,
 		Args: cobra.ExactArgs(1),
@@ -60,6 +65,7 @@ image layout tar.`,
 	f.BoolVar(&o.verify, "verify", false, "verify the component version's signatures (and its reference graph) before downloading")
 	f.StringSliceVar(&o.signatures, "signature", nil, "with --verify: signatures to verify (default: all)")
 	f.StringVar(&o.publicKey, "public-key", "", "with --verify: PEM file with the public key or CA certificates (default: from the configuration)")
+	f.StringVar(&o.transformer, "transformer", "", "transform the content: helm writes a Helm chart as <name>-<version>.tgz (and .prov) into the output directory (a tar with --extraction-policy disable)")
 	return cmd
 }
 
@@ -89,6 +95,11 @@ func parseIdentity(s string) (descriptor.Identity, error) {
 func (o *downloadOptions) run(cmd *cobra.Command, g *globalOptions, arg string) error {
 	if err := oneOf("extraction-policy", o.extraction, string(download.ExtractAuto), string(download.ExtractDisable)); err != nil {
 		return err
+	}
+	if o.transformer != "" {
+		if err := oneOf("transformer", o.transformer, download.Transformers...); err != nil {
+			return err
+		}
 	}
 	sel, err := parseIdentity(o.identity)
 	if err != nil {
@@ -146,7 +157,9 @@ func (o *downloadOptions) run(cmd *cobra.Command, g *globalOptions, arg string) 
 			return fmt.Errorf("resource %s: %w", sel, err)
 		}
 	}
-	res, err := download.Resource(ctx, repo, cv, idx, output, download.Options{Extraction: download.ExtractionPolicy(o.extraction)})
+	res, err := download.Resource(ctx, repo, cv, idx, output, download.Options{
+		Extraction: download.ExtractionPolicy(o.extraction), External: g.externalFetcher(), Transformer: o.transformer,
+	})
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ocmgo/ocm/access"
+	"github.com/ocmgo/ocm/integrity"
 	"github.com/ocmgo/ocm/config"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
@@ -150,4 +151,13 @@ func oneOf(flag, value string, allowed ...string) error {
 // with the configured credentials.
 func (g *globalOptions) externalFetcher() *access.Fetcher {
 	return access.New(access.Options{Config: g.config, PlainHTTP: g.plainHTTP})
+}
+
+// externalContent is how sign and verify reach content outside the
+// repository: nil when the user chose not to (offline).
+func (g *globalOptions) externalContent(enabled bool) integrity.External {
+	if !enabled {
+		return nil
+	}
+	return g.externalFetcher()
 }

@@ -31,6 +31,7 @@ func newSignCommand(g *globalOptions) *cobra.Command {
 type signOptions struct {
 	signature, hash, normalisation, output, signerSpec string
 	force, dryRun                                      bool
+	externalContent                                    bool
 }
 
 func newSignComponentVersionCommand(g *globalOptions) *cobra.Command {
@@ -65,6 +66,7 @@ default RSASSA-PSS, Plain).`,
 	f.BoolVar(&o.dryRun, "dry-run", false, "compute and print the signature without writing it")
 	f.StringVarP(&o.output, "output", "o", "yaml", "output format of the signature: yaml or json")
 	f.StringVar(&o.signerSpec, "signer-spec", "", "RSASigningConfiguration/v1alpha1 file (signatureAlgorithm, signatureEncodingPolicy); overrides the configuration")
+	f.BoolVar(&o.externalContent, "external-content", true, "re-hash content outside the repository (images in registries, Helm repositories, web servers); false signs their recorded digests as they are")
 	return cmd
 }
 
@@ -91,7 +93,7 @@ func (o *signOptions) run(cmd *cobra.Command, g *globalOptions, arg string) erro
 			return err
 		}
 		defer repo.Close()
-		_, sig, err := integrity.Sign(ctx, repo, ref.Component, ref.Version, o.signOptions(signer))
+		_, sig, err := integrity.Sign(ctx, repo, ref.Component, ref.Version, o.signOptions(g, signer))
 		if err != nil {
 			return signHint(err)
 		}
@@ -102,7 +104,7 @@ func (o *signOptions) run(cmd *cobra.Command, g *globalOptions, arg string) erro
 		return err
 	}
 	defer w.Abort()
-	sig, err := integrity.SignStored(ctx, w, w.String(), ref.Component, ref.Version, o.signOptions(signer))
+	sig, err := integrity.SignStored(ctx, w, w.String(), ref.Component, ref.Version, o.signOptions(g, signer))
 	if err != nil {
 		return signHint(err)
 	}
@@ -125,8 +127,9 @@ func signHint(err error) error {
 	return err
 }
 
-func (o *signOptions) signOptions(signer signing.Signer) integrity.SignOptions {
-	return integrity.SignOptions{Name: o.signature, Normalisation: o.normalisation, Hash: o.hash, Force: o.force, Signer: signer}
+func (o *signOptions) signOptions(g *globalOptions, signer signing.Signer) integrity.SignOptions {
+	return integrity.SignOptions{Name: o.signature, Normalisation: o.normalisation, Hash: o.hash, Force: o.force, Signer: signer,
+		External: g.externalContent(o.externalContent), Offline: !o.externalContent}
 }
 
 func printSignature(cmd *cobra.Command, format string, sig *descriptor.Signature) error {
@@ -223,7 +226,7 @@ signatures), or from --public-key.`,
 	f.StringVar(&o.verifierSpec, "verifier-spec", "", "RSASigningConfiguration/v1alpha1 file; accepted for compatibility (the algorithm is read from each signature)")
 	f.StringVar(&o.publicKey, "public-key", "", "PEM file with the public key (or CA certificates) to verify every signature with")
 	f.BoolVar(&o.noContent, "no-content", false, "trust recorded resource digests instead of re-hashing blobs (faster, weaker)")
-	f.BoolVar(&o.externalContent, "external-content", false, "also re-hash resources whose access is an OCI artifact in a registry, fetching them from there (otherwise they are reported as not checked)")
+	f.BoolVar(&o.externalContent, "external-content", true, "re-hash content outside the repository (images in registries, Helm repositories, web servers); false (offline, for archives that travelled without it) reports it as not checked and trusts its recorded digest")
 	f.BoolVar(&o.systemRoots, "use-system-roots", false, "also trust the system's CA certificates for PEM (certificate chain) signatures")
 	return cmd
 }
@@ -251,9 +254,9 @@ func (o *verifyOptions) run(cmd *cobra.Command, g *globalOptions, arg string) er
 	if err != nil {
 		return err
 	}
-	opts := integrity.VerifyOptions{Signatures: o.signatures, Content: !o.noContent, Keys: keys}
-	if o.externalContent {
-		opts.External = repository.ExternalRegistries(g.repositoryOptions())
+	opts := integrity.VerifyOptions{
+		Signatures: o.signatures, Content: !o.noContent, Keys: keys,
+		External: g.externalContent(o.externalContent), Offline: !o.externalContent,
 	}
 	res, err := integrity.Verify(ctx, repo, ref.Component, ref.Version, opts)
 	if err != nil {
@@ -261,9 +264,18 @@ func (o *verifyOptions) run(cmd *cobra.Command, g *globalOptions, arg string) er
 	}
 	printVerification(cmd, res)
 	if res.Err != nil {
-		return keyHint(res.Err)
+		return externalHint(keyHint(res.Err))
 	}
 	return nil
+}
+
+// externalHint adds the CLI's way out to errors of external content that
+// could not be reached.
+func externalHint(err error) error {
+	if err != nil && errors.Is(err, integrity.ErrNoContentAccess) {
+		return fmt.Errorf("%w (with --external-content=false recorded digests of external content are taken as they are)", err)
+	}
+	return err
 }
 
 // verificationKeys resolves a signature's verification material: the

@@ -194,7 +194,7 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 
 		CopyResources: o.copyResources,
 		UploadAs:      transfer.UploadMode(o.uploadAs),
-		External:      repository.ExternalRegistries(g.repositoryOptions()),
+		External:      g.externalFetcher(),
 	}
 	if bars.on {
 		opts.WrapBlob = bars.wrap

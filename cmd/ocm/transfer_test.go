@@ -93,7 +93,7 @@ func TestTransferHops(t *testing.T) {
 	}
 	pub := filepath.Join(testutil.InteropDir(t), "public-key.pem")
 	for _, ref := range []string{final + "//" + app + ":1.2.0", final + "//" + lib + ":0.3.1+build.7"} {
-		if _, _, err := run(t, "verify", "cv", ref, "--public-key", pub); err != nil {
+		if _, _, err := run(t, "verify", "cv", ref, "--public-key", pub, "--external-content=false"); err != nil {
 			t.Errorf("verify %s: %v", ref, err)
 		}
 	}

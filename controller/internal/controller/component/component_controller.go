@@ -147,7 +147,9 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Component, repoO
 		if err != nil {
 			return nil, "", err
 		}
-		res, err := integrity.Verify(ctx, lib, name, version, integrity.VerifyOptions{Signatures: names, Content: true, Keys: keys})
+		// External content is re-hashed when a Resource selects it
+		// (ocm.VerifyResourceContent); here its signed digest is taken.
+		res, err := integrity.Verify(ctx, lib, name, version, integrity.VerifyOptions{Signatures: names, Content: true, Keys: keys, Offline: true})
 		if err != nil {
 			return nil, "", fmt.Errorf("verifying %s:%s: %w", name, version, err)
 		}
