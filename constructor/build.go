@@ -421,4 +421,3 @@ func pinAccessDigest(r *descriptor.Resource) {
 		r.Digest = &descriptor.DigestSpec{HashAlgorithm: normalisation.SHA256, NormalisationAlgorithm: normalisation.GenericBlobDigestV1, Value: hex}
 	}
 }
-

@@ -7,7 +7,6 @@ package main
 // Every top-level name starts with ext.
 
 import (
-	"github.com/ocmgo/ocm/internal/testutil"
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
@@ -21,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/ocmgo/ocm/internal/testutil"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"

@@ -7,11 +7,12 @@ package main
 // chart served here).
 
 import (
-	"github.com/ocmgo/ocm/internal/testutil"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ocmgo/ocm/internal/testutil"
 )
 
 func TestGettingStartedFlow(t *testing.T) {

@@ -10,8 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ocmgo/ocm/access"
-	"github.com/ocmgo/ocm/integrity"
 	"github.com/ocmgo/ocm/config"
+	"github.com/ocmgo/ocm/integrity"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
 )

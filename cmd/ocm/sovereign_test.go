@@ -12,7 +12,6 @@ package main
 // Every top-level name starts with sv.
 
 import (
-	"github.com/ocmgo/ocm/internal/testutil"
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
@@ -27,6 +26,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/ocmgo/ocm/internal/testutil"
 
 	"github.com/olareg/olareg"
 	olacfg "github.com/olareg/olareg/config"
