@@ -16,23 +16,20 @@ import (
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/descriptor/normalisation"
 	"github.com/ocmgo/ocm/reference"
+	"github.com/ocmgo/ocm/repository"
 	"github.com/ocmgo/ocm/repository/oci"
 )
 
 // registryFor returns the (cached) registry client for one repository:
 // credentials are matched per repository path.
 func (f *Fetcher) registryFor(img reference.Image) (*oci.Registry, error) {
-	base := img.Endpoint()
-	if img.PlainHTTP {
-		base = "http://" + base
-	}
-	key := base + " " + img.Repository
+	key := fmt.Sprint(img.PlainHTTP, " ", img.Endpoint(), " ", img.Repository)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if r, ok := f.registries[key]; ok {
 		return r, nil
 	}
-	r, err := oci.New(base, "", oci.Options{PlainHTTP: f.opts.PlainHTTP, Credential: oci.Credentials(f.opts.Config, img.Repository), Client: f.opts.Client})
+	r, err := repository.OpenImageRegistry(img, repository.Options{Config: f.opts.Config, PlainHTTP: f.opts.PlainHTTP, Client: f.opts.Client})
 	if err != nil {
 		return nil, err
 	}

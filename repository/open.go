@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 
 	"github.com/ocmgo/ocm/config"
@@ -23,6 +24,9 @@ type Options struct {
 	// PlainHTTP talks HTTP to registries that are not on a loopback address
 	// (loopback hosts use HTTP anyway).
 	PlainHTTP bool
+	// Client, if set, is the HTTP client registries are reached with
+	// (custom TLS roots, timeouts); its transport is wrapped with auth.
+	Client *http.Client
 	// Create makes a missing CTF archive (OpenWritable only; registries
 	// need no creation).
 	Create bool
@@ -93,7 +97,7 @@ func backendFor(spec reference.Repository, opts Options) (backend, error) {
 }
 
 func registryOptions(opts Options, repositoryPath string) oci.Options {
-	return oci.Options{Credential: oci.Credentials(opts.Config, repositoryPath), PlainHTTP: opts.PlainHTTP}
+	return oci.Options{Credential: oci.Credentials(opts.Config, repositoryPath), PlainHTTP: opts.PlainHTTP, Client: opts.Client}
 }
 
 type ctfBackend string
@@ -209,15 +213,6 @@ func OpenRegistry(host, repositoryPath string, opts Options) (*oci.Registry, err
 func OpenImageRegistry(img reference.Image, opts Options) (*oci.Registry, error) {
 	opts.PlainHTTP = opts.PlainHTTP || img.PlainHTTP
 	return OpenRegistry(img.Endpoint(), img.Repository, opts)
-}
-
-// ExternalRegistries returns the opener of registries that external OCI
-// artifact accesses point at (integrity.ExternalOpener,
-// transfer.Options.External), with the credentials of opts.
-func ExternalRegistries(opts Options) func(ctx context.Context, host string) (ocimap.Store, error) {
-	return func(_ context.Context, host string) (ocimap.Store, error) {
-		return OpenRegistry(host, "", opts)
-	}
 }
 
 // ErrInvalidSpec marks a repository specification that cannot work

@@ -228,7 +228,7 @@ configurations:
 	if !hasTag(t, spec, opts) {
 		t.Fatal("tag not readable with credentials")
 	}
-	ext, err := repository.ExternalRegistries(opts)(ctx, host)
+	ext, err := repository.OpenRegistry(host, "", opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +244,7 @@ configurations:
 	if _, err := io.Copy(io.Discard, rc); err != nil {
 		t.Fatal(err)
 	}
-	anon, err := repository.ExternalRegistries(repository.Options{})(ctx, host)
+	anon, err := repository.OpenRegistry(host, "", repository.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
