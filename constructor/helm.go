@@ -18,6 +18,7 @@ import (
 	"oras.land/oras-go/v2/errdef"
 
 	"github.com/ocmgo/ocm/constructor/helmchart"
+	"github.com/ocmgo/ocm/reference"
 )
 
 // Media types of Helm charts stored as OCI artifacts (helm.sh/helm registry).
@@ -48,7 +49,10 @@ const MaxPackagedChartSize = 64 << 20
 //
 // With helmRepository the chart is downloaded (helmRemoteAccess) and stored
 // like a packaged chart; caCert/caCertFile add a root certificate for it.
-// repository (uploading the chart to an OCI registry) is not supported.
+// With repository (an OCI reference whose tag is the chart version, as the
+// reference requires) the chart is pushed there instead of being stored
+// with the component version, and the resource gets an OCIImage access
+// pinned to the pushed manifest.
 type HelmInput struct {
 	Path           string `json:"path,omitempty"`
 	HelmRepository string `json:"helmRepository,omitempty"`
@@ -75,8 +79,16 @@ func openHelm(ctx context.Context, raw []byte, w *where) (*Content, error) {
 	if err := json.Unmarshal(raw, &in); err != nil {
 		return nil, w.wrap("", err)
 	}
+	var upload *reference.Image
 	if in.Repository != "" {
-		return nil, w.errorf("repository", "not supported: the chart is stored with the component version, not uploaded to an OCI repository")
+		img, err := reference.ParseImage(in.Repository)
+		if err != nil {
+			return nil, w.wrap("repository", err)
+		}
+		if img.Tag == "" || img.Digest != "" {
+			return nil, w.errorf("repository", "%q must name a tag (the chart version) and no digest", in.Repository)
+		}
+		upload = &img
 	}
 	sde, err := w.sourceDateEpoch()
 	if err != nil {
@@ -94,21 +106,29 @@ func openHelm(ctx context.Context, raw []byte, w *where) (*Content, error) {
 		cleanup = func() error { return os.Remove(tmp) }
 		field = "helmRepository"
 	}
-	content, err := helmArtifact(ctx, p, field, sde, w)
+	content, version, err := helmArtifact(ctx, p, field, sde, w)
 	if err != nil {
 		cleanup()
 		return nil, err
 	}
 	content.Artifact.Close = cleanup
+	if upload != nil {
+		// As the reference: the tag must be the chart's version.
+		if upload.Tag != version {
+			cleanup()
+			return nil, w.errorf("repository", "tag %q of %s does not match the chart version %q", upload.Tag, in.Repository, version)
+		}
+		content.Artifact.Upload = upload
+	}
 	return content, nil
 }
 
 // helmArtifact builds the OCI Helm artifact of the chart directory or
 // archive at p; field names the input field p comes from.
-func helmArtifact(ctx context.Context, p, field string, sde *time.Time, w *where) (*Content, error) {
+func helmArtifact(ctx context.Context, p, field string, sde *time.Time, w *where) (*Content, string, error) {
 	fi, err := os.Stat(p)
 	if err != nil {
-		return nil, w.wrap(field, err)
+		return nil, "", w.wrap(field, err)
 	}
 	store := newArtifactStore()
 	var (
@@ -118,30 +138,30 @@ func helmArtifact(ctx context.Context, p, field string, sde *time.Time, w *where
 	if fi.IsDir() {
 		c, err := helmchart.LoadDir(p)
 		if err != nil {
-			return nil, w.errorf(field, "loading chart %s: %v", p, err)
+			return nil, "", w.errorf(field, "loading chart %s: %v", p, err)
 		}
 		tgz, err := helmchart.Package(c, sde, MaxPackagedChartSize)
 		if err != nil {
-			return nil, w.errorf(field, "packaging chart %s: %v", p, err)
+			return nil, "", w.errorf(field, "packaging chart %s: %v", p, err)
 		}
 		layer, err := store.pushBytes(ctx, HelmChartLayerMediaType, tgz)
 		if err != nil {
-			return nil, w.wrap(field, err)
+			return nil, "", w.wrap(field, err)
 		}
 		meta, layers = c.Metadata(), []ocispec.Descriptor{layer}
 	} else {
 		if meta, err = packagedChartMetadata(p); err != nil {
-			return nil, w.errorf(field, "loading chart %s: %v", p, err)
+			return nil, "", w.errorf(field, "loading chart %s: %v", p, err)
 		}
 		layer, err := store.addFile(HelmChartLayerMediaType, p)
 		if err != nil {
-			return nil, w.wrap(field, err)
+			return nil, "", w.wrap(field, err)
 		}
 		layers = append(layers, layer)
 		if _, err := os.Stat(p + ".prov"); err == nil {
 			prov, err := store.addFile(HelmProvLayerMediaType, p+".prov")
 			if err != nil {
-				return nil, w.wrap(field, err)
+				return nil, "", w.wrap(field, err)
 			}
 			layers = append(layers, prov)
 		}
@@ -152,11 +172,11 @@ func helmArtifact(ctx context.Context, p, field string, sde *time.Time, w *where
 		Version string `json:"version"`
 	}{meta.Name, meta.Version})
 	if err != nil {
-		return nil, w.wrap("", err)
+		return nil, "", w.wrap("", err)
 	}
 	cfgDesc, err := store.pushBytes(ctx, HelmConfigMediaType, cfg)
 	if err != nil {
-		return nil, w.wrap("", err)
+		return nil, "", w.wrap("", err)
 	}
 	manifest := ocispec.Manifest{
 		Versioned: specs.Versioned{SchemaVersion: 2},
@@ -169,13 +189,13 @@ func helmArtifact(ctx context.Context, p, field string, sde *time.Time, w *where
 	}
 	mdata, err := json.Marshal(manifest)
 	if err != nil {
-		return nil, w.wrap("", err)
+		return nil, "", w.wrap("", err)
 	}
 	root, err := store.pushBytes(ctx, ocispec.MediaTypeImageManifest, mdata)
 	if err != nil {
-		return nil, w.wrap("", err)
+		return nil, "", w.wrap("", err)
 	}
-	return &Content{Artifact: &Artifact{Root: root, Store: store, Close: func() error { return nil }}}, nil
+	return &Content{Artifact: &Artifact{Root: root, Store: store, Close: func() error { return nil }}}, meta.Version, nil
 }
 
 // artifactStore holds small blobs in memory and streams files from disk.

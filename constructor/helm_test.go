@@ -288,6 +288,7 @@ func TestHelmErrors(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "badvalues", "values.yaml"), "- a list\n", 0o644)
 	writeFile(t, filepath.Join(dir, "nochart", "values.yaml"), "a: 1\n", 0o644)
 	writeFile(t, filepath.Join(dir, "notgz.tgz"), "plain text", 0o644)
+	writeFile(t, filepath.Join(dir, "ok", "Chart.yaml"), "apiVersion: v2\nname: x\nversion: 1.0.0\n", 0o644)
 	tests := []struct {
 		name string
 		spec string
@@ -297,8 +298,12 @@ func TestHelmErrors(t *testing.T) {
 			[]string{"components[0].resources[2].input.helmRepository: \"ftp://charts.example.com/x-1.0.0.tgz\" is not an oci://, http:// or https:// reference"}},
 		{"oci chart without version", `{"type":"helm","helmRepository":"oci://127.0.0.1:1/charts/x"}`,
 			[]string{"input.helmRepository:", "the chart version must be given"}},
-		{"oci upload", `{"type":"helm","path":"noversion","repository":"charts/x:1.0.0"}`,
-			[]string{"input.repository: not supported"}},
+		{"upload without tag", `{"type":"helm","path":"ok","repository":"127.0.0.1:1/charts/x"}`,
+			[]string{`input.repository: "127.0.0.1:1/charts/x" must name a tag (the chart version) and no digest`}},
+		{"upload tag is not the chart version", `{"type":"helm","path":"ok","repository":"127.0.0.1:1/charts/x:2.0.0"}`,
+			[]string{`input.repository: tag "2.0.0" of 127.0.0.1:1/charts/x:2.0.0 does not match the chart version "1.0.0"`}},
+		{"upload reference invalid", `{"type":"helm","path":"ok","repository":"127.0.0.1:1/Charts/x:1.0.0"}`,
+			[]string{`input.repository: image reference "127.0.0.1:1/Charts/x:1.0.0"`}},
 		{"missing version", `{"type":"helm","path":"noversion"}`,
 			[]string{"component-constructor.yaml: components[0].resources[2].input.path: loading chart", "chart.metadata.version is required"}},
 		{"bad values", `{"type":"helm","path":"badvalues"}`, []string{"cannot load values.yaml"}},

@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/reference"
 )
 
 // Content is what an input yields for the storage layer: either a blob
@@ -50,6 +51,10 @@ type Artifact struct {
 	Store content.ReadOnlyStorage
 	// Close releases what the store holds (temporary files); always set.
 	Close func() error
+	// Upload, if set, is the OCI reference (repository:tag) the artifact
+	// is pushed to instead of being stored with the component version;
+	// the element then gets an OCIImage access pinned to it.
+	Upload *reference.Image
 }
 
 // Input type names as the error message lists them.
