@@ -15,7 +15,23 @@ func TestVerifyChain(t *testing.T) {
 	p := getPKI(t)
 	d := randomDigest(t, "SHA-256")
 	sign := func(alg string, chain ...*x509.Certificate) descriptor.SignatureSpec {
-		return mustSign(t, Signer{Algorithm: alg, Key: p.leafKey, Chain: chain}, d)
+		// Signed while the leaf was valid: what verification sees later.
+		signedAt := func() time.Time { return chain[0].NotBefore.Add(time.Second) }
+		return mustSign(t, Signer{Algorithm: alg, Key: p.leafKey, Chain: chain, Now: signedAt}, d)
+	}
+	// Signing itself refuses a leaf outside its validity.
+	for _, tc := range []struct {
+		name string
+		now  time.Time
+		want string
+	}{
+		{"expired", p.leafExpired.NotAfter.Add(time.Minute), "expired on"},
+		{"not yet valid", p.leafExpired.NotBefore.Add(-time.Minute), "is not valid yet"},
+	} {
+		_, err := Signer{Algorithm: AlgorithmRSAPSS, Key: p.leafKey, Chain: []*x509.Certificate{p.leafExpired, p.inter}, Now: func() time.Time { return tc.now }}.Sign(d)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("sign with a leaf that is %s: %v", tc.name, err)
+		}
 	}
 	good := sign(AlgorithmRSAPSS, p.leaf, p.inter)
 	roots := VerifyOptions{Roots: p.rootPool}

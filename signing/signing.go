@@ -70,6 +70,8 @@ type Signer struct {
 	// root out: verifiers trust only the roots they configure themselves, and
 	// OCM v2 rejects signatures that embed a self-signed certificate.
 	Chain []*x509.Certificate
+	// Now is the signing time the leaf must be valid at (nil: the clock).
+	Now func() time.Time
 }
 
 // Sign signs the raw hash bytes of d.
@@ -108,6 +110,18 @@ func (s Signer) Sign(d descriptor.DigestSpec) (descriptor.SignatureSpec, error) 
 		}
 		if !leafKey.Equal(&s.Key.PublicKey) {
 			return descriptor.SignatureSpec{}, fmt.Errorf("signing: leaf certificate %q does not certify the signing key", s.Chain[0].Subject)
+		}
+		// A signature no verifier will accept is refused now, not found
+		// out later.
+		now := time.Now()
+		if s.Now != nil {
+			now = s.Now()
+		}
+		switch leaf := s.Chain[0]; {
+		case now.Before(leaf.NotBefore):
+			return descriptor.SignatureSpec{}, fmt.Errorf("signing: signing certificate %q is not valid yet (from %s)", leaf.Subject, leaf.NotBefore.UTC().Format(time.RFC3339))
+		case now.After(leaf.NotAfter):
+			return descriptor.SignatureSpec{}, fmt.Errorf("signing: signing certificate %q expired on %s", leaf.Subject, leaf.NotAfter.UTC().Format(time.RFC3339))
 		}
 	}
 

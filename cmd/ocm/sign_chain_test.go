@@ -125,8 +125,28 @@ func TestSignCertificateChain(t *testing.T) {
 		// No extended key usage extension: any purpose (RFC 5280, Go, the reference).
 		{"leaf without extended key usage", signing.AlgorithmRSAPSS, p.leafNoEKU, p.root, nil},
 		{"leaf without digital signature", signing.AlgorithmRSAPSS, p.leafKeyEncipherment, p.root, []string{`signature "chain"`, `signing certificate "CN=ocm signer for encipherment,O=ocm test" does not allow digital signatures`}},
-		{"expired leaf", signing.AlgorithmRSAPSS, p.leafExpired, p.root, []string{`signature "chain"`, `"CN=ocm expired signer,O=ocm test" is not trusted`, "expired"}},
 	}
+	// An expired leaf is refused when signing (a verifier would reject the
+	// signature), and the archive keeps no signature.
+	t.Run("expired leaf", func(t *testing.T) {
+		dir := t.TempDir()
+		archive := filepath.Join(dir, "ctf")
+		testutil.CopyDir(t, base, archive)
+		keyFile := filepath.Join(dir, "leaf.priv")
+		testutil.WriteFile(t, keyFile, sgPrivatePEM(p.leafKey), 0o600)
+		chainFile := filepath.Join(dir, "chain.pem")
+		testutil.WriteFile(t, chainFile, sgCertsPEM(p.leafExpired, p.inter), 0o644)
+		signCfg := sgConfig(t, filepath.Join(dir, "sign.ocmconfig"),
+			[]sgCred{{Signature: "chain", Algorithm: signing.AlgorithmRSAPSS, Props: map[string]string{"private_key_pem_file": keyFile, "public_key_pem_file": chainFile}}},
+			[]sgSigner{{Signature: "chain", Algorithm: signing.AlgorithmRSAPSS, Encoding: "PEM"}})
+		_, _, err := run(t, "--config", signCfg, "sign", "cv", archive+"//"+comp, "--signature", "chain")
+		if err == nil || !strings.Contains(err.Error(), `signing certificate "CN=ocm expired signer,O=ocm test" expired on`) {
+			t.Fatalf("sign with an expired leaf: %v", err)
+		}
+		if cd := sgGetCV(t, archive+"//"+comp); len(cd.Signatures) != 0 {
+			t.Fatalf("signatures written: %+v", cd.Signatures)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
