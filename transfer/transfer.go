@@ -32,6 +32,7 @@ import (
 
 	"github.com/ocmgo/ocm/access"
 	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/descriptor/normalisation"
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
@@ -83,8 +84,13 @@ func ParseExistingPolicy(s string) (ExistingPolicy, error) {
 // Options configure ComponentVersions.
 type Options struct {
 	// Recursive also transfers every version referenced through
-	// componentReferences, transitively, from the same source.
+	// componentReferences, transitively, from the same source. Each
+	// reference digest recorded in a descriptor must match the referenced
+	// version (ErrReferenceDigest) unless SkipReferenceDigests is set.
 	Recursive bool
+	// SkipReferenceDigests copies a graph whose reference digests no
+	// longer match the referenced versions (only when the user asks).
+	SkipReferenceDigests bool
 	// Concurrency bounds the component versions transferred in parallel and,
 	// separately, the blobs copied in parallel over all of them; zero means
 	// DefaultConcurrency.
@@ -244,7 +250,7 @@ func ComponentVersions(ctx context.Context, src ocimap.Store, dst ocimap.WriteSt
 		}
 		opts.Existing = ExistingReplace
 	}
-	plan, err := planVersions(ctx, src, opts.SourceName, refs, opts.Recursive)
+	plan, err := planVersions(ctx, src, opts.SourceName, refs, opts.Recursive, !opts.SkipReferenceDigests)
 	if err != nil {
 		return nil, err
 	}
@@ -354,7 +360,7 @@ func checkExisting(ctx context.Context, dst ocimap.WriteStore, plan []*version, 
 
 // planVersions reads refs from src and, when recursive, what they
 // reference, in post-order (referenced versions first), each once.
-func planVersions(ctx context.Context, src ocimap.Store, where string, refs []Ref, recursive bool) ([]*version, error) {
+func planVersions(ctx context.Context, src ocimap.Store, where string, refs []Ref, recursive, checkDigests bool) ([]*version, error) {
 	if s, ok := src.(fmt.Stringer); ok && where == "" {
 		where = s.String()
 	}
@@ -387,8 +393,14 @@ func planVersions(ctx context.Context, src ocimap.Store, where string, refs []Re
 				}
 				// A reference still on the DFS path (a cycle) is not in
 				// planned yet and is not waited for.
-				if d := planned[cref]; d != nil && !slices.Contains(v.deps, d) {
+				d := planned[cref]
+				if d != nil && !slices.Contains(v.deps, d) {
 					v.deps = append(v.deps, d)
+				}
+				if d != nil && checkDigests && cr.Digest != nil {
+					if err := checkReferenceDigest(r, &cr, d.cv.Descriptor); err != nil {
+						return err
+					}
 				}
 			}
 		}
@@ -402,6 +414,22 @@ func planVersions(ctx context.Context, src ocimap.Store, where string, refs []Re
 		}
 	}
 	return plan, nil
+}
+
+// ErrReferenceDigest marks a reference whose recorded digest does not match
+// the referenced version in the source: the graph is inconsistent (a
+// version was replaced after its referrer was built or signed).
+var ErrReferenceDigest = errors.New("reference digest does not match the referenced version")
+
+func checkReferenceDigest(from Ref, cr *descriptor.Reference, referenced *descriptor.Descriptor) error {
+	actual, err := normalisation.Digest(referenced, cr.Digest.NormalisationAlgorithm, cr.Digest.HashAlgorithm)
+	if err != nil {
+		return fmt.Errorf("%s: reference name=%s (%s:%s): %w", from, cr.Name, cr.ComponentName, cr.Version, err)
+	}
+	if !access.SameDigest(cr.Digest, actual) {
+		return fmt.Errorf("%s: reference name=%s: %w: %s records %s %s, %s:%s normalises to %s", from, cr.Name, ErrReferenceDigest, from, cr.Digest.HashAlgorithm, cr.Digest.Value, cr.ComponentName, cr.Version, actual.Value)
+	}
+	return nil
 }
 
 func copyVersion(ctx context.Context, dst ocimap.WriteStore, v *version, opts Options, blobSlots chan struct{}) (Result, error) {

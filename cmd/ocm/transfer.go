@@ -32,6 +32,7 @@ func newTransferCommand(g *globalOptions) *cobra.Command {
 
 type transferOptions struct {
 	recursive, copyResources, dryRun, latest, overwrite bool
+	noReferenceDigestCheck                              bool
 	uploadAs, constraint, output, existing              string
 	concurrency                                         int
 }
@@ -95,6 +96,7 @@ versions, blobs and bytes is printed on stderr at the end.`,
 	}
 	f := cmd.Flags()
 	f.BoolVarP(&o.recursive, "recursive", "r", false, "also transfer every referenced component version, transitively")
+	f.BoolVar(&o.noReferenceDigestCheck, "no-reference-digest-check", false, "with --recursive, copy a graph even where a reference digest no longer matches the referenced version (by default that is an error)")
 	f.BoolVar(&o.copyResources, "copy-resources", false, "also copy resources with an external OCI access (ociArtifact) by value; other external accesses stay references")
 	f.StringVarP(&o.uploadAs, "upload-as", "u", "localBlob", "how OCI artifacts are stored in the target: localBlob (with the component version) or ociArtifact (own repositories in the target registry)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print what would be copied without writing anything")
@@ -185,12 +187,14 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 		logOut = bars // lines above the bars
 	}
 	opts := transfer.Options{
-		Recursive:   o.recursive,
-		Concurrency: o.concurrency,
-		DryRun:      o.dryRun,
-		Existing:    existing,
-		Progress:    newLineLogger(logOut),
-		SourceName:  where,
+		Recursive: o.recursive,
+
+		SkipReferenceDigests: o.noReferenceDigestCheck,
+		Concurrency:          o.concurrency,
+		DryRun:               o.dryRun,
+		Existing:             existing,
+		Progress:             newLineLogger(logOut),
+		SourceName:           where,
 
 		CopyResources: o.copyResources,
 		UploadAs:      transfer.UploadMode(o.uploadAs),
