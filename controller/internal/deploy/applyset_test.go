@@ -31,8 +31,8 @@ import (
 // -short only the tests that need no cluster run.
 func TestMain(m *testing.M) {
 	flag.Parse()
-	if testing.Short() {
-		os.Exit(m.Run())
+	if testing.Short() || testenv.Fuzzing() {
+		os.Exit(m.Run()) // FuzzDecodeManifests needs no cluster
 	}
 	os.Exit(testenv.Main(m, func(ctrl.Manager) error { return nil }))
 }

@@ -77,11 +77,29 @@ func assets() (string, error) {
 
 // Main starts the API server and a manager whose reconcilers setup
 // registers, runs the tests and stops everything; use it from TestMain.
+// Fuzzing reports whether the test binary runs under -fuzz, as the
+// coordinator or as one of its workers.
+func Fuzzing() bool {
+	for _, name := range []string{"test.fuzz", "test.fuzzworker"} {
+		if f := flag.Lookup(name); f != nil {
+			if v := f.Value.String(); v != "" && v != "false" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func Main(m *testing.M, setup func(ctrl.Manager) error) int {
 	flag.Parse()
 	if testing.Short() {
 		fmt.Println("envtest suites skipped with -short")
 		return 0
+	}
+	if Fuzzing() {
+		// Fuzz targets need no cluster; a coordinator and every worker
+		// process would otherwise start (and keep) etcd and an apiserver.
+		return m.Run()
 	}
 	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.Level(zapLevel())))
 	dir, err := assets()
