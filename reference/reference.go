@@ -100,14 +100,14 @@ func Parse(input string) (*Ref, error) {
 	if i := strings.LastIndex(rest, "@"); i >= 0 && !strings.Contains(rest[i:], "/") {
 		d := rest[i+1:]
 		if !digestRE.MatchString(d) {
-			return nil, fmt.Errorf("invalid component reference %q: digest %q is not of the form <algorithm>:<hex>", input, d)
+			return nil, fmt.Errorf("invalid component reference %q: digest %q is not of the form <algorithm>:<hex>", Redact(input), d)
 		}
 		ref.Digest, rest = d, rest[:i]
 	}
 	if i := strings.LastIndex(rest, ":"); i >= 0 && !strings.Contains(rest[i:], "/") {
 		v := rest[i+1:]
 		if err := descriptor.ValidateVersion(v); err != nil {
-			return nil, fmt.Errorf("invalid component reference %q: version %w", input, err)
+			return nil, fmt.Errorf("invalid component reference %q: version %w", Redact(input), err)
 		}
 		ref.Version, rest = v, rest[:i]
 	}
@@ -117,7 +117,7 @@ func Parse(input string) (*Ref, error) {
 		if i := strings.LastIndex(rest, token); i >= 0 {
 			comp := rest[i+len(token):]
 			if comp == "" {
-				return nil, fmt.Errorf("invalid component reference %q: missing component name after %q", input, token)
+				return nil, fmt.Errorf("invalid component reference %q: missing component name after %q", Redact(input), token)
 			}
 			ref.Prefix, ref.Component, rest = prefix, comp, rest[:i]
 			found = true
@@ -125,13 +125,13 @@ func Parse(input string) (*Ref, error) {
 		}
 	}
 	if !found {
-		return nil, fmt.Errorf("invalid component reference %q: expected <repository>//<component>[:<version>]: %w", input, ErrNoComponent)
+		return nil, fmt.Errorf("invalid component reference %q: expected <repository>//<component>[:<version>]: %w", Redact(input), ErrNoComponent)
 	}
 	if err := descriptor.ValidateComponentName(ref.Component); err != nil {
-		return nil, fmt.Errorf("invalid component reference %q: component name %w", input, err)
+		return nil, fmt.Errorf("invalid component reference %q: component name %w", Redact(input), err)
 	}
 	if rest == "" {
-		return nil, fmt.Errorf("invalid component reference %q: missing repository before //", input)
+		return nil, fmt.Errorf("invalid component reference %q: missing repository before //", Redact(input))
 	}
 	repoInput := rest
 	if typ != "" {
@@ -139,7 +139,7 @@ func Parse(input string) (*Ref, error) {
 	}
 	repo, err := ParseRepository(repoInput)
 	if err != nil {
-		return nil, fmt.Errorf("invalid component reference %q: %w", input, err)
+		return nil, fmt.Errorf("invalid component reference %q: %w", Redact(input), err)
 	}
 	ref.Repository = repo
 	return ref, nil
@@ -153,14 +153,14 @@ func ParseRepository(input string) (Repository, error) {
 		typ, rest = rest[:i], rest[i+2:]
 	}
 	if rest == "" {
-		return Repository{}, fmt.Errorf("repository %q: empty location", input)
+		return Repository{}, fmt.Errorf("repository %q: empty location", Redact(input))
 	}
 	if typ == "" {
 		typ = guessType(rest)
 	}
 	canonical, err := CanonicalRepositoryType(typ)
 	if err != nil {
-		return Repository{}, fmt.Errorf("repository %q: %w", input, err)
+		return Repository{}, fmt.Errorf("repository %q: %w", Redact(input), err)
 	}
 	if canonical == TypeOCI {
 		return parseOCI(input, rest)
@@ -180,16 +180,16 @@ func parseOCI(input, rest string) (Repository, error) {
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return Repository{}, fmt.Errorf("repository %q: %w", input, err)
+		return Repository{}, fmt.Errorf("repository %q: %w", Redact(input), err)
 	}
 	if u.Host == "" {
-		return Repository{}, fmt.Errorf("repository %q: missing registry host", input)
+		return Repository{}, fmt.Errorf("repository %q: missing registry host", Redact(input))
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return Repository{}, fmt.Errorf("repository %q: query, fragment and user info are not allowed in a registry reference", input)
+		return Repository{}, fmt.Errorf("repository %q: query, fragment and user info are not allowed in a registry reference", Redact(input))
 	}
 	if !hostRE.MatchString(u.Host) {
-		return Repository{}, fmt.Errorf("repository %q: %q is not a registry host[:port]", input, u.Host)
+		return Repository{}, fmt.Errorf("repository %q: %q is not a registry host[:port]", Redact(input), u.Host)
 	}
 	r := Repository{Type: TypeOCI, BaseURL: u.Host}
 	if hasScheme {
@@ -197,7 +197,7 @@ func parseOCI(input, rest string) (Repository, error) {
 	}
 	if p := strings.Trim(u.EscapedPath(), "/"); p != "" {
 		if !repoPathRE.MatchString(p) {
-			return Repository{}, fmt.Errorf("repository %q: path %q is not a valid OCI repository path (lower case letters, digits, separators . _ __ -)", input, p)
+			return Repository{}, fmt.Errorf("repository %q: path %q is not a valid OCI repository path (lower case letters, digits, separators . _ __ -)", Redact(input), p)
 		}
 		r.SubPath = p
 	}
@@ -291,4 +291,27 @@ func looksLikeDomain(s string) bool {
 
 func isWindowsAbsPath(s string) bool {
 	return len(s) >= 3 && unicode.IsLetter(rune(s[0])) && s[1] == ':' && (s[2] == '\\' || s[2] == '/')
+}
+
+// Redact masks the password of user info in a reference
+// (scheme://user:password@host/...) for messages, as url.URL.Redacted
+// does: a reference may carry credentials, an error must not repeat them.
+func Redact(s string) string {
+	start := 0
+	if i := strings.Index(s, "://"); i >= 0 {
+		start = i + 3
+	}
+	end := len(s)
+	if i := strings.IndexAny(s[start:], "/?#"); i >= 0 {
+		end = start + i
+	}
+	at := strings.LastIndex(s[start:end], "@")
+	if at < 0 {
+		return s
+	}
+	user, _, hasPassword := strings.Cut(s[start:start+at], ":")
+	if !hasPassword {
+		return s
+	}
+	return s[:start] + user + ":xxxxx" + s[start+at:]
 }

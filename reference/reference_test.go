@@ -64,8 +64,12 @@ func TestParseErrors(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Parse(%q) error %q, want it to contain %q", tt.in, err, tt.want)
 			}
-			if !strings.Contains(err.Error(), tt.in) {
-				t.Fatalf("error %q does not name the input %q", err, tt.in)
+			// The input is named, with a password in it masked.
+			if !strings.Contains(err.Error(), Redact(tt.in)) {
+				t.Fatalf("error %q does not name the input %q", err, Redact(tt.in))
+			}
+			if strings.Contains(tt.in, ":pw@") && strings.Contains(err.Error(), ":pw@") {
+				t.Fatalf("error %q repeats the password", err)
 			}
 		})
 	}
@@ -158,6 +162,32 @@ func TestCanonicalRepositoryType(t *testing.T) {
 		}
 		if err != nil || got != tt.want {
 			t.Errorf("%q: %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://user:s3cret@localhost:1/ocm":        "http://user:xxxxx@localhost:1/ocm",
+		"user:s3cret@localhost:1":                   "user:xxxxx@localhost:1",
+		"https://token@registry.example.com/a":      "https://token@registry.example.com/a",
+		"localhost:5000/ocm//example.com/a:1.0.0":   "localhost:5000/ocm//example.com/a:1.0.0",
+		"http://u:p@ss@host/x@y":                    "http://u:xxxxx@host/x@y",
+		"ctf::./archive//example.com/a@sha256:0123": "ctf::./archive//example.com/a@sha256:0123",
+	} {
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// Parse errors never repeat a password.
+	for _, in := range []string{
+		"http://user:s3cret@localhost:1/ocm//example.com/a:1.0.0",
+		"http://user:s3cret@localhost:1/Bad Path//example.com/a:1.0.0",
+		"user:s3cret@localhost:1//example.com/a:1.0.0",
+	} {
+		_, err := Parse(in)
+		if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "user:xxxxx@") {
+			t.Errorf("Parse(%q): %v", in, err)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -105,6 +106,10 @@ func New(baseURL, subPath string, opts Options) (*Registry, error) {
 	hc.Transport = retry.NewTransport(hc.Transport) // nil base: http.DefaultTransport
 	header := http.Header{}
 	header.Set("User-Agent", UserAgent)
+	cred := opts.Credential
+	if plain && cred != nil && !isLoopback(host) {
+		cred = warnPlainCredentials(host, cred)
+	}
 	return &Registry{
 		host:      host,
 		subPath:   sub,
@@ -112,12 +117,28 @@ func New(baseURL, subPath string, opts Options) (*Registry, error) {
 		client: &auth.Client{
 			Client:     hc,
 			Header:     header,
-			Credential: opts.Credential,
+			Credential: cred,
 			Cache:      auth.NewCache(),
 		},
 		repos: map[string]*remote.Repository{},
 		chunk: opts.ChunkSize,
 	}, nil
+}
+
+// warnPlainCredentials warns once, loudly, when credentials are about to
+// be sent to a registry that is neither on TLS nor on this machine: anyone
+// on the network path can read them.
+func warnPlainCredentials(host string, cred auth.CredentialFunc) auth.CredentialFunc {
+	var once sync.Once
+	return func(ctx context.Context, hostport string) (auth.Credential, error) {
+		c, err := cred(ctx, hostport)
+		if err == nil && c != auth.EmptyCredential {
+			once.Do(func() {
+				slog.Warn("SENDING CREDENTIALS OVER PLAIN HTTP: the registry is not on TLS and not on this machine; anyone on the network path can read them", "host", host)
+			})
+		}
+		return c, err
+	}
 }
 
 // parseBase splits a base URL into host, path and scheme ("" when absent).
