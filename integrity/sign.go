@@ -145,6 +145,11 @@ type VerifyOptions struct {
 // missing key, digest or content is an error; a resource with content but
 // without a digest is one too (ErrNoDigest), and external content that
 // cannot be reached is one unless the caller chose Offline.
+//
+// Any failed check makes the error non-nil. When the checks ran, the result
+// is returned with it (its Err is that error) and details every signature
+// and element; when they could not run (the version or a named signature is
+// missing), the result is nil.
 func Verify(ctx context.Context, repo repository.Repository, component, version string, opts VerifyOptions) (*VerifyResult, error) {
 	cd, err := repo.GetComponentVersion(ctx, component, version)
 	if err != nil {
@@ -191,10 +196,17 @@ func Verify(ctx context.Context, repo repository.Repository, component, version 
 	if len(errs) > 0 {
 		out.Err = fmt.Errorf("verifying %s:%s: %w", component, version, joinErrors(errs))
 	}
-	return out, nil
+	// Fail closed: a caller that only checks the error cannot mistake a
+	// failed check for success; the result still tells which check failed.
+	return out, out.Err
 }
 
 func verifySignature(cd *descriptor.Descriptor, s descriptor.Signature, keys KeyLookup) error {
+	// An algorithm we cannot verify is named before anything else, so that
+	// it is not mistaken for a missing key or a digest problem.
+	if err := signing.CheckAlgorithm(s); err != nil {
+		return err
+	}
 	d, err := normalisation.Digest(cd, s.Digest.NormalisationAlgorithm, s.Digest.HashAlgorithm)
 	if err != nil {
 		return err

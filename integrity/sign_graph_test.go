@@ -188,8 +188,8 @@ func TestSignVerifyLibraryRoundTrip(t *testing.T) {
 
 	// No key lookup: fails closed.
 	res, err = Verify(context.Background(), igOpen(t, archive), "example.com/ig/a", "1.0.0", VerifyOptions{})
-	if err != nil || res.Err == nil || !strings.Contains(res.Err.Error(), "no verification key configured") {
-		t.Fatalf("verify without keys: %v %v", err, res.Err)
+	if err == nil || res == nil || res.Err != err || !strings.Contains(err.Error(), "no verification key configured") {
+		t.Fatalf("verify without keys: %v (result %+v)", err, res)
 	}
 }
 

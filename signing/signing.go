@@ -401,6 +401,35 @@ func verifyRaw(algorithm string, key *rsa.PublicKey, h crypto.Hash, digest, sig 
 
 // plainMediaType returns the media type of the hex form of algorithm, and
 // an error for algorithms this package does not handle.
+// ErrUnsupportedAlgorithm is wrapped by errors for signature algorithms this
+// implementation cannot verify (GPG, sigstore, anything unknown).
+var ErrUnsupportedAlgorithm = errors.New("unsupported signature algorithm")
+
+// UnsupportedAlgorithmError names the algorithm and the signature carrying it.
+type UnsupportedAlgorithmError struct {
+	Algorithm, Signature string
+}
+
+func (e *UnsupportedAlgorithmError) Error() string {
+	return fmt.Sprintf("unsupported signature algorithm %s (signature %s); supported: %s, %s", e.Algorithm, e.Signature, AlgorithmRSAPSS, AlgorithmRSAPKCS1v15)
+}
+
+func (e *UnsupportedAlgorithmError) Is(target error) bool { return target == ErrUnsupportedAlgorithm }
+
+// CheckAlgorithm fails with an *UnsupportedAlgorithmError unless signature
+// sig uses an algorithm Verify can check. Callers run it before looking up
+// any key, so that a GPG or sigstore signature is reported as what it is
+// rather than as a missing key.
+func CheckAlgorithm(sig descriptor.Signature) error {
+	if sig.Signature.Algorithm == "" {
+		return fmt.Errorf("signature %s: signature algorithm is missing", sig.Name)
+	}
+	if _, err := plainMediaType(sig.Signature.Algorithm); err != nil {
+		return &UnsupportedAlgorithmError{Algorithm: sig.Signature.Algorithm, Signature: sig.Name}
+	}
+	return nil
+}
+
 func plainMediaType(algorithm string) (string, error) {
 	switch algorithm {
 	case AlgorithmRSAPSS:
@@ -410,7 +439,7 @@ func plainMediaType(algorithm string) (string, error) {
 	case "":
 		return "", errors.New("signature algorithm is missing")
 	}
-	return "", fmt.Errorf("unsupported signature algorithm %q (supported: %s, %s)", algorithm, AlgorithmRSAPSS, AlgorithmRSAPKCS1v15)
+	return "", fmt.Errorf("%w %q (supported: %s, %s)", ErrUnsupportedAlgorithm, algorithm, AlgorithmRSAPSS, AlgorithmRSAPKCS1v15)
 }
 
 // digestBytes returns the hash named by d and the raw digest. The value must

@@ -137,12 +137,8 @@ func (o *downloadOptions) run(cmd *cobra.Command, g *globalOptions, arg string) 
 		if err != nil {
 			return err
 		}
-		res, err := integrity.Verify(ctx, repo, ref.Component, version, integrity.VerifyOptions{Signatures: o.signatures, Keys: keys})
-		if err != nil {
-			return err
-		}
-		if res.Err != nil {
-			return keyHint(fmt.Errorf("not downloading: %w", res.Err))
+		if _, err := integrity.Verify(ctx, repo, ref.Component, version, integrity.VerifyOptions{Signatures: o.signatures, Keys: keys}); err != nil {
+			return keyHint(fmt.Errorf("not downloading: %w", err))
 		}
 	} else if len(o.signatures) > 0 || o.publicKey != "" {
 		return fmt.Errorf("--signature and --public-key need --verify")

@@ -259,12 +259,12 @@ func (o *verifyOptions) run(cmd *cobra.Command, g *globalOptions, arg string) er
 		External: g.externalContent(o.externalContent), Offline: !o.externalContent,
 	}
 	res, err := integrity.Verify(ctx, repo, ref.Component, ref.Version, opts)
-	if err != nil {
+	if res == nil {
 		return err
 	}
 	printVerification(cmd, res)
-	if res.Err != nil {
-		return externalHint(keyHint(res.Err))
+	if err != nil {
+		return externalHint(keyHint(err))
 	}
 	return nil
 }

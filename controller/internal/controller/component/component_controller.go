@@ -151,10 +151,11 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Component, repoO
 		// (ocm.VerifyResourceContent); here its signed digest is taken.
 		res, err := integrity.Verify(ctx, lib, name, version, integrity.VerifyOptions{Signatures: names, Content: true, Keys: keys, Offline: true})
 		if err != nil {
+			if res != nil {
+				// The checks ran and one failed: retrying will not help.
+				return nil, "", stall(v1alpha1.VerificationFailedReason, "%v", err)
+			}
 			return nil, "", fmt.Errorf("verifying %s:%s: %w", name, version, err)
-		}
-		if res.Err != nil {
-			return nil, "", stall(v1alpha1.VerificationFailedReason, "%v", res.Err)
 		}
 		digested = res.Versions[name+":"+version].Digested
 		msg += fmt.Sprintf(", signature(s) %s and content verified", strings.Join(names, ", "))
