@@ -42,6 +42,7 @@ type globalOptions struct {
 	logFormat   string
 	logOutput   string
 	plainHTTP   bool
+	strictCfg   bool
 
 	config *config.Config
 	logger *slog.Logger
@@ -64,6 +65,7 @@ func newRootCommand() *cobra.Command {
 	f.StringVar(&g.logLevel, "loglevel", "info", "log level: debug, info, warn, error")
 	f.StringVar(&g.logFormat, "logformat", "text", "log format: text or json")
 	f.StringVar(&g.logOutput, "logoutput", "stderr", "log output: stderr or stdout")
+	f.BoolVar(&g.strictCfg, "strict-config", false, "fail when the configuration has entries that would be ignored (unknown types, missing docker config files) instead of warning")
 	f.BoolVar(&g.plainHTTP, "plain-http", false, "talk plain HTTP to OCI registries (loopback registries use HTTP anyway; TLS otherwise)")
 
 	root.AddCommand(newAddCommand(g), newGetCommand(g), newDownloadCommand(g), newSignCommand(g), newVerifyCommand(g), newTransferCommand(g), newCreateCommand(), newVersionCommand())
@@ -101,6 +103,14 @@ func (g *globalOptions) setup(cmd *cobra.Command) error {
 	g.config = cfg
 	if len(cfg.Files) > 0 {
 		g.logger.Debug("configuration read", "files", strings.Join(cfg.Files, ","))
+	}
+	// Configuration that would have no effect is never ignored silently.
+	problems := cfg.Problems()
+	if g.strictCfg {
+		return config.Strict(problems)
+	}
+	for _, p := range problems {
+		g.logger.Warn(p.Message, "file", p.File, "type", p.Type)
 	}
 	return nil
 }
