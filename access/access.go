@@ -15,6 +15,7 @@ import (
 	"github.com/ocmgo/ocm/config"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/descriptor/normalisation"
+	"github.com/ocmgo/ocm/httpclient"
 	"github.com/ocmgo/ocm/repository/oci"
 )
 
@@ -62,9 +63,14 @@ type Options struct {
 	// http:// references do anyway).
 	PlainHTTP bool
 	// Client is the base HTTP client; its Transport (e.g. with extra root
-	// CAs) is used for registries and HTTP(S) sources. Nil uses
-	// http.DefaultTransport. Its CheckRedirect is replaced.
+	// CAs) is used for registries and HTTP(S) sources. Nil, or a client
+	// without a Transport, uses httpclient.Shared(Timeouts). Its
+	// CheckRedirect is replaced.
 	Client *http.Client
+	// Timeouts bound each phase of a request (see httpclient.Timeouts;
+	// zero fields take the defaults) unless Client brings its own
+	// Transport.
+	Timeouts httpclient.Timeouts
 	// MaxRedirects bounds redirects (default DefaultMaxRedirects).
 	MaxRedirects int
 }
@@ -332,10 +338,7 @@ func Describe(acc *descriptor.Typed) string {
 // caPEM (e.g. a Helm input's caCert) for TLS; registry connections are not
 // shared with f.
 func (f *Fetcher) WithRootCAs(caPEM []byte) (*Fetcher, error) {
-	c := &http.Client{}
-	if f.opts.Client != nil {
-		*c = *f.opts.Client
-	}
+	c := f.baseClient()
 	if err := withTLS(c, func(tc *tls.Config) error { return addRootCAs(tc, caPEM) }); err != nil {
 		return nil, err
 	}

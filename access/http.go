@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/ocmgo/ocm/config"
+	"github.com/ocmgo/ocm/httpclient"
 )
 
 // Consumer identity types of HTTP(S) sources, as the reference names them.
@@ -170,10 +171,7 @@ func (f *Fetcher) do(ctx context.Context, req httpRequest) (*http.Response, erro
 // httpClient returns a client with the redirect policy and, when the
 // credentials carry them, a client certificate and an extra CA.
 func (f *Fetcher) httpClient(u *url.URL, noRedirect bool, creds config.Credentials, haveCreds bool) (*http.Client, error) {
-	c := &http.Client{}
-	if f.opts.Client != nil {
-		*c = *f.opts.Client
-	}
+	c := f.baseClient()
 	max := f.opts.MaxRedirects
 	c.CheckRedirect = func(next *http.Request, via []*http.Request) error {
 		if noRedirect {
@@ -228,17 +226,35 @@ func (f *Fetcher) httpClient(u *url.URL, noRedirect bool, creds config.Credentia
 	return c, nil
 }
 
+// baseClient is a copy of the configured client, with the shared bounded
+// transport unless the client brings its own.
+func (f *Fetcher) baseClient() *http.Client {
+	c := &http.Client{}
+	if f.opts.Client != nil {
+		*c = *f.opts.Client
+	}
+	if c.Transport == nil {
+		c.Transport = httpclient.Shared(f.opts.Timeouts)
+	}
+	return c
+}
+
 // withTLS gives c a clone of its transport whose TLS settings mutate changed.
 func withTLS(c *http.Client, mutate func(*tls.Config) error) error {
-	base := c.Transport
-	if base == nil {
-		base = http.DefaultTransport
+	var t *http.Transport
+	set := func() { c.Transport = t }
+	switch bt := c.Transport.(type) {
+	case nil:
+		t = http.DefaultTransport.(*http.Transport).Clone()
+	case *http.Transport:
+		t = bt.Clone()
+	case *httpclient.Transport:
+		ht := bt.Clone()
+		t = ht.Base
+		set = func() { c.Transport = ht }
+	default:
+		return fmt.Errorf("cannot change TLS settings of a %T transport", c.Transport)
 	}
-	bt, ok := base.(*http.Transport)
-	if !ok {
-		return fmt.Errorf("cannot change TLS settings of a %T transport", base)
-	}
-	t := bt.Clone()
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if t.TLSClientConfig != nil {
 		tc = t.TLSClientConfig.Clone()
@@ -247,7 +263,7 @@ func withTLS(c *http.Client, mutate func(*tls.Config) error) error {
 		return err
 	}
 	t.TLSClientConfig = tc
-	c.Transport = t
+	set()
 	return nil
 }
 

@@ -36,7 +36,7 @@ func (f *Fetcher) registryFor(img reference.Image) (*oci.Registry, error) {
 	if r, ok := f.registries[key]; ok {
 		return r, nil
 	}
-	r, err := repository.OpenImageRegistry(img, repository.Options{Config: f.opts.Config, PlainHTTP: f.opts.PlainHTTP, Client: f.opts.Client})
+	r, err := repository.OpenImageRegistry(img, repository.Options{Config: f.opts.Config, PlainHTTP: f.opts.PlainHTTP, Client: f.opts.Client, Timeouts: f.opts.Timeouts})
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ocmgo/ocm/config"
+	"github.com/ocmgo/ocm/httpclient"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository/ctf"
 	"github.com/ocmgo/ocm/repository/oci"
@@ -27,6 +28,10 @@ type Options struct {
 	// Client, if set, is the HTTP client registries are reached with
 	// (custom TLS roots, timeouts); its transport is wrapped with auth.
 	Client *http.Client
+	// Timeouts bound each phase of a registry request (see
+	// httpclient.Timeouts; zero fields take the defaults) unless Client
+	// brings its own Transport.
+	Timeouts httpclient.Timeouts
 	// Create makes a missing CTF archive (OpenWritable only; registries
 	// need no creation).
 	Create bool
@@ -97,7 +102,7 @@ func backendFor(spec reference.Repository, opts Options) (backend, error) {
 }
 
 func registryOptions(opts Options, repositoryPath string) oci.Options {
-	return oci.Options{Credential: oci.Credentials(opts.Config, repositoryPath), PlainHTTP: opts.PlainHTTP, Client: opts.Client}
+	return oci.Options{Credential: oci.Credentials(opts.Config, repositoryPath), PlainHTTP: opts.PlainHTTP, Client: opts.Client, Timeouts: opts.Timeouts}
 }
 
 type ctfBackend string

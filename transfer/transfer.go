@@ -595,7 +595,7 @@ const maxUploadAttempts = 5
 // retryableUpload: server errors, throttling and broken connections, but
 // never a source that failed verification.
 func retryableUpload(err error) bool {
-	if errors.Is(err, errSourceBlob) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, errSourceBlob) || errors.Is(err, errSourceRead) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
 	var resp *errcode.ErrorResponse
@@ -608,8 +608,15 @@ func retryableUpload(err error) bool {
 	return errors.As(err, &ne) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
-// errSourceBlob marks a source blob that does not match its descriptor.
-var errSourceBlob = errors.New("source blob does not match its descriptor")
+// errSourceBlob marks a source blob that arrived complete but does not
+// match its descriptor: tampered with or corrupted at the source, never
+// retried.
+var errSourceBlob = errors.New("source blob does not match its descriptor (tampered with or corrupted at the source)")
+
+// errSourceRead marks a source stream that broke; the source store has
+// already resumed it as often as it would (repository/oci), so it is not
+// retried here either.
+var errSourceRead = errors.New("reading the source blob failed")
 
 func copyBlobOnce(ctx context.Context, fetcher content.Fetcher, dst ocimap.WriteStore, repo string, desc ocispec.Descriptor, wrap func(io.Reader) (io.Reader, func(error))) (err error) {
 	rc, err := fetcher.Fetch(ctx, desc)
@@ -622,23 +629,23 @@ func copyBlobOnce(ctx context.Context, fetcher content.Fetcher, dst ocimap.Write
 		defer func() { done(err) }()
 	}
 	vr := &verifyingReader{vr: content.NewVerifyReader(src, desc)}
-	if err := dst.Push(ctx, repo, desc, vr); err != nil {
-		if vr.err != nil {
-			return fmt.Errorf("source blob %s: %w: %w", desc.Digest, errSourceBlob, vr.err)
-		}
-		return err
-	}
-	if vr.err != nil {
+	perr := dst.Push(ctx, repo, desc, vr)
+	switch {
+	case vr.err != nil:
 		return fmt.Errorf("source blob %s: %w: %w", desc.Digest, errSourceBlob, vr.err)
+	case vr.readErr != nil:
+		return fmt.Errorf("source blob %s: %w: %w", desc.Digest, errSourceRead, vr.readErr)
 	}
-	return nil
+	return perr
 }
 
 // verifyingReader turns the end of a stream whose size or digest does not
-// match into an error.
+// match into an error (err), and remembers a broken stream (readErr) apart
+// from it, so that a reset is never reported as a mismatch.
 type verifyingReader struct {
-	vr  *content.VerifyReader
-	err error
+	vr      *content.VerifyReader
+	err     error
+	readErr error
 }
 
 func (r *verifyingReader) Read(p []byte) (int, error) {
@@ -649,7 +656,7 @@ func (r *verifyingReader) Read(p []byte) (int, error) {
 			return n, verr
 		}
 	} else if err != nil {
-		r.err = err
+		r.readErr = err
 	}
 	return n, err
 }

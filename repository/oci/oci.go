@@ -23,6 +23,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/ocmgo/ocm/httpclient"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/errdef"
@@ -52,9 +53,13 @@ type Options struct {
 	// DefaultChunkSize), halved again while the registry refuses them.
 	ChunkSize int64
 	// Client is the HTTP client to use; its transport is wrapped with
-	// oras' retry transport (backoff on 5xx and 429). Nil uses
-	// http.DefaultTransport with retries.
+	// oras' retry transport (backoff on 5xx and 429). Nil, or a client
+	// without a Transport, uses httpclient.Shared(Timeouts).
 	Client *http.Client
+	// Timeouts bound connecting, the TLS handshake, the wait for response
+	// headers and stalled bodies (zero fields: httpclient defaults). They
+	// apply unless Client brings its own Transport.
+	Timeouts httpclient.Timeouts
 }
 
 // Registry is an OCI registry below a sub path. It is safe for concurrent use.
@@ -69,7 +74,11 @@ type Registry struct {
 
 	chunk                  int64 // guarded by mu; lowered by 413 answers
 	mounts, chunkedUploads atomic.Int64
+	fetchRetries           atomic.Int64
 }
+
+// FetchRetries counts the streams Fetch resumed after a broken connection.
+func (r *Registry) FetchRetries() int64 { return r.fetchRetries.Load() }
 
 // UploadStats counts the blobs this registry mounted from another
 // repository instead of uploading, and the blobs it uploaded in chunks.
@@ -103,7 +112,10 @@ func New(baseURL, subPath string, opts Options) (*Registry, error) {
 		c := *opts.Client
 		hc = &c
 	}
-	hc.Transport = retry.NewTransport(hc.Transport) // nil base: http.DefaultTransport
+	if hc.Transport == nil {
+		hc.Transport = httpclient.Shared(opts.Timeouts)
+	}
+	hc.Transport = retry.NewTransport(hc.Transport)
 	header := http.Header{}
 	header.Set("User-Agent", UserAgent)
 	cred := opts.Credential
@@ -323,7 +335,9 @@ func (r *Registry) Resolve(ctx context.Context, repository, tag string) (ocispec
 }
 
 // Fetch streams desc (a blob, or a manifest/index by its media type). oras
-// limits the stream to desc.Size; the caller verifies the digest.
+// limits the stream to desc.Size; the caller verifies the digest. A stream
+// that breaks (reset, short or stalled body) is resumed with a ranged GET,
+// at most MaxFetchRetries times with backoff.
 func (r *Registry) Fetch(ctx context.Context, repository string, desc ocispec.Descriptor) (io.ReadCloser, error) {
 	rr, full, err := r.repo(repository)
 	if err != nil {
@@ -336,7 +350,7 @@ func (r *Registry) Fetch(ctx context.Context, repository string, desc ocispec.De
 	if !isManifest(desc.MediaType) {
 		locations.remember(r.host, full, desc.Digest)
 	}
-	return rc, nil
+	return &resumingReader{ctx: ctx, r: r, full: full, desc: desc, rc: rc}, nil
 }
 
 // Exists reports whether the repository holds desc.
