@@ -37,7 +37,9 @@ type Timeouts struct {
 	// (and its body) has been written.
 	ResponseHeader time.Duration
 	// IdleBody bounds the time a response body read waits without
-	// receiving a byte; the total time of a body is unbounded.
+	// receiving a byte, and the time a write to the connection (a request
+	// body the server stopped reading) makes no progress; the total time
+	// of a body is unbounded.
 	IdleBody time.Duration
 }
 
@@ -107,9 +109,19 @@ type Transport struct {
 func New(t Timeouts) *Transport {
 	t = t.WithDefaults()
 	d := &net.Dialer{Timeout: t.Dial, KeepAlive: 30 * time.Second}
+	dial := d.DialContext
+	if t.IdleBody > 0 {
+		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &writeBoundConn{Conn: c, idle: t.IdleBody}, nil
+		}
+	}
 	base := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           d.DialContext,
+		DialContext:           dial,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          100,
 		IdleConnTimeout:       90 * time.Second,
@@ -158,7 +170,6 @@ func (t *Transport) classify(req *http.Request, err error) error {
 		return err // the caller's own cancellation or deadline
 	}
 	te := &TimeoutError{Host: req.URL.Host, Op: op(req)}
-	var ne net.Error
 	var oe *net.OpError
 	msg := err.Error()
 	switch {
@@ -168,12 +179,27 @@ func (t *Transport) classify(req *http.Request, err error) error {
 		te.Phase, te.After, te.Reason = PhaseTLSHandshake, t.timeouts.TLSHandshake, "the server did not complete the TLS handshake"
 	case strings.Contains(msg, "timeout awaiting response headers"):
 		te.Phase, te.After, te.Reason = PhaseResponseHeader, t.timeouts.ResponseHeader, "the server accepted the request but sent no response"
-	case errors.As(err, &ne) && ne.Timeout():
-		te.Phase, te.After, te.Reason = PhaseDial, t.timeouts.Dial, err.Error()
+	case errors.As(err, &oe) && oe.Op == "write" && oe.Timeout():
+		te.Phase, te.After, te.Reason = PhaseIdleBody, t.timeouts.IdleBody, "the server stopped reading the request"
 	default:
 		return err
 	}
 	return te
+}
+
+// writeBoundConn fails a Write that makes no progress for idle: a server
+// that stops reading a request body would otherwise block the upload
+// before any response timeout starts.
+type writeBoundConn struct {
+	net.Conn
+	idle time.Duration
+}
+
+func (c *writeBoundConn) Write(p []byte) (int, error) {
+	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.idle)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(p)
 }
 
 // cancelBody releases the request context when the body is closed.
