@@ -28,6 +28,9 @@ const (
 	// FaultShort sends the headers (with the full Content-Length) and the
 	// first half of the body, then closes the connection cleanly.
 	FaultShort
+	// FaultCorrupt sends the whole body with its first byte flipped:
+	// complete, and wrong.
+	FaultCorrupt
 )
 
 // FaultRule picks requests by method (empty: any) and a path substring
@@ -167,6 +170,12 @@ func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 				return
 			}
 		}
+	case FaultCorrupt:
+		b, _ := io.ReadAll(resp.Body)
+		if len(b) > 0 {
+			b[0] ^= 0xff
+		}
+		w.Write(b)
 	case FaultReset, FaultShort:
 		size, _ := strconv.ParseInt(resp.Header.Get("Content-Length"), 10, 64)
 		io.CopyN(w, resp.Body, size/2)
