@@ -33,6 +33,7 @@ import (
 	"github.com/ocmgo/ocm/access"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/descriptor/normalisation"
+	"github.com/ocmgo/ocm/httpclient"
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
@@ -595,7 +596,8 @@ const maxUploadAttempts = 5
 // retryableUpload: server errors, throttling and broken connections, but
 // never a source that failed verification.
 func retryableUpload(err error) bool {
-	if errors.Is(err, errSourceBlob) || errors.Is(err, errSourceRead) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	// A timeout means a silent peer; retrying would multiply the bound.
+	if errors.Is(err, errSourceBlob) || errors.Is(err, errSourceRead) || errors.Is(err, httpclient.ErrTimeout) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
 	var resp *errcode.ErrorResponse
