@@ -59,9 +59,12 @@ func tmSource(t *testing.T) *ctf.Archive {
 }
 
 // tmRegistry returns a registry (olareg) holding the fixture, and its host.
-func tmRegistry(t *testing.T) string {
+func tmRegistry(t *testing.T) string { return tmRegistryOn(t, testutil.StartOlareg) }
+
+// tmRegistryOn returns the registry start starts, holding the fixture.
+func tmRegistryOn(t *testing.T, start func(testing.TB) string) string {
 	t.Helper()
-	host := testutil.StartOlareg(t)
+	host := start(t)
 	reg, err := oci.New(host, "ocm", oci.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -130,6 +133,15 @@ func checkTimeout(t *testing.T, err error, start time.Time, want ...string) {
 // never silent for it, completes; a reset or a short body midway is resumed
 // with one more request, counted at the proxy, and the copy is complete.
 func TestTransferSourceFaults(t *testing.T) {
+	for _, reg := range []struct {
+		name  string
+		start func(testing.TB) string
+	}{{"olareg", testutil.StartOlareg}, {"distribution", testutil.StartDistribution}} {
+		t.Run(reg.name, func(t *testing.T) { testSourceFaults(t, reg.start) })
+	}
+}
+
+func testSourceFaults(t *testing.T, start func(testing.TB) string) {
 	for _, tc := range []struct {
 		name string
 		rule testutil.FaultRule
@@ -140,7 +152,7 @@ func TestTransferSourceFaults(t *testing.T) {
 		{"short", testutil.FaultRule{Method: "GET", PathContains: blobPath + digest.FromBytes(tmBlob).Encoded(), Fault: testutil.FaultShort, Times: 1}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := testutil.StartFaultProxy(t, tmRegistry(t), tc.rule)
+			p := testutil.StartFaultProxy(t, tmRegistryOn(t, start), tc.rule)
 			src := tmOCI(t, p.Host)
 			dst := newRegistry(t)
 			start := time.Now()
@@ -150,8 +162,8 @@ func TestTransferSourceFaults(t *testing.T) {
 			if n := p.Count("GET", blobPath+digest.FromBytes(tmBlob).Encoded()); n != tc.gets || p.Faults() != 1 {
 				t.Errorf("%d blob GETs, %d faults: want %d and 1", n, p.Faults(), tc.gets)
 			}
-			if want := int64(tc.gets - 1); src.FetchRetries() != want {
-				t.Errorf("%d resumed streams, want %d", src.FetchRetries(), want)
+			if want := int64(tc.gets - 1); src.FetchRetries() != want || p.Ranged() != int(want) {
+				t.Errorf("%d resumed streams, %d ranged requests, want %d", src.FetchRetries(), p.Ranged(), want)
 			}
 			// The blob arrived whole.
 			rc, err := dst.Fetch(context.Background(), "component-descriptors/"+tmComponent, ocispecDesc())

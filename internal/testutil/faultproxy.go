@@ -60,6 +60,7 @@ type FaultProxy struct {
 	rules    []*FaultRule
 	used     map[*FaultRule]int
 	requests []string // "METHOD path", in arrival order
+	ranged   int      // requests with a Range header
 	faults   int
 }
 
@@ -94,6 +95,13 @@ func (p *FaultProxy) Count(method, pathContains string) int {
 	return n
 }
 
+// Ranged returns how many requests asked for a byte range.
+func (p *FaultProxy) Ranged() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ranged
+}
+
 // Faults returns how many faults the proxy injected.
 func (p *FaultProxy) Faults() int {
 	p.mu.Lock()
@@ -105,6 +113,9 @@ func (p *FaultProxy) pick(req *http.Request) *FaultRule {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.requests = append(p.requests, req.Method+" "+req.URL.Path)
+	if req.Header.Get("Range") != "" {
+		p.ranged++
+	}
 	for _, r := range p.rules {
 		if r.matches(req) && (r.Times == 0 || p.used[r] < r.Times) {
 			p.used[r]++
