@@ -20,13 +20,6 @@ import (
 	"github.com/ocmgo/ocm/repository/oci"
 )
 
-// Registry opens the registry an image reference names, with the
-// credentials configured for its repository, for writing too (the helm
-// input's upload to an OCI repository).
-func (f *Fetcher) Registry(img reference.Image) (*oci.Registry, error) {
-	return f.registryFor(img)
-}
-
 // registryFor returns the (cached) registry client for one repository:
 // credentials are matched per repository path.
 func (f *Fetcher) registryFor(img reference.Image) (*oci.Registry, error) {

@@ -323,8 +323,10 @@ func (b *builder) store1(ctx context.Context, repo, path string, open func(conte
 	identity["name"], identity["version"] = meta.Name, meta.Version
 	var desc ocispec.Descriptor
 	if c.Artifact != nil && c.Artifact.Upload != nil {
-		defer c.Artifact.Close()
-		return b.upload(ctx, path, c.Artifact)
+		// As the reference CLI does (its upload path is unreachable): the
+		// chart is stored with the component version; say so.
+		b.opts.Logger.Warn("helm input: the chart is stored with the component version, not uploaded to the repository it names (as the reference CLI does); transfer --upload-as ociArtifact puts it into a registry",
+			"resource", path, "repository", c.Artifact.Upload.String())
 	}
 	if c.Artifact != nil {
 		defer c.Artifact.Close()
@@ -360,36 +362,6 @@ func (b *builder) store1(ctx context.Context, repo, path string, open func(conte
 	dg := &descriptor.DigestSpec{HashAlgorithm: normalisation.SHA256, NormalisationAlgorithm: normalisation.GenericBlobDigestV1, Value: desc.Digest.Encoded()}
 	lb := ocimap.LocalBlob{Descriptor: desc, Artifacts: []ocimap.ArtifactRef{{Kind: kind, Identity: identity}}}
 	return lb, &acc, dg, nil
-}
-
-// upload pushes an input's OCI artifact to the repository it names (the
-// tag last, so an aborted push leaves no tag) and returns an OCIImage
-// access pinned to it, with its manifest digest; no local blob.
-func (b *builder) upload(ctx context.Context, path string, a *Artifact) (ocimap.LocalBlob, *descriptor.Typed, *descriptor.DigestSpec, error) {
-	img := *a.Upload
-	if b.opts.External == nil {
-		return ocimap.LocalBlob{}, nil, nil, fmt.Errorf("%s.input.repository: uploading to %s needs access to registries", path, img)
-	}
-	reg, err := b.opts.External.Registry(img)
-	if err != nil {
-		return ocimap.LocalBlob{}, nil, nil, fmt.Errorf("%s.input.repository: %w", path, err)
-	}
-	if err := pushGraph(ctx, reg, img.Repository, a.Store, a.Root); err != nil {
-		return ocimap.LocalBlob{}, nil, nil, fmt.Errorf("%s.input.repository: pushing to %s: %w", path, img, err)
-	}
-	if err := reg.Tag(ctx, img.Repository, a.Root, img.Tag); err != nil {
-		return ocimap.LocalBlob{}, nil, nil, fmt.Errorf("%s.input.repository: tagging %s: %w", path, img, err)
-	}
-	ref := img.WithDigest(a.Root.Digest.String()).String()
-	if img.PlainHTTP {
-		ref = "http://" + ref
-	}
-	acc, err := descriptor.NewTyped(descriptor.OCIArtifactAccess{Type: string(descriptor.AccessOCIImage) + "/v1", ImageReference: ref})
-	if err != nil {
-		return ocimap.LocalBlob{}, nil, nil, err
-	}
-	dg := &descriptor.DigestSpec{HashAlgorithm: normalisation.SHA256, NormalisationAlgorithm: normalisation.GenericBlobDigestV1, Value: a.Root.Digest.Encoded()}
-	return ocimap.LocalBlob{}, &acc, dg, nil
 }
 
 // pushGraph copies root and everything it references from src into the

@@ -37,9 +37,9 @@
 // constructor file. Input types, each under its canonical name and aliases
 // with or without "/v1": File/v1 (file), Dir/v1 (dir), UTF8/v1 (utf8),
 // Helm/v1 (helm; a chart directory or archive, or downloaded from a Helm
-// repository or OCI registry; with `repository: host/path:version` the
-// chart is pushed there and the resource gets an OCIImage access pinned to
-// it instead of a local blob), Wget/v1 (wget; downloaded over HTTP(S)) and
+// repository or OCI registry; `repository: host/path:version` is checked
+// against the chart version and, as by the reference CLI, not uploaded to),
+// Wget/v1 (wget; downloaded over HTTP(S)) and
 // ociImageLayout/v1 (ours; OCIImageLayout also works). A file or dir input
 // with an OCI image layout media type is stored as a native OCI artifact,
 // like ociImageLayout. Downloads go through access.Fetcher (credentials,

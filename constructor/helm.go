@@ -49,10 +49,10 @@ const MaxPackagedChartSize = 64 << 20
 //
 // With helmRepository the chart is downloaded (helmRemoteAccess) and stored
 // like a packaged chart; caCert/caCertFile add a root certificate for it.
-// With repository (an OCI reference whose tag is the chart version, as the
-// reference requires) the chart is pushed there instead of being stored
-// with the component version, and the resource gets an OCIImage access
-// pinned to the pushed manifest.
+// repository (an upload location: an OCI reference whose tag must be the
+// chart version) is validated as the reference validates it; like the
+// reference CLI, which never reaches its upload path, the chart is still
+// stored with the component version, with a warning.
 type HelmInput struct {
 	Path           string `json:"path,omitempty"`
 	HelmRepository string `json:"helmRepository,omitempty"`

@@ -51,9 +51,9 @@ type Artifact struct {
 	Store content.ReadOnlyStorage
 	// Close releases what the store holds (temporary files); always set.
 	Close func() error
-	// Upload, if set, is the OCI reference (repository:tag) the artifact
-	// is pushed to instead of being stored with the component version;
-	// the element then gets an OCIImage access pinned to it.
+	// Upload is the OCI reference (repository:tag) a helm input names as
+	// its upload location; validated, reported, and (as by the reference
+	// CLI) not acted on: the artifact is stored with the component version.
 	Upload *reference.Image
 }
 
