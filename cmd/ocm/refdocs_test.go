@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -31,6 +32,11 @@ type refdocResource struct {
 	// digestOf names a testdata/refdocs file whose sha256 is the
 	// resource's genericBlobDigest/v1; empty means no digest is recorded.
 	digestOf string
+	// content, when set, is the exact blob whose sha256 is the digest.
+	content string
+	// recorded is a digest value checked by hand once (tar archives of
+	// directories and Helm chart manifests, whose bytes the CLI produces).
+	recorded string
 	// mediaType of a LocalBlob/v1 access.
 	mediaType string
 }
@@ -233,18 +239,27 @@ func checkRefdocComponent(t *testing.T, cd *descriptor.Descriptor, want refdocCo
 		if w.mediaType != "" && access["mediaType"] != w.mediaType {
 			t.Errorf("%s: resource %s mediaType %v, want %s", id, w.name, access["mediaType"], w.mediaType)
 		}
-		if w.digestOf == "" {
+		var value string
+		switch {
+		case w.digestOf != "":
+			blob, err := os.ReadFile(filepath.Join("testdata", "refdocs", w.digestOf))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := sha256.Sum256(blob)
+			value = hex.EncodeToString(sum[:])
+		case w.content != "":
+			sum := sha256.Sum256([]byte(w.content))
+			value = hex.EncodeToString(sum[:])
+		case w.recorded != "":
+			value = w.recorded
+		default:
 			if r.Digest != nil {
 				t.Errorf("%s: resource %s has digest %+v, want none (reference not resolved)", id, w.name, *r.Digest)
 			}
 			continue
 		}
-		blob, err := os.ReadFile(filepath.Join("testdata", "refdocs", w.digestOf))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sum := sha256.Sum256(blob)
-		wantDigest := descriptor.DigestSpec{HashAlgorithm: "SHA-256", NormalisationAlgorithm: "genericBlobDigest/v1", Value: hex.EncodeToString(sum[:])}
+		wantDigest := descriptor.DigestSpec{HashAlgorithm: "SHA-256", NormalisationAlgorithm: "genericBlobDigest/v1", Value: value}
 		if r.Digest == nil || *r.Digest != wantDigest {
 			t.Errorf("%s: resource %s digest %+v, want %+v", id, w.name, r.Digest, wantDigest)
 		}
@@ -261,5 +276,105 @@ func checkRefdocComponent(t *testing.T, cd *descriptor.Descriptor, want refdocCo
 	}
 	if strings.Join(refs, " ") != strings.Join(want.references, " ") {
 		t.Errorf("%s: references %v, want %v", id, refs, want.references)
+	}
+}
+
+// Resource snippets of the docs (a `resources:` list without the component
+// around it, copied verbatim into testdata/refdocs/fragments) are built in a
+// minimal component ocm.software/refdocs/<fragment>:1.0.0 next to a copy of
+// the input files, so the relative paths resolve as in the docs.
+var refdocFragments = []struct {
+	file     string
+	resource refdocResource
+	// sourceDateEpoch: the input is packaged like `helm package`, which
+	// records file modification times unless SOURCE_DATE_EPOCH clamps them.
+	sourceDateEpoch bool
+	// gap, when set, describes why our CLI cannot build the snippet
+	// offline although the reference CLI does; see the test.
+	gap string
+}{
+	// getting-started/create-component-version.md, tab "Local File".
+	{file: "create-component-version-file.yaml", resource: refdocResource{name: "config", version: "1.0.0", typ: "blob", accessType: "LocalBlob/v1", digestOf: "config.yaml"}},
+	// getting-started/create-component-version.md, tab "Helm Chart", local:
+	// stored as an OCI Helm artifact, the digest is its manifest's.
+	{file: "create-component-version-helm.yaml", sourceDateEpoch: true, resource: refdocResource{name: "chart", version: "1.0.0", typ: "helmChart", accessType: "LocalBlob/v1",
+		recorded: "bc9387cb579541d9679b1c1fe0aff5bb9a4fd633b918a17229b172bab2c095f1", mediaType: "application/vnd.oci.image.manifest.v1+json"}},
+	// getting-started/create-component-version.md, tab "Directory".
+	{file: "create-component-version-dir.yaml", resource: refdocResource{name: "manifests", version: "1.0.0", typ: "blob", accessType: "LocalBlob/v1",
+		recorded: "5fa660ef4aa85c25d0f4a0543e5821643e83ec478057fa54dfcb2a0cb22f469a", mediaType: "application/x-tar+gzip"}},
+	// reference/input-and-access-types.md, Dir/v1.
+	{file: "input-and-access-types-dir.yaml", resource: refdocResource{name: "deploy-manifests", version: "1.0.0", typ: "blob", accessType: "LocalBlob/v1",
+		recorded: "6fb5328729d1fa8381fd0108939ae62c2737bbb0109aaa608df886beb1e2eca6", mediaType: "application/x-tar+gzip"}},
+	// reference/input-and-access-types.md, File/v1.
+	{file: "input-and-access-types-file.yaml", resource: refdocResource{name: "config", version: "1.0.0", typ: "blob", accessType: "LocalBlob/v1", digestOf: "config.yaml", mediaType: "application/yaml"}},
+	// reference/input-and-access-types.md, "Embedding OCI Image Layouts":
+	// the layout tar is stored as its manifest.
+	{file: "input-and-access-types-oci-tar.yaml", resource: refdocResource{name: "my-oci-artifact", version: "1.0.0", typ: "ociArtifact", accessType: "LocalBlob/v1",
+		digestOf: ociManifest, mediaType: "application/vnd.oci.image.manifest.v1+json"}},
+	// reference/input-and-access-types.md, UTF8/v1 json: stored compact.
+	{file: "input-and-access-types-utf8.yaml", resource: refdocResource{name: "config-data", version: "1.0.0", typ: "blob", accessType: "LocalBlob/v1",
+		content: `{"env":"production","replicas":3}`, mediaType: "application/json"}},
+	// reference/input-and-access-types.md, Helm/v1 "Local chart" (the
+	// first of its three documents; the other two fetch charts over the
+	// network). The reference CLI stores the chart as a local blob and
+	// ignores `repository` while constructing (its constructor takes the
+	// blob and drops the input's OCIImage access); ours pushes the chart to
+	// that repository (docker.io/charts/myapp:1.0.0) and fails offline.
+	{file: "input-and-access-types-helm.yaml", resource: refdocResource{name: "my-chart", version: "1.0.0", typ: "helmChart", accessType: "LocalBlob/v1",
+		recorded: "bc9387cb579541d9679b1c1fe0aff5bb9a4fd633b918a17229b172bab2c095f1", mediaType: "application/vnd.oci.image.manifest.v1+json"},
+		sourceDateEpoch: true, gap: "input.repository is pushed to at construction (the reference stores a local blob)"},
+}
+
+func TestRefDocsFragments(t *testing.T) {
+	cfg, pub := agSigningConfig(t)
+	for _, tc := range refdocFragments {
+		name := strings.TrimSuffix(tc.file, ".yaml")
+		t.Run(name, func(t *testing.T) {
+			// A fresh copy: new modification times, so recorded tar
+			// digests also prove they do not depend on them.
+			if tc.sourceDateEpoch {
+				t.Setenv("SOURCE_DATE_EPOCH", "946684800")
+			}
+			dir := t.TempDir()
+			if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", "refdocs"))); err != nil {
+				t.Fatal(err)
+			}
+			frag, err := os.ReadFile(filepath.Join(dir, "fragments", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(strings.Split(string(frag), "\n"), "resources:") {
+				t.Fatalf("%s is not a resources snippet", tc.file)
+			}
+			component := "ocm.software/refdocs/" + name
+			var b strings.Builder
+			b.WriteString("components:\n- name: " + component + "\n  version: 1.0.0\n  provider:\n    name: ocm.software\n")
+			for _, line := range strings.Split(strings.TrimRight(string(frag), "\n"), "\n") {
+				b.WriteString("  " + line + "\n")
+			}
+			constructor := filepath.Join(dir, name+".yaml")
+			if err := os.WriteFile(constructor, []byte(b.String()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if tc.gap != "" {
+				// Building it would reach a public registry; the case
+				// stays in the table, visible, until the gap is closed.
+				t.Skipf("KNOWN GAP, differs from the reference CLI: %s", tc.gap)
+			}
+			archive := "ctf::" + filepath.Join(t.TempDir(), "ctf")
+			if _, stderr, err := run(t, "add", "cv", "--constructor", constructor, "--repository", archive); err != nil {
+				t.Fatalf("ocm add cv %s: %v\n%s", tc.file, err, stderr)
+			}
+			cv := component + ":1.0.0"
+			cd := sgGetCV(t, archive+"//"+cv)
+			checkRefdocComponent(t, cd, refdocComponent{name: component, version: "1.0.0", provider: "ocm.software", resources: []refdocResource{tc.resource}})
+			if _, stderr, err := run(t, "--config", cfg, "sign", "cv", archive+"//"+cv); err != nil {
+				t.Fatalf("sign %s: %v\n%s", cv, err, stderr)
+			}
+			out, stderr, err := run(t, "verify", "cv", archive+"//"+cv, "--public-key", pub)
+			if err != nil || !strings.Contains(out, "verified") || strings.Contains(out, "not checked") {
+				t.Fatalf("verify %s: %v\n%s%s", cv, err, out, stderr)
+			}
+		})
 	}
 }
