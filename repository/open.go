@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -38,6 +39,10 @@ type Options struct {
 	// OnWait, if set, is called once when another process holds a CTF
 	// archive's write lock, before OpenWritable waits for it.
 	OnWait func()
+	// Logger, if set, receives debug records: repositories opened, every
+	// registry HTTP attempt (with the cause of retried failures) and the
+	// kind of credential found per host, never its value.
+	Logger *slog.Logger
 }
 
 // Store is a repository's OCI store, opened read-only; String names it for
@@ -102,7 +107,7 @@ func backendFor(spec reference.Repository, opts Options) (backend, error) {
 }
 
 func registryOptions(opts Options, repositoryPath string) oci.Options {
-	return oci.Options{Credential: oci.Credentials(opts.Config, repositoryPath), PlainHTTP: opts.PlainHTTP, Client: opts.Client, Timeouts: opts.Timeouts}
+	return oci.Options{Credential: oci.Credentials(opts.Config, repositoryPath), PlainHTTP: opts.PlainHTTP, Client: opts.Client, Timeouts: opts.Timeouts, Logger: opts.Logger}
 }
 
 type ctfBackend string
@@ -180,7 +185,11 @@ func OpenStore(_ context.Context, spec reference.Repository, opts Options) (Stor
 	if err != nil {
 		return nil, err
 	}
-	return b.open()
+	s, err := b.open()
+	if err == nil && opts.Logger != nil {
+		opts.Logger.Debug("repository opened", "repository", s.String(), "mode", "read")
+	}
+	return s, err
 }
 
 // OpenWritable opens the repository a reference names for writing; see
@@ -191,7 +200,11 @@ func OpenWritable(ctx context.Context, spec reference.Repository, opts Options) 
 	if err != nil {
 		return nil, err
 	}
-	return b.openWritable(ctx, opts)
+	w, err := b.openWritable(ctx, opts)
+	if err == nil && opts.Logger != nil {
+		opts.Logger.Debug("repository opened", "repository", w.String(), "mode", "write")
+	}
+	return w, err
 }
 
 // Ping checks that the repository can be used: an OCI registry answers its

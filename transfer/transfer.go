@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"slices"
@@ -107,6 +108,10 @@ type Options struct {
 	// Progress, if set, receives one line per event. It may be called
 	// concurrently.
 	Progress func(event string)
+	// Logger, if set, receives debug records for every blob copied or
+	// skipped (digest, size, media type) and every upload retry with its
+	// cause.
+	Logger *slog.Logger
 	// WrapBlob, if set, is called for every blob streamed from the source
 	// (not for manifests, and not in a dry run) with the source stream; the
 	// transfer reads the returned reader instead. done, if not nil, is called
@@ -241,6 +246,9 @@ func ComponentVersions(ctx context.Context, src ocimap.Store, dst ocimap.WriteSt
 	}
 	if opts.Progress == nil {
 		opts.Progress = func(string) {}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if _, err := ParseExistingPolicy(string(opts.Existing)); err != nil {
 		return nil, err
@@ -499,13 +507,14 @@ func copyPush(ctx context.Context, dst ocimap.WriteStore, v *version, p push, op
 		if ok {
 			c.skipped.Add(1)
 			c.bytesSkipped.Add(n.Descriptor.Size)
+			opts.Logger.Debug("blob skipped, the target has it", blobAttrs(v.ref, p.repo, n.Descriptor)...)
 			return nil
 		}
 		if !opts.DryRun {
 			if n.Data != nil {
 				err = dst.Push(ctx, p.repo, n.Descriptor, bytes.NewReader(n.Data))
 			} else {
-				err = copyBlob(ctx, n.fetcher, dst, p.repo, n.Descriptor, func(r io.Reader) (io.Reader, func(error)) {
+				err = copyBlob(ctx, opts.Logger, n.fetcher, dst, p.repo, n.Descriptor, func(r io.Reader) (io.Reader, func(error)) {
 					if opts.WrapBlob == nil {
 						return r, nil
 					}
@@ -518,6 +527,11 @@ func copyPush(ctx context.Context, dst ocimap.WriteStore, v *version, p push, op
 		}
 		c.copied.Add(1)
 		c.bytesCopied.Add(n.Descriptor.Size)
+		if opts.DryRun {
+			opts.Logger.Debug("blob would be copied", blobAttrs(v.ref, p.repo, n.Descriptor)...)
+		} else {
+			opts.Logger.Debug("blob copied", blobAttrs(v.ref, p.repo, n.Descriptor)...)
+		}
 		opts.Progress(fmt.Sprintf("%s: %s %s %s (%d bytes)", v.ref, verb, n.Descriptor.MediaType, n.Descriptor.Digest, n.Descriptor.Size))
 		return nil
 	}
@@ -574,7 +588,13 @@ func copyPush(ctx context.Context, dst ocimap.WriteStore, v *version, p push, op
 //
 // wrap may wrap the source stream (for progress display); its done function,
 // if any, is called with the outcome.
-func copyBlob(ctx context.Context, fetcher content.Fetcher, dst ocimap.WriteStore, repo string, desc ocispec.Descriptor, wrap func(io.Reader) (io.Reader, func(error))) (err error) {
+// blobAttrs are the log attributes of one blob of a version.
+func blobAttrs(ref Ref, repo string, desc ocispec.Descriptor) []any {
+	return []any{"component", ref.Component, "version", ref.Version, "repository", repo,
+		"digest", string(desc.Digest), "size", desc.Size, "mediaType", desc.MediaType}
+}
+
+func copyBlob(ctx context.Context, logger *slog.Logger, fetcher content.Fetcher, dst ocimap.WriteStore, repo string, desc ocispec.Descriptor, wrap func(io.Reader) (io.Reader, func(error))) (err error) {
 	// A streamed upload cannot be rewound by the HTTP retry layer, so a
 	// failed upload is retried here with a fresh stream from the source.
 	for attempt := 0; ; attempt++ {
@@ -582,6 +602,8 @@ func copyBlob(ctx context.Context, fetcher content.Fetcher, dst ocimap.WriteStor
 		if err == nil || attempt == maxUploadAttempts-1 || !retryableUpload(err) {
 			return err
 		}
+		logger.Debug("blob upload failed, retrying", "digest", string(desc.Digest), "size", desc.Size,
+			"attempt", attempt+1, "cause", err.Error())
 		select {
 		case <-ctx.Done():
 			return err

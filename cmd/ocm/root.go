@@ -101,8 +101,11 @@ func (g *globalOptions) setup(cmd *cobra.Command) error {
 		return err
 	}
 	g.config = cfg
-	if len(cfg.Files) > 0 {
-		g.logger.Debug("configuration read", "files", strings.Join(cfg.Files, ","))
+	for _, f := range cfg.Files {
+		g.logger.Debug("configuration file read", "file", f)
+	}
+	if len(cfg.Files) == 0 {
+		g.logger.Debug("no configuration file found")
 	}
 	// Configuration that would have no effect is never ignored silently.
 	problems := cfg.Problems()
@@ -117,7 +120,7 @@ func (g *globalOptions) setup(cmd *cobra.Command) error {
 
 // repositoryOptions are the global settings for opening repositories.
 func (g *globalOptions) repositoryOptions() repository.Options {
-	return repository.Options{Config: g.config, PlainHTTP: g.plainHTTP}
+	return repository.Options{Config: g.config, PlainHTTP: g.plainHTTP, Logger: g.logger}
 }
 
 // openWritable opens spec for writing, telling the user when it waits for

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"sync"
 	"text/tabwriter"
@@ -181,10 +182,15 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 	}
 	defer dst.Abort()
 	stderr := cmd.ErrOrStderr()
-	bars := newTransferBars(stderr, newProgress(stderr).on)
+	// JSON logs are for machines: no bars, progress lines become records.
+	bars := newTransferBars(stderr, newProgress(stderr).on && g.logFormat != "json")
 	logOut := stderr
 	if bars.on {
 		logOut = bars // lines above the bars
+	}
+	progressLine := newLineLogger(logOut)
+	if g.logFormat == "json" {
+		progressLine = func(s string) { g.logger.Info(s, "event", "progress") }
 	}
 	opts := transfer.Options{
 		Recursive: o.recursive,
@@ -193,7 +199,8 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 		Concurrency:          o.concurrency,
 		DryRun:               o.dryRun,
 		Existing:             existing,
-		Progress:             newLineLogger(logOut),
+		Progress:             progressLine,
+		Logger:               g.logger,
 		SourceName:           where,
 
 		CopyResources: o.copyResources,
@@ -215,7 +222,11 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 	if err == nil && !o.dryRun {
 		err = dst.Commit()
 	}
-	printTransferSummary(stderr, results, o.dryRun, err != nil)
+	if g.logFormat == "json" {
+		logTransferSummary(g.logger, results, o.dryRun, err != nil)
+	} else {
+		printTransferSummary(stderr, results, o.dryRun, err != nil)
+	}
 	if ce := (*transfer.ConflictError)(nil); errors.As(err, &ce) && existing != transfer.ExistingFail {
 		return fmt.Errorf("%w (--existing replace replaces them, --existing skip leaves them)", err)
 	}
@@ -228,23 +239,41 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 	return printTransferResults(cmd.OutOrStdout(), o.output, results)
 }
 
-// printTransferSummary writes one line of totals.
-func printTransferSummary(w io.Writer, results []transfer.Result, dryRun, failed bool) {
-	var copied, present, skipped, blobsCopied, blobsSkipped int
-	var bytesCopied int64
+// transferTotals sums the results of a transfer.
+type transferTotals struct {
+	copied, present, skipped, blobsCopied, blobsSkipped int
+	bytesCopied                                         int64
+}
+
+func sumTransfer(results []transfer.Result) transferTotals {
+	var t transferTotals
 	for _, r := range results {
 		switch {
 		case r.AlreadyPresent:
-			present++
+			t.present++
 		case r.VersionSkipped:
-			skipped++
+			t.skipped++
 		default:
-			copied++
+			t.copied++
 		}
-		blobsCopied += r.Copied
-		blobsSkipped += r.Skipped
-		bytesCopied += r.BytesCopied
+		t.blobsCopied += r.Copied
+		t.blobsSkipped += r.Skipped
+		t.bytesCopied += r.BytesCopied
 	}
+	return t
+}
+
+// logTransferSummary is printTransferSummary as one log record.
+func logTransferSummary(logger *slog.Logger, results []transfer.Result, dryRun, failed bool) {
+	t := sumTransfer(results)
+	logger.Info("transfer summary", "event", "summary", "dryRun", dryRun, "failed", failed,
+		"versionsCopied", t.copied, "versionsPresent", t.present, "versionsSkipped", t.skipped,
+		"blobsCopied", t.blobsCopied, "blobsSkipped", t.blobsSkipped, "bytesCopied", t.bytesCopied)
+}
+
+// printTransferSummary writes one line of totals.
+func printTransferSummary(w io.Writer, results []transfer.Result, dryRun, failed bool) {
+	t := sumTransfer(results)
 	prefix, verb := "transferred", "copied"
 	switch {
 	case dryRun:
@@ -253,7 +282,7 @@ func printTransferSummary(w io.Writer, results []transfer.Result, dryRun, failed
 		prefix = "failed after"
 	}
 	fmt.Fprintf(w, "%s: versions: %d %s, %d already present, %d skipped; blobs: %d %s, %d skipped; %s %s\n",
-		prefix, copied, verb, present, skipped, blobsCopied, verb, blobsSkipped, formatBytes(bytesCopied), verb)
+		prefix, t.copied, verb, t.present, t.skipped, t.blobsCopied, verb, t.blobsSkipped, formatBytes(t.bytesCopied), verb)
 }
 
 // formatBytes renders n in binary units.

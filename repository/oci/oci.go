@@ -61,6 +61,10 @@ type Options struct {
 	// headers and stalled bodies (zero fields: httpclient defaults). They
 	// apply unless Client brings its own Transport.
 	Timeouts httpclient.Timeouts
+	// Logger, if set, receives debug records for every HTTP attempt (with
+	// the cause of failures the retry transport retries) and the kind of
+	// credential found per host, never its value.
+	Logger *slog.Logger
 }
 
 // Registry is an OCI registry below a sub path. It is safe for concurrent use.
@@ -116,12 +120,22 @@ func New(baseURL, subPath string, opts Options) (*Registry, error) {
 	if hc.Transport == nil {
 		hc.Transport = httpclient.Shared(opts.Timeouts)
 	}
+	cred := opts.Credential
+	if opts.Logger != nil {
+		hc.Transport = &logTransport{base: hc.Transport, logger: opts.Logger}
+		if cred != nil {
+			cred = logCredential(opts.Logger, cred)
+		}
+	}
 	hc.Transport = retry.NewTransport(hc.Transport)
 	header := http.Header{}
 	header.Set("User-Agent", UserAgent)
-	cred := opts.Credential
 	if plain && cred != nil && !isLoopback(host) {
-		cred = warnPlainCredentials(host, cred)
+		logger := opts.Logger
+		if logger == nil {
+			logger = slog.Default()
+		}
+		cred = warnPlainCredentials(host, cred, logger)
 	}
 	return &Registry{
 		host:      host,
@@ -141,13 +155,13 @@ func New(baseURL, subPath string, opts Options) (*Registry, error) {
 // warnPlainCredentials warns once, loudly, when credentials are about to
 // be sent to a registry that is neither on TLS nor on this machine: anyone
 // on the network path can read them.
-func warnPlainCredentials(host string, cred auth.CredentialFunc) auth.CredentialFunc {
+func warnPlainCredentials(host string, cred auth.CredentialFunc, logger *slog.Logger) auth.CredentialFunc {
 	var once sync.Once
 	return func(ctx context.Context, hostport string) (auth.Credential, error) {
 		c, err := cred(ctx, hostport)
 		if err == nil && c != auth.EmptyCredential {
 			once.Do(func() {
-				slog.Warn("SENDING CREDENTIALS OVER PLAIN HTTP: the registry is not on TLS and not on this machine; anyone on the network path can read them", "host", host)
+				logger.Warn("SENDING CREDENTIALS OVER PLAIN HTTP: the registry is not on TLS and not on this machine; anyone on the network path can read them", "host", host)
 			})
 		}
 		return c, err
