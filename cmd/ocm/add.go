@@ -79,22 +79,14 @@ same constructor and inputs give byte-identical archives.`,
 	f.BoolVar(&o.importCompat, "import-compat", false, "for ociImage resources in a registry without a compatibility spec, import the newest NFD compatibility spec attached to the image (as <name>-compat)")
 	f.BoolVar(&o.referrers, "referrer-tracking", false, "name the OCM Component Index as OCI subject of each version, so that registries with the referrers API list the versions of a component")
 	f.StringVarP(&o.output, "output", "o", "table", "output format: table, yaml, json, ndjson, tree")
+	enumFlag(cmd, "output", "table", "yaml", "json", "ndjson", "tree")
+	enumFlag(cmd, "component-version-conflict-policy", string(constructor.AbortAndFail), string(constructor.Replace), string(constructor.Skip))
+	enumFlag(cmd, "external-component-version-copy-policy", "skip")
+	enumFlag(cmd, "display-mode", "static", "live")
 	return cmd
 }
 
 func (o *addCVOptions) run(cmd *cobra.Command, g *globalOptions) error {
-	if err := oneOf("output", o.output, "table", "yaml", "json", "ndjson", "tree"); err != nil {
-		return err
-	}
-	if err := oneOf("component-version-conflict-policy", o.conflict, string(constructor.AbortAndFail), string(constructor.Replace), string(constructor.Skip)); err != nil {
-		return err
-	}
-	if err := oneOf("external-component-version-copy-policy", o.externalCopy, "skip"); err != nil {
-		return fmt.Errorf("%w (copying referenced versions from other repositories arrives with transfer)", err)
-	}
-	if err := oneOf("display-mode", o.displayMode, "static", "live"); err != nil {
-		return err
-	}
 	if o.concurrency < 1 {
 		return fmt.Errorf("--concurrency-limit %d: must be at least 1", o.concurrency)
 	}

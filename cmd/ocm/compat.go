@@ -131,6 +131,7 @@ without any compatibility spec and an invalid spec).`,
 	f.StringVar(&o.hostRoot, "host-root", "/", "with --local: root directory of the host")
 	f.StringSliceVar(&o.tags, "tags", nil, "only compatibility sets with these tags (comma-separated)")
 	f.StringVarP(&o.output, "output", "o", "table", "output format: table or json")
+	enumFlag(cmd, "output", "table", "json")
 	f.StringVar(&o.image, "image", "", "OCI image whose compatibility referrer artifact to check (instead of a component)")
 	f.StringVar(&o.platform, "platform", "", "with --image: os[/arch[/variant]][:os_version] to pick from an index")
 	return cmd
@@ -145,9 +146,6 @@ type checkedSpec struct {
 }
 
 func (o *compatCheckOptions) run(cmd *cobra.Command, g *globalOptions, args []string) error {
-	if err := oneOf("output", o.output, "table", "json"); err != nil {
-		return err
-	}
 	if o.node != "" && o.local {
 		return errors.New("--node and --local exclude each other")
 	}

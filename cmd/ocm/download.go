@@ -66,6 +66,8 @@ same way against the resource digest.`,
 	f.StringSliceVar(&o.signatures, "signature", nil, "with --verify: signatures to verify (default: all)")
 	f.StringVar(&o.publicKey, "public-key", "", "with --verify: PEM file with the public key or CA certificates (default: from the configuration)")
 	f.StringVar(&o.transformer, "transformer", "", "transform the content: helm writes a Helm chart as <name>-<version>.tgz (and .prov) into the output directory (a tar with --extraction-policy disable)")
+	enumFlag(cmd, "extraction-policy", string(download.ExtractAuto), string(download.ExtractDisable))
+	enumFlag(cmd, "transformer", download.Transformers...)
 	return cmd
 }
 
@@ -93,14 +95,6 @@ func parseIdentity(s string) (descriptor.Identity, error) {
 }
 
 func (o *downloadOptions) run(cmd *cobra.Command, g *globalOptions, arg string) error {
-	if err := oneOf("extraction-policy", o.extraction, string(download.ExtractAuto), string(download.ExtractDisable)); err != nil {
-		return err
-	}
-	if o.transformer != "" {
-		if err := oneOf("transformer", o.transformer, download.Transformers...); err != nil {
-			return err
-		}
-	}
 	sel, err := parseIdentity(o.identity)
 	if err != nil {
 		return err

@@ -50,6 +50,7 @@ without a component (just a repository), every component of the repository.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.output, "output", "o", "table", "output format: table, yaml, json, ndjson, tree")
+	enumFlag(cmd, "output", "table", "yaml", "json", "ndjson", "tree")
 	f.BoolVar(&o.latest, "latest", false, "only the latest version (when the reference has no version)")
 	f.StringVar(&o.constraint, "semver-constraint", "", `only versions matching this constraint, e.g. ">= 1.0.0, < 2.0.0" (when the reference has no version)`)
 	f.IntVar(&o.recursive, "recursive", 0, "follow component references: depth, -1 for unlimited (--recursive alone)")
@@ -58,9 +59,6 @@ without a component (just a repository), every component of the repository.`,
 }
 
 func (o *getCVOptions) run(cmd *cobra.Command, g *globalOptions, arg string) error {
-	if err := oneOf("output", o.output, "table", "yaml", "json", "ndjson", "tree"); err != nil {
-		return err
-	}
 	if o.recursive < -1 {
 		return fmt.Errorf("--recursive %d: use -1 (unlimited), 0 (none) or a depth", o.recursive)
 	}

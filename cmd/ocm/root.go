@@ -66,6 +66,9 @@ func newRootCommand() *cobra.Command {
 	f.StringVar(&g.logFormat, "logformat", "text", "log format: text or json")
 	f.StringVar(&g.logOutput, "logoutput", "stderr", "log output: stderr or stdout")
 	f.BoolVar(&g.strictCfg, "strict-config", false, "fail when the configuration has entries that would be ignored (unknown types, missing docker config files) instead of warning")
+	enumFlag(root, "loglevel", "debug", "info", "warn", "error")
+	enumFlag(root, "logformat", "text", "json")
+	enumFlag(root, "logoutput", "stderr", "stdout")
 	f.BoolVar(&g.plainHTTP, "plain-http", false, "talk plain HTTP to OCI registries (loopback registries use HTTP anyway; TLS otherwise)")
 
 	root.AddCommand(newAddCommand(g), newGetCommand(g), newDownloadCommand(g), newSignCommand(g), newVerifyCommand(g), newTransferCommand(g), newCreateCommand(), newVersionCommand())
@@ -74,6 +77,9 @@ func newRootCommand() *cobra.Command {
 }
 
 func (g *globalOptions) setup(cmd *cobra.Command) error {
+	if err := validateEnums(cmd); err != nil {
+		return err
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
 		return fmt.Errorf("--loglevel %q: use debug, info, warn or error", g.logLevel)

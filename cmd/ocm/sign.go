@@ -65,15 +65,13 @@ default RSASSA-PSS, Plain).`,
 	f.BoolVar(&o.force, "force", false, "replace an existing signature of the same name")
 	f.BoolVar(&o.dryRun, "dry-run", false, "compute and print the signature without writing it")
 	f.StringVarP(&o.output, "output", "o", "yaml", "output format of the signature: yaml or json")
+	enumFlag(cmd, "output", "yaml", "json")
 	f.StringVar(&o.signerSpec, "signer-spec", "", "RSASigningConfiguration/v1alpha1 file (signatureAlgorithm, signatureEncodingPolicy); overrides the configuration")
 	f.BoolVar(&o.externalContent, "external-content", true, "re-hash content outside the repository (images in registries, Helm repositories, web servers); false signs their recorded digests as they are")
 	return cmd
 }
 
 func (o *signOptions) run(cmd *cobra.Command, g *globalOptions, arg string) error {
-	if err := oneOf("output", o.output, "yaml", "json"); err != nil {
-		return err
-	}
 	ref, err := reference.Parse(arg)
 	if err != nil {
 		return err

@@ -110,19 +110,13 @@ versions, blobs and bytes is printed on stderr at the end.`,
 	// command's output stream (stdout when set) and would corrupt -o json.
 	_ = f.MarkHidden("overwrite")
 	f.StringVarP(&o.output, "output", "o", "yaml", "output format of the results: yaml, json, ndjson, table")
+	enumFlag(cmd, "output", "yaml", "json", "ndjson", "table")
+	enumFlag(cmd, "upload-as", string(transfer.UploadLocalBlob), string(transfer.UploadOCIArtifact))
+	enumFlag(cmd, "existing", "skip", "replace", "fail")
 	return cmd
 }
 
 func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targetArg string) error {
-	if err := oneOf("output", o.output, "yaml", "json", "ndjson", "table"); err != nil {
-		return err
-	}
-	if err := oneOf("upload-as", o.uploadAs, string(transfer.UploadLocalBlob), string(transfer.UploadOCIArtifact)); err != nil {
-		return err
-	}
-	if err := oneOf("existing", o.existing, "", "skip", "replace", "fail"); err != nil {
-		return err
-	}
 	existing := transfer.ExistingPolicy(o.existing)
 	if o.overwrite {
 		fmt.Fprintln(cmd.ErrOrStderr(), "Flag --overwrite is deprecated, use --existing replace")
