@@ -16,9 +16,6 @@ import (
 	"github.com/ocmgo/ocm/repository"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 // exitError carries a specific exit code.
 type exitError struct {
 	code int
@@ -139,18 +136,6 @@ func (g *globalOptions) openWritable(cmd *cobra.Command, spec reference.Reposito
 		fmt.Fprintf(stderr, "waiting for another ocm process to finish writing %s ...\n", spec.FilePath)
 	}
 	return repository.OpenWritable(cmd.Context(), spec, opts)
-}
-
-func newVersionCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version of ocm",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "ocm %s\n", version)
-			return err
-		},
-	}
 }
 
 // componentVersionAliases are the reference CLI's names for component versions.
