@@ -80,14 +80,18 @@ type inputKind struct {
 	fields []inputField
 	check  func(p *parser, path string, m map[string]any)
 	open   func(ctx context.Context, raw []byte, w *where) (*Content, error)
+	// example is a valid input of this type, as YAML (ocm describe types;
+	// a test parses every example).
+	example string
 }
 
 var inputKinds = []*inputKind{
 	{
-		names:  []string{"File", "file"},
-		fields: []inputField{{"path", kString}, {"mediaType", kString}, {"compress", kBool}},
-		check:  requirePath,
-		open:   openFile,
+		names:   []string{"File", "file"},
+		fields:  []inputField{{"path", kString}, {"mediaType", kString}, {"compress", kBool}},
+		check:   requirePath,
+		open:    openFile,
+		example: "type: file\npath: ./config.json\nmediaType: application/json\n",
 	},
 	{
 		names: []string{"Dir", "dir"},
@@ -96,14 +100,16 @@ var inputKinds = []*inputKind{
 			{"followSymlinks", kBool}, {"includeFiles", kStringList}, {"excludeFiles", kStringList},
 			{"reproducible", kBool},
 		},
-		check: checkDir,
-		open:  openDir,
+		check:   checkDir,
+		open:    openDir,
+		example: "type: dir\npath: ./chart\ncompress: true\nexcludeFiles: [\"*.bak\"]\n",
 	},
 	{
-		names:  []string{"UTF8", "utf8"},
-		fields: []inputField{{"text", kString}, {"json", kAny}, {"formattedJson", kAny}, {"yaml", kAny}, {"compress", kBool}},
-		check:  checkUTF8,
-		open:   openUTF8,
+		names:   []string{"UTF8", "utf8"},
+		fields:  []inputField{{"text", kString}, {"json", kAny}, {"formattedJson", kAny}, {"yaml", kAny}, {"compress", kBool}},
+		check:   checkUTF8,
+		open:    openUTF8,
+		example: "type: utf8\ntext: hello world\n",
 	},
 	{
 		names: []string{"Helm", "helm"},
@@ -111,8 +117,9 @@ var inputKinds = []*inputKind{
 			{"path", kString}, {"helmRepository", kString}, {"repository", kString}, {"version", kString},
 			{"caCert", kString}, {"caCertFile", kString},
 		},
-		check: checkHelm,
-		open:  openHelm,
+		check:   checkHelm,
+		open:    openHelm,
+		example: "type: helm\npath: ./charts/podinfo\n",
 	},
 	{
 		names: []string{"Wget", "wget"},
@@ -120,15 +127,49 @@ var inputKinds = []*inputKind{
 			{"url", kString}, {"mediaType", kString}, {"header", kAny}, {"verb", kString},
 			{"body", kString}, {"noRedirect", kBool},
 		},
-		check: checkWget,
-		open:  openWget,
+		check:   checkWget,
+		open:    openWget,
+		example: "type: wget\nurl: https://example.com/app.tgz\nmediaType: application/gzip\n",
 	},
 	{
-		names:  []string{"ociImageLayout", "OCIImageLayout"},
-		fields: []inputField{{"path", kString}, {"ref", kString}},
-		check:  requirePath,
-		open:   openLayout,
+		names:   []string{"ociImageLayout", "OCIImageLayout"},
+		fields:  []inputField{{"path", kString}, {"ref", kString}},
+		check:   requirePath,
+		open:    openLayout,
+		example: "type: ociImageLayout\npath: ./image-layout\n",
 	},
+}
+
+// InputType describes one input type of constructors, for documentation.
+type InputType struct {
+	// Names are the accepted type names (the first is the preferred one);
+	// each is accepted bare and with /v1.
+	Names []string
+	// Fields are the input's fields besides type, with their kind:
+	// string, bool, []string or any.
+	Fields []InputField
+	// Example is a valid input of this type, as YAML.
+	Example string
+}
+
+// InputField is one field of an input type.
+type InputField struct {
+	Name, Kind string
+}
+
+// InputTypes lists the input types constructors accept, from the table the
+// parser uses.
+func InputTypes() []InputType {
+	kinds := map[fieldKind]string{kString: "string", kBool: "bool", kStringList: "[]string", kAny: "any"}
+	var out []InputType
+	for _, k := range inputKinds {
+		t := InputType{Names: slices.Clone(k.names), Example: k.example}
+		for _, f := range k.fields {
+			t.Fields = append(t.Fields, InputField{Name: f.name, Kind: kinds[f.kind]})
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 func lookupInputKind(t string) *inputKind {

@@ -219,6 +219,21 @@ var typeNames = []struct{ name, canonical string }{
 	{"OCI", TypeOCI},
 }
 
+// RepositoryTypeName is one spelling of a repository type.
+type RepositoryTypeName struct {
+	Name, Canonical string
+}
+
+// RepositoryTypeNames lists the repository type spellings
+// CanonicalRepositoryType accepts (case-insensitively, bare or with /v1).
+func RepositoryTypeNames() []RepositoryTypeName {
+	out := make([]RepositoryTypeName, len(typeNames))
+	for i, n := range typeNames {
+		out[i] = RepositoryTypeName{Name: n.name, Canonical: n.canonical}
+	}
+	return out
+}
+
 // CanonicalRepositoryType returns TypeCTF or TypeOCI for a repository type
 // as references and repository specifications spell it, optionally with
 // the version suffix /v1. Other types return an error wrapping

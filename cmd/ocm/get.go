@@ -17,7 +17,7 @@ import (
 
 func newGetCommand(g *globalOptions) *cobra.Command {
 	get := &cobra.Command{Use: "get", Short: "Get information about OCM entities"}
-	get.AddCommand(newGetComponentVersionCommand(g), newGetConfigCommand(g))
+	get.AddCommand(newGetComponentVersionCommand(g), newGetConfigCommand(g), newTypesCommand())
 	return get
 }
 

@@ -69,7 +69,7 @@ func newRootCommand() *cobra.Command {
 	f.BoolVar(&g.plainHTTP, "plain-http", false, "talk plain HTTP to OCI registries (loopback registries use HTTP anyway; TLS otherwise)")
 
 	root.AddCommand(newAddCommand(g), newGetCommand(g), newDownloadCommand(g), newSignCommand(g), newVerifyCommand(g), newTransferCommand(g), newCreateCommand(), newVersionCommand())
-	root.AddCommand(newCompatCommand(g), newGenerateCommand())
+	root.AddCommand(newCompatCommand(g), newGenerateCommand(), newDescribeCommand())
 	return root
 }
 

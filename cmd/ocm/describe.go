@@ -1,0 +1,176 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	"github.com/ocmgo/ocm/constructor"
+	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/reference"
+	"github.com/ocmgo/ocm/repository"
+)
+
+// typeDoc describes one type the code accepts; typeDocs builds the list
+// from the tables the parsers use, so that it cannot fall behind them.
+type typeDoc struct {
+	Kind    string      `json:"kind"`
+	Type    string      `json:"type"`
+	Aliases []string    `json:"aliases,omitempty"`
+	Fields  []typeField `json:"fields,omitempty"`
+	Example string      `json:"example"`
+}
+
+type typeField struct {
+	Name     string `json:"name"`
+	Type     string `json:"type"`
+	Required bool   `json:"required,omitempty"`
+}
+
+// typeKinds are the kinds of types described, in output order.
+var typeKinds = []string{"input", "access", "repository"}
+
+func typeDocs() []typeDoc {
+	var docs []typeDoc
+	for _, in := range constructor.InputTypes() {
+		d := typeDoc{Kind: "input", Type: in.Names[0], Aliases: in.Names[1:], Example: in.Example}
+		for _, f := range in.Fields {
+			d.Fields = append(d.Fields, typeField{Name: f.Name, Type: f.Kind})
+		}
+		docs = append(docs, d)
+	}
+	for _, a := range descriptor.AccessTypes {
+		d := typeDoc{Kind: "access", Type: a.Spellings[0], Aliases: a.Spellings[1:]}
+		ex := "type: " + d.Type + "\n"
+		for _, f := range a.Required {
+			d.Fields = append(d.Fields, typeField{Name: f, Type: "string", Required: true})
+			ex += f + ": <" + f + ">\n"
+		}
+		d.Example = ex
+		docs = append(docs, d)
+	}
+	byCanonical := map[string]*typeDoc{}
+	for _, n := range reference.RepositoryTypeNames() {
+		d := byCanonical[n.Canonical]
+		if d == nil {
+			d = &typeDoc{Kind: "repository", Type: n.Canonical}
+			ex := "type: " + n.Canonical + "\n"
+			for _, f := range repository.SpecFields(n.Canonical) {
+				d.Fields = append(d.Fields, typeField{Name: f.Name, Type: "string", Required: f.Required})
+				ex += f.Name + ": " + f.Example + "\n"
+			}
+			d.Example = ex
+			byCanonical[n.Canonical] = d
+		}
+		if n.Name != n.Canonical {
+			d.Aliases = append(d.Aliases, n.Name)
+		}
+	}
+	for _, n := range reference.RepositoryTypeNames() {
+		if d := byCanonical[n.Canonical]; d != nil {
+			docs = append(docs, *d)
+			delete(byCanonical, n.Canonical)
+		}
+	}
+	return docs
+}
+
+func newDescribeCommand() *cobra.Command {
+	describe := &cobra.Command{Use: "describe", Short: "Describe OCM types"}
+	describe.AddCommand(newTypesCommand())
+	return describe
+}
+
+func newTypesCommand() *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:     "types [input|access|repository ...]",
+		Aliases: []string{"type"},
+		Short:   "List the input, access and repository types ocm accepts, with their fields and an example",
+		Long: `List the types ocm accepts: inputs of component constructors, accesses
+of resources and sources, and repository specifications. Every type is
+also accepted with the version suffix /v1; aliases are other spellings of
+the same type.`,
+		Example: `  ocm describe types
+  ocm describe types input -o yaml
+  ocm get types access`,
+		ValidArgs: typeKinds,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			docs := typeDocs()
+			if len(args) > 0 {
+				var sel []typeDoc
+				for _, a := range args {
+					k := strings.ToLower(a)
+					if !slices.Contains(typeKinds, k) {
+						k = strings.TrimSuffix(k, "s") // inputs, repositories
+						k = strings.Replace(k, "repositorie", "repository", 1)
+					}
+					if !slices.Contains(typeKinds, k) {
+						return fmt.Errorf("unknown kind of type %q: use %s", a, strings.Join(typeKinds, ", "))
+					}
+					for _, d := range docs {
+						if d.Kind == k {
+							sel = append(sel, d)
+						}
+					}
+				}
+				docs = sel
+			}
+			return printTypeDocs(cmd.OutOrStdout(), output, docs)
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text, yaml, json")
+	enumFlag(cmd, "output", "text", "yaml", "json")
+	return cmd
+}
+
+func printTypeDocs(w io.Writer, output string, docs []typeDoc) error {
+	switch output {
+	case "json":
+		data, err := json.MarshalIndent(docs, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", data)
+		return err
+	case "yaml":
+		data, err := yaml.Marshal(docs)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(data)
+		return err
+	}
+	var b strings.Builder
+	kind := ""
+	for _, d := range docs {
+		if d.Kind != kind {
+			kind = d.Kind
+			fmt.Fprintf(&b, "%s TYPES\n\n", strings.ToUpper(kind))
+		}
+		fmt.Fprintf(&b, "  %s", d.Type)
+		if len(d.Aliases) > 0 {
+			fmt.Fprintf(&b, " (also: %s)", strings.Join(d.Aliases, ", "))
+		}
+		b.WriteString("\n")
+		for _, f := range d.Fields {
+			req := ""
+			if f.Required {
+				req = ", required"
+			}
+			fmt.Fprintf(&b, "    %-16s %s%s\n", f.Name, f.Type, req)
+		}
+		b.WriteString("    example:\n")
+		for _, line := range strings.Split(strings.TrimSuffix(d.Example, "\n"), "\n") {
+			fmt.Fprintf(&b, "      %s\n", line)
+		}
+		b.WriteString("\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/ocmgo/ocm/constructor"
+	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/reference"
+	"github.com/ocmgo/ocm/repository"
+)
+
+// TestDescribeTypesCoversRegistries walks the tables the parsers use and
+// fails when a type name (or alias) is missing from the output.
+func TestDescribeTypesCoversRegistries(t *testing.T) {
+	out, _, err := run(t, "describe", "types", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs []typeDoc
+	if err := json.Unmarshal([]byte(out), &docs); err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{} // kind/name
+	for _, d := range docs {
+		listed[d.Kind+"/"+d.Type] = true
+		for _, a := range d.Aliases {
+			listed[d.Kind+"/"+a] = true
+		}
+		if d.Example == "" {
+			t.Errorf("%s type %s has no example", d.Kind, d.Type)
+		}
+	}
+	var want []string
+	for _, in := range constructor.InputTypes() {
+		for _, n := range in.Names {
+			want = append(want, "input/"+n)
+		}
+	}
+	for _, a := range descriptor.AccessTypes {
+		for _, n := range a.Spellings {
+			want = append(want, "access/"+n)
+		}
+	}
+	for _, n := range reference.RepositoryTypeNames() {
+		want = append(want, "repository/"+n.Name)
+	}
+	for _, w := range want {
+		if !listed[w] {
+			t.Errorf("%s missing from ocm describe types", w)
+		}
+	}
+
+	// The text form lists the same names; get types is the same command.
+	text, _, err := run(t, "get", "types")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range want {
+		_, name, _ := strings.Cut(w, "/")
+		if !strings.Contains(text, name) {
+			t.Errorf("%s missing from the text output", w)
+		}
+	}
+	acc, _, err := run(t, "describe", "types", "access", "-o", "yaml")
+	if err != nil || strings.Contains(acc, "kind: input") || !strings.Contains(acc, "kind: access") {
+		t.Fatalf("%v: %s", err, acc)
+	}
+	repos, _, err := run(t, "describe", "types", "repositories", "inputs", "-o", "yaml")
+	if err != nil || strings.Contains(repos, "kind: access") || !strings.Contains(repos, "kind: repository") || !strings.Contains(repos, "kind: input") {
+		t.Fatalf("%v: %s", err, repos)
+	}
+	if _, _, err := run(t, "describe", "types", "plugins"); err == nil || !strings.Contains(err.Error(), `"plugins"`) {
+		t.Fatalf("unknown kind: %v", err)
+	}
+}
+
+// TestDescribeTypesExamples: every example is accepted by the code that
+// reads that type.
+func TestDescribeTypesExamples(t *testing.T) {
+	for _, d := range typeDocs() {
+		var m map[string]any
+		if err := yaml.Unmarshal([]byte(d.Example), &m); err != nil {
+			t.Errorf("%s %s: example is not YAML: %v", d.Kind, d.Type, err)
+			continue
+		}
+		switch d.Kind {
+		case "input":
+			js, _ := json.Marshal(m)
+			cons := `{"components":[{"name":"example.com/c","version":"1.0.0","provider":{"name":"example.com"},"resources":[{"name":"res","type":"blob","input":` + string(js) + `}]}]}`
+			if _, err := constructor.Parse([]byte(cons), "example", constructor.LoadOptions{}); err != nil {
+				t.Errorf("input %s: example refused: %v", d.Type, err)
+			}
+		case "access":
+			js, _ := json.Marshal(m)
+			var acc descriptor.Typed
+			if err := json.Unmarshal(js, &acc); err != nil {
+				t.Fatal(err)
+			}
+			if err := constructor.CheckAccess(&acc); err != nil {
+				t.Errorf("access %s: example refused: %v", d.Type, err)
+			}
+		case "repository":
+			js, _ := json.Marshal(m)
+			if _, err := repository.ParseSpec(js); err != nil {
+				t.Errorf("repository %s: example refused: %v", d.Type, err)
+			}
+			for _, f := range d.Fields {
+				if !f.Required {
+					continue
+				}
+				without := map[string]any{}
+				for k, v := range m {
+					if k != f.Name {
+						without[k] = v
+					}
+				}
+				js, _ := json.Marshal(without)
+				if _, err := repository.ParseSpec(js); err == nil {
+					t.Errorf("repository %s: accepted without required %s", d.Type, f.Name)
+				}
+			}
+		default:
+			t.Errorf("unexpected kind %q", d.Kind)
+		}
+	}
+}
