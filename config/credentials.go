@@ -148,6 +148,53 @@ func identityEqual(a, b map[string]string) bool {
 	return true
 }
 
+// CredentialType is one typed credentials entry this code reads.
+type CredentialType struct {
+	// Names are the type names, each accepted bare or with a version.
+	Names []string
+	// Fields are the fields besides type; "properties" is the free-form
+	// property map of Credentials/v1.
+	Fields []string
+}
+
+// credentialTypes is the one table of credential types; mergeCredentials
+// refuses types not in it.
+var credentialTypes = []CredentialType{
+	{Names: []string{"Credentials", "DirectCredentials"}, Fields: []string{"properties"}},
+	{Names: []string{"RSACredentials"}, Fields: []string{"privateKeyPEM", "privateKeyPEMFile", "publicKeyPEM", "publicKeyPEMFile"}},
+	{Names: []string{"OCICredentials"}, Fields: []string{"username", "password", "accessToken", "identityToken"}},
+	{Names: []string{"HelmHTTPCredentials"}, Fields: []string{PropUsername, PropPassword, PropCertFile, PropKeyFile}},
+	{Names: []string{"WgetCredentials"}, Fields: []string{PropUsername, PropPassword, PropIdentityToken, PropCertificate, PropPrivateKey, PropCertificateAuthority}},
+}
+
+// CredentialTypes lists the credential types configurations may use.
+func CredentialTypes() []CredentialType {
+	out := make([]CredentialType, len(credentialTypes))
+	for i, t := range credentialTypes {
+		out[i] = CredentialType{Names: append([]string(nil), t.Names...), Fields: append([]string(nil), t.Fields...)}
+	}
+	return out
+}
+
+func knownCredentialType(base string) bool {
+	for _, t := range credentialTypes {
+		for _, n := range t.Names {
+			if n == base {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func unsupportedCredentialType(typ string) error {
+	var names []string
+	for _, t := range credentialTypes {
+		names = append(names, t.Names[0]+"/v1")
+	}
+	return fmt.Errorf("unsupported credentials type %q (%s)", typ, strings.Join(names, ", "))
+}
+
 // mergeCredentials maps one typed credentials entry onto property names.
 func mergeCredentials(props map[string]string, raw json.RawMessage) error {
 	var head struct {
@@ -158,6 +205,9 @@ func mergeCredentials(props map[string]string, raw json.RawMessage) error {
 		return err
 	}
 	base, _, _ := strings.Cut(head.Type, "/")
+	if base != "" && !knownCredentialType(base) {
+		return unsupportedCredentialType(head.Type)
+	}
 	switch base {
 	case "Credentials", "DirectCredentials":
 		for k, v := range head.Properties {
@@ -214,7 +264,7 @@ func mergeCredentials(props map[string]string, raw json.RawMessage) error {
 	case "":
 		return fmt.Errorf("credentials entry without type")
 	default:
-		return fmt.Errorf("unsupported credentials type %q (Credentials/v1, RSACredentials/v1, OCICredentials/v1, HelmHTTPCredentials/v1, WgetCredentials/v1)", head.Type)
+		return unsupportedCredentialType(head.Type)
 	}
 	return nil
 }

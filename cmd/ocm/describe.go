@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
+	"github.com/ocmgo/ocm/config"
 	"github.com/ocmgo/ocm/constructor"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/reference"
@@ -33,7 +34,7 @@ type typeField struct {
 }
 
 // typeKinds are the kinds of types described, in output order.
-var typeKinds = []string{"input", "access", "repository"}
+var typeKinds = []string{"input", "access", "repository", "credential"}
 
 func typeDocs() []typeDoc {
 	var docs []typeDoc
@@ -77,6 +78,22 @@ func typeDocs() []typeDoc {
 			delete(byCanonical, n.Canonical)
 		}
 	}
+	for _, c := range config.CredentialTypes() {
+		d := typeDoc{Kind: "credential", Type: c.Names[0] + "/v1", Aliases: c.Names[1:]}
+		ex := "type: " + d.Type + "\n"
+		for _, f := range c.Fields {
+			if f == "properties" {
+				// Free-form properties; these are the ones registries use.
+				d.Fields = append(d.Fields, typeField{Name: f, Type: "map[string]string"})
+				ex += "properties:\n  username: <username>\n  password: <password>\n"
+				continue
+			}
+			d.Fields = append(d.Fields, typeField{Name: f, Type: "string"})
+			ex += f + ": <" + f + ">\n"
+		}
+		d.Example = ex
+		docs = append(docs, d)
+	}
 	return docs
 }
 
@@ -89,13 +106,13 @@ func newDescribeCommand() *cobra.Command {
 func newTypesCommand() *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
-		Use:     "types [input|access|repository ...]",
+		Use:     "types [input|access|repository|credential ...]",
 		Aliases: []string{"type"},
-		Short:   "List the input, access and repository types ocm accepts, with their fields and an example",
+		Short:   "List the input, access, repository and credential types ocm accepts, with their fields and an example",
 		Long: `List the types ocm accepts: inputs of component constructors, accesses
-of resources and sources, and repository specifications. Every type is
-also accepted with the version suffix /v1; aliases are other spellings of
-the same type.`,
+of resources and sources, repository specifications, and credentials in
+configuration files. Every type is also accepted with the version suffix
+/v1 (credentials: bare too); aliases are other spellings of the same type.`,
 		Example: `  ocm describe types
   ocm describe types input -o yaml
   ocm get types access`,
@@ -163,7 +180,7 @@ func printTypeDocs(w io.Writer, output string, docs []typeDoc) error {
 			if f.Required {
 				req = ", required"
 			}
-			fmt.Fprintf(&b, "    %-16s %s%s\n", f.Name, f.Type, req)
+			fmt.Fprintf(&b, "    %-20s %s%s\n", f.Name, f.Type, req)
 		}
 		b.WriteString("    example:\n")
 		for _, line := range strings.Split(strings.TrimSuffix(d.Example, "\n"), "\n") {

@@ -2,13 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/ocmgo/ocm/config"
 	"github.com/ocmgo/ocm/constructor"
 	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/internal/testutil"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
 )
@@ -47,6 +50,12 @@ func TestDescribeTypesCoversRegistries(t *testing.T) {
 	}
 	for _, n := range reference.RepositoryTypeNames() {
 		want = append(want, "repository/"+n.Name)
+	}
+	for _, c := range config.CredentialTypes() {
+		want = append(want, "credential/"+c.Names[0]+"/v1")
+		for _, n := range c.Names[1:] {
+			want = append(want, "credential/"+n)
+		}
 	}
 	for _, w := range want {
 		if !listed[w] {
@@ -122,6 +131,19 @@ func TestDescribeTypesExamples(t *testing.T) {
 				if _, err := repository.ParseSpec(js); err == nil {
 					t.Errorf("repository %s: accepted without required %s", d.Type, f.Name)
 				}
+			}
+		case "credential":
+			js, _ := json.Marshal(m)
+			cfgFile := filepath.Join(t.TempDir(), "ocmconfig")
+			testutil.WriteFile(t, cfgFile, []byte(`{"type":"generic.config.ocm.software/v1","configurations":[{"type":"credentials.config.ocm.software","consumers":[{"identity":{"type":"Example"},"credentials":[`+string(js)+`]}]}]}`), 0o600)
+			cfg, err := config.Load([]string{cfgFile})
+			if err != nil {
+				t.Errorf("credential %s: %v", d.Type, err)
+				continue
+			}
+			creds, ok, err := cfg.CredentialsMatching(func(id map[string]string) bool { return id["type"] == "Example" })
+			if err != nil || !ok || len(creds.Properties) == 0 {
+				t.Errorf("credential %s: example refused: %v (found %v)", d.Type, err, ok)
 			}
 		default:
 			t.Errorf("unexpected kind %q", d.Kind)
