@@ -119,6 +119,18 @@ type LoadOptions struct {
 	// Env looks up environment variables, both for ${VAR} substitution and
 	// for SOURCE_DATE_EPOCH when inputs are opened. Default os.LookupEnv.
 	Env func(string) (string, bool)
+	// BaseDir, if set, is the directory relative input paths resolve
+	// against instead of the constructor file's directory (the reference
+	// CLI's --working-directory).
+	BaseDir string
+}
+
+// base returns the directory relative input paths resolve against.
+func (o LoadOptions) base(fileDir string) string {
+	if o.BaseDir != "" {
+		return o.BaseDir
+	}
+	return fileDir
 }
 
 func (o LoadOptions) env() func(string) (string, bool) {
@@ -155,7 +167,7 @@ func Load(path string, opts LoadOptions) (*Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	return parseWithCompat(data, file, filepath.Dir(file), opts)
+	return parseWithCompat(data, file, opts.base(filepath.Dir(file)), opts)
 }
 
 func findConstructor(dir string) (string, error) {
@@ -182,7 +194,7 @@ func Parse(data []byte, source string, opts LoadOptions) (*Spec, error) {
 	if source != "" {
 		base = filepath.Dir(source)
 	}
-	return parseWithCompat(data, source, base, opts)
+	return parseWithCompat(data, source, opts.base(base), opts)
 }
 
 // FieldError is one problem in a constructor file, named by the file and the

@@ -90,7 +90,7 @@ func (o *addCVOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	if o.concurrency < 1 {
 		return fmt.Errorf("--concurrency-limit %d: must be at least 1", o.concurrency)
 	}
-	spec, err := constructor.Load(constructorPath(o.constructor), constructor.LoadOptions{})
+	spec, err := constructor.Load(constructorPath(o.constructor), constructor.LoadOptions{BaseDir: g.workingDir})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -40,6 +42,8 @@ type globalOptions struct {
 	logOutput   string
 	plainHTTP   bool
 	strictCfg   bool
+	workingDir  string
+	tempFolder  string
 
 	config *config.Config
 	logger *slog.Logger
@@ -63,6 +67,8 @@ func newRootCommand() *cobra.Command {
 	f.StringVar(&g.logFormat, "logformat", "text", "log format: text or json")
 	f.StringVar(&g.logOutput, "logoutput", "stderr", "log output: stderr or stdout")
 	f.BoolVar(&g.strictCfg, "strict-config", false, "fail when the configuration has entries that would be ignored (unknown types, missing docker config files) instead of warning")
+	f.StringVar(&g.workingDir, "working-directory", "", "directory relative input paths of component constructors resolve against (default: the constructor's directory)")
+	f.StringVar(&g.tempFolder, "temp-folder", "", "directory for temporary files (default: $TMPDIR or the system's)")
 	enumFlag(root, "loglevel", "debug", "info", "warn", "error")
 	enumFlag(root, "logformat", "text", "json")
 	enumFlag(root, "logoutput", "stderr", "stdout")
@@ -99,6 +105,9 @@ func (g *globalOptions) setup(cmd *cobra.Command) error {
 	default:
 		return fmt.Errorf("--logformat %q: use text or json", g.logFormat)
 	}
+	if err := g.setupDirs(); err != nil {
+		return err
+	}
 	cfg, err := config.Load(g.configFiles)
 	if err != nil {
 		return err
@@ -117,6 +126,35 @@ func (g *globalOptions) setup(cmd *cobra.Command) error {
 	}
 	for _, p := range problems {
 		g.logger.Warn(p.Message, "file", p.File, "type", p.Type)
+	}
+	return nil
+}
+
+// setupDirs checks --working-directory and --temp-folder and applies the
+// latter: every temporary file of the libraries comes from os.TempDir,
+// which reads TMPDIR.
+func (g *globalOptions) setupDirs() error {
+	for _, d := range []struct{ flag, dir string }{{"working-directory", g.workingDir}, {"temp-folder", g.tempFolder}} {
+		if d.dir == "" {
+			continue
+		}
+		fi, err := os.Stat(d.dir)
+		if err != nil {
+			return fmt.Errorf("--%s: %w", d.flag, err)
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("--%s %s: not a directory", d.flag, d.dir)
+		}
+	}
+	if g.tempFolder != "" {
+		abs, err := filepath.Abs(g.tempFolder)
+		if err != nil {
+			return err
+		}
+		if err := os.Setenv("TMPDIR", abs); err != nil {
+			return err
+		}
+		g.logger.Debug("temporary files go to", "dir", abs)
 	}
 	return nil
 }
