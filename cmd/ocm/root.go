@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -87,6 +88,16 @@ func (g *globalOptions) setup(cmd *cobra.Command) error {
 	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
 		return fmt.Errorf("--loglevel %q: use debug, info, warn or error", g.logLevel)
 	}
+	// Log records, progress lines and results come from several goroutines.
+	// Writes to a file are whole lines each; anything else (buffers,
+	// embedding programs) gets one lock per stream.
+	root := cmd.Root()
+	if _, ok := root.ErrOrStderr().(*os.File); !ok {
+		root.SetErr(&lockedWriter{w: root.ErrOrStderr()})
+	}
+	if _, ok := root.OutOrStdout().(*os.File); !ok {
+		root.SetOut(&lockedWriter{w: root.OutOrStdout()})
+	}
 	var out io.Writer
 	switch g.logOutput {
 	case "stderr":
@@ -128,6 +139,18 @@ func (g *globalOptions) setup(cmd *cobra.Command) error {
 		g.logger.Warn(p.Message, "file", p.File, "type", p.Type)
 	}
 	return nil
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // setupDirs checks --working-directory and --temp-folder and applies the
