@@ -36,6 +36,9 @@ type typeField struct {
 // typeKinds are the kinds of types described, in output order.
 var typeKinds = []string{"input", "access", "repository", "credential"}
 
+// typeKindAliases are the reference CLI's subsystem names.
+var typeKindAliases = map[string]string{"ocm-repository": "repository", "credentials": "credential"}
+
 func typeDocs() []typeDoc {
 	var docs []typeDoc
 	for _, in := range constructor.InputTypes() {
@@ -123,6 +126,9 @@ configuration files. Every type is also accepted with the version suffix
 				var sel []typeDoc
 				for _, a := range args {
 					k := strings.ToLower(a)
+					if r, ok := typeKindAliases[k]; ok {
+						k = r
+					}
 					if !slices.Contains(typeKinds, k) {
 						k = strings.TrimSuffix(k, "s") // inputs, repositories
 						k = strings.Replace(k, "repositorie", "repository", 1)

@@ -78,7 +78,7 @@ func TestDescribeTypesCoversRegistries(t *testing.T) {
 	if err != nil || strings.Contains(acc, "kind: input") || !strings.Contains(acc, "kind: access") {
 		t.Fatalf("%v: %s", err, acc)
 	}
-	repos, _, err := run(t, "describe", "types", "repositories", "inputs", "-o", "yaml")
+	repos, _, err := run(t, "describe", "types", "ocm-repository", "inputs", "-o", "yaml")
 	if err != nil || strings.Contains(repos, "kind: access") || !strings.Contains(repos, "kind: repository") || !strings.Contains(repos, "kind: input") {
 		t.Fatalf("%v: %s", err, repos)
 	}
