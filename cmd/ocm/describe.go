@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -34,10 +35,10 @@ type typeField struct {
 }
 
 // typeKinds are the kinds of types described, in output order.
-var typeKinds = []string{"input", "access", "repository", "credential"}
+var typeKinds = []string{"input", "access", "repository", "credential", "credential-repository", "configuration"}
 
 // typeKindAliases are the reference CLI's subsystem names.
-var typeKindAliases = map[string]string{"ocm-repository": "repository", "credentials": "credential"}
+var typeKindAliases = map[string]string{"ocm-repository": "repository", "credentials": "credential", "config": "configuration"}
 
 func typeDocs() []typeDoc {
 	var docs []typeDoc
@@ -97,7 +98,56 @@ func typeDocs() []typeDoc {
 		d.Example = ex
 		docs = append(docs, d)
 	}
+	// Credential repositories: the fields of the struct the configuration
+	// is decoded into.
+	repo := typeDoc{Kind: "credential-repository", Type: config.DockerConfigType + "/v1", Aliases: []string{config.DockerConfigType}}
+	rt := reflect.TypeOf(config.CredentialRepository{})
+	for i := 0; i < rt.NumField(); i++ {
+		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		if name == "" || name == "-" || name == "type" {
+			continue
+		}
+		typ := rt.Field(i).Type.String()
+		typ = strings.TrimPrefix(typ, "*")
+		repo.Fields = append(repo.Fields, typeField{Name: name, Type: typ})
+	}
+	repo.Example = "type: " + repo.Type + "\ndockerConfigFile: ~/.docker/config.json\n"
+	docs = append(docs, repo)
+	for _, t := range append([]string{config.GenericType}, config.KnownTypes...) {
+		docs = append(docs, typeDoc{Kind: "configuration", Type: t, Fields: configFields[t], Example: configExamples[t]})
+	}
 	return docs
+}
+
+// configFields and configExamples document the configuration types of
+// config.KnownTypes; a test fails when a known type has no example here.
+var configFields = map[string][]typeField{
+	config.GenericType:     {{Name: "configurations", Type: "[]configuration", Required: true}},
+	config.CredentialsType: {{Name: "consumers", Type: "[]{identity, credentials}"}, {Name: "repositories", Type: "[]{repository}"}},
+	config.SigningType:     {{Name: "signer", Type: "RSASigningConfiguration/v1alpha1"}, {Name: "verifier", Type: "RSASigningConfiguration/v1alpha1"}},
+}
+
+var configExamples = map[string]string{
+	config.GenericType: `type: generic.config.ocm.software/v1
+configurations:
+- type: credentials.config.ocm.software
+  consumers: []
+`,
+	config.CredentialsType: `type: credentials.config.ocm.software
+consumers:
+- identity: {type: OCIRegistry, hostname: ghcr.io}
+  credentials:
+  - type: Credentials/v1
+    properties: {username: <username>, password: <password>}
+repositories:
+- repository: {type: DockerConfig/v1, dockerConfigFile: ~/.docker/config.json}
+`,
+	config.SigningType: `type: signing.config.ocm.software
+signer:
+  type: RSASigningConfiguration/v1alpha1
+  signatureAlgorithm: RSASSA-PSS
+  signatureEncodingPolicy: PEM
+`,
 }
 
 func newDescribeCommand() *cobra.Command {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -50,6 +51,10 @@ func TestDescribeTypesCoversRegistries(t *testing.T) {
 	}
 	for _, n := range reference.RepositoryTypeNames() {
 		want = append(want, "repository/"+n.Name)
+	}
+	want = append(want, "credential-repository/"+config.DockerConfigType, "configuration/"+config.GenericType)
+	for _, k := range config.KnownTypes {
+		want = append(want, "configuration/"+k)
 	}
 	for _, c := range config.CredentialTypes() {
 		want = append(want, "credential/"+c.Names[0]+"/v1")
@@ -144,6 +149,24 @@ func TestDescribeTypesExamples(t *testing.T) {
 			creds, ok, err := cfg.CredentialsMatching(func(id map[string]string) bool { return id["type"] == "Example" })
 			if err != nil || !ok || len(creds.Properties) == 0 {
 				t.Errorf("credential %s: example refused: %v (found %v)", d.Type, err, ok)
+			}
+		case "configuration", "credential-repository":
+			js, _ := json.Marshal(m)
+			if d.Kind == "credential-repository" {
+				js = []byte(`{"type":"credentials.config.ocm.software","repositories":[{"repository":` + string(js) + `}]}`)
+			}
+			if d.Type != config.GenericType {
+				js = []byte(`{"type":"generic.config.ocm.software/v1","configurations":[` + string(js) + `]}`)
+			}
+			entries, err := config.Parse(js)
+			if err != nil || len(entries) == 0 {
+				t.Errorf("%s %s: example refused: %v", d.Kind, d.Type, err)
+			}
+			for _, e := range entries {
+				base, _, _ := strings.Cut(e.Type, "/")
+				if !slices.Contains(config.KnownTypes, base) {
+					t.Errorf("%s %s: example entry of type %s would be ignored", d.Kind, d.Type, e.Type)
+				}
 			}
 		default:
 			t.Errorf("unexpected kind %q", d.Kind)

@@ -49,7 +49,7 @@ func TestEnumFlags(t *testing.T) {
 		"ocm add component-version --display-mode", "ocm add component-version --external-component-version-copy-policy",
 		"ocm get component-version --output", "ocm sign component-version --output",
 		"ocm transfer component-version --output", "ocm transfer component-version --upload-as", "ocm transfer component-version --existing",
-		"ocm download resource --extraction-policy", "ocm download resource --transformer", "ocm compat check --output",
+		"ocm download resource --extraction-policy", "ocm download resource --transformer", "ocm compat check --output", "ocm get config --output", "ocm version --output", "ocm generate docs --mode", "ocm describe types --output",
 	} {
 		if !seen[want] {
 			t.Errorf("%s is not an enumerated flag (seen: %v)", want, seen)

@@ -22,9 +22,6 @@ private keys and inline docker configs are shown as <redacted>.`,
   ocm --config ./.ocmconfig get config -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := oneOf("output", output, "yaml", "json"); err != nil {
-				return err
-			}
 			doc, err := g.config.Redacted()
 			if err != nil {
 				return err
@@ -48,5 +45,6 @@ private keys and inline docker configs are shown as <redacted>.`,
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "yaml", "output format: yaml or json")
+	enumFlag(cmd, "output", "yaml", "json")
 	return cmd
 }
