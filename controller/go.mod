@@ -3,7 +3,6 @@ module github.com/ocmgo/ocm/controller
 go 1.26.0
 
 require (
-	github.com/Masterminds/semver/v3 v3.5.0
 	github.com/google/cel-go v0.29.2
 	github.com/ocmgo/ocm v0.0.0-00010101000000-000000000000
 	github.com/olareg/olareg v0.1.2
@@ -29,6 +28,7 @@ require (
 	dario.cat/mergo v1.0.1 // indirect
 	github.com/BurntSushi/toml v1.6.0 // indirect
 	github.com/Masterminds/goutils v1.1.1 // indirect
+	github.com/Masterminds/semver/v3 v3.5.0 // indirect
 	github.com/Masterminds/sprig/v3 v3.3.0 // indirect
 	github.com/antlr4-go/antlr/v4 v4.13.1 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
