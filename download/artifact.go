@@ -2,7 +2,6 @@ package download
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -17,7 +16,6 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
 
-	"github.com/ocmgo/ocm/blob"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/integrity"
 	"github.com/ocmgo/ocm/repository/ocimap"
@@ -57,41 +55,9 @@ func downloadArtifact(ctx context.Context, fetcher content.Fetcher, root ocispec
 		return nil, err
 	}
 	layout := []byte(`{"imageLayoutVersion":"1.0.0"}`)
-	if opts.Extraction == ExtractAuto {
-		dir, err := blob.CreateAtomicDir(output)
-		if err != nil {
-			return nil, err
-		}
-		defer dir.Abort()
-		w := &dirLayoutWriter{root: dir.Path}
-		if err := writeLayout(ctx, w, fetcher, nodes, index, layout); err != nil {
-			return nil, err
-		}
-		if err := dir.Commit(); err != nil {
-			return nil, err
-		}
-		return &Result{Path: output, Format: "oci-layout", Digest: root.Digest, Verified: checked}, nil
-	}
-	f, err := blob.CreateAtomic(output)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Abort()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	tw := tar.NewWriter(bw)
-	if err := writeLayout(ctx, &tarLayoutWriter{tw: tw}, fetcher, nodes, index, layout); err != nil {
-		return nil, err
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	if err := bw.Flush(); err != nil {
-		return nil, err
-	}
-	if err := f.Commit(); err != nil {
-		return nil, err
-	}
-	return &Result{Path: output, Format: "oci-layout-tar", Digest: root.Digest, Verified: checked}, nil
+	return publishFiles(output, opts.Extraction == ExtractAuto, "oci-layout", "oci-layout-tar", root.Digest, checked, func(w layoutWriter) error {
+		return writeLayout(ctx, w, fetcher, nodes, index, layout)
+	})
 }
 
 func matchDigest(d *descriptor.DigestSpec, dg digest.Digest) error {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
 
@@ -85,7 +86,14 @@ func downloadChart(ctx context.Context, fetcher content.Fetcher, desc ocispec.De
 // writeChartFiles publishes the files write produces as a directory
 // (ExtractAuto) or a tar (ExtractDisable), only when write succeeded.
 func writeChartFiles(output string, opts Options, desc ocispec.Descriptor, checked []string, write func(layoutWriter) error) (*Result, error) {
-	if opts.Extraction != ExtractDisable {
+	return publishFiles(output, opts.Extraction != ExtractDisable, "directory", "file", desc.Digest, checked, write)
+}
+
+// publishFiles writes the files write produces into a directory (asDir) or
+// a tar at output, through a temporary path that replaces output only when
+// write succeeded; the result names dirFormat or tarFormat.
+func publishFiles(output string, asDir bool, dirFormat, tarFormat string, dg digest.Digest, checked []string, write func(layoutWriter) error) (*Result, error) {
+	if asDir {
 		dir, err := blob.CreateAtomicDir(output)
 		if err != nil {
 			return nil, err
@@ -97,7 +105,7 @@ func writeChartFiles(output string, opts Options, desc ocispec.Descriptor, check
 		if err := dir.Commit(); err != nil {
 			return nil, err
 		}
-		return &Result{Path: output, Format: "directory", Digest: desc.Digest, Verified: checked}, nil
+		return &Result{Path: output, Format: dirFormat, Digest: dg, Verified: checked}, nil
 	}
 	f, err := blob.CreateAtomic(output)
 	if err != nil {
@@ -118,7 +126,7 @@ func writeChartFiles(output string, opts Options, desc ocispec.Descriptor, check
 	if err := f.Commit(); err != nil {
 		return nil, err
 	}
-	return &Result{Path: output, Format: "file", Digest: desc.Digest, Verified: checked}, nil
+	return &Result{Path: output, Format: tarFormat, Digest: dg, Verified: checked}, nil
 }
 
 // downloadChartArchive writes a chart archive (e.g. from a Helm chart
