@@ -202,16 +202,26 @@ func expectations(desc ocispec.Descriptor, res *descriptor.Resource) ([]blob.Exp
 	return exps, checked, nil
 }
 
-func downloadBlob(ctx context.Context, fetcher content.Fetcher, desc ocispec.Descriptor, res *descriptor.Resource, output string, opts Options) (*Result, error) {
+// fetchVerifying opens desc with the verifier of everything its bytes must
+// match (content address, resource digest) and what those checks are called.
+func fetchVerifying(ctx context.Context, fetcher content.Fetcher, desc ocispec.Descriptor, res *descriptor.Resource) (io.ReadCloser, *blob.Verifier, []string, error) {
 	exps, checked, err := expectations(desc, res)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	verifier, err := blob.NewVerifier(exps...)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	rc, err := fetcher.Fetch(ctx, desc)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return rc, verifier, checked, nil
+}
+
+func downloadBlob(ctx context.Context, fetcher content.Fetcher, desc ocispec.Descriptor, res *descriptor.Resource, output string, opts Options) (*Result, error) {
+	rc, verifier, checked, err := fetchVerifying(ctx, fetcher, desc, res)
 	if err != nil {
 		return nil, err
 	}

@@ -133,15 +133,7 @@ func publishFiles(output string, asDir bool, dirFormat, tarFormat string, dg dig
 // repository) under its Helm file name: it is spooled to a temporary file
 // while hashed and its Chart.yaml read, then published.
 func downloadChartArchive(ctx context.Context, fetcher content.Fetcher, desc ocispec.Descriptor, res *descriptor.Resource, output string, opts Options) (*Result, error) {
-	exps, checked, err := expectations(desc, res)
-	if err != nil {
-		return nil, err
-	}
-	verifier, err := blob.NewVerifier(exps...)
-	if err != nil {
-		return nil, err
-	}
-	rc, err := fetcher.Fetch(ctx, desc)
+	rc, verifier, checked, err := fetchVerifying(ctx, fetcher, desc, res)
 	if err != nil {
 		return nil, err
 	}
