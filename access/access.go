@@ -64,12 +64,16 @@ type Options struct {
 	PlainHTTP bool
 	// Client is the base HTTP client; its Transport (e.g. with extra root
 	// CAs) is used for registries and HTTP(S) sources. Nil, or a client
-	// without a Transport, uses httpclient.Shared(Timeouts). Its
+	// without a Transport, uses the shared transport of HTTP. Its
 	// CheckRedirect is replaced.
 	Client *http.Client
-	// Timeouts bound each phase of a request (see httpclient.Timeouts;
-	// zero fields take the defaults) unless Client brings its own
-	// Transport.
+	// HTTP are the connection settings (timeouts, TLS per host, retry
+	// policy); nil takes them from Config's http.config.ocm.software
+	// entries.
+	HTTP *httpclient.Config
+	// Timeouts, where non-zero, override the configured bounds of every
+	// phase of a request (see httpclient.Timeouts) unless Client brings
+	// its own Transport.
 	Timeouts httpclient.Timeouts
 	// MaxRedirects bounds redirects (default DefaultMaxRedirects).
 	MaxRedirects int
@@ -338,7 +342,10 @@ func Describe(acc *descriptor.Typed) string {
 // caPEM (e.g. a Helm input's caCert) for TLS; registry connections are not
 // shared with f.
 func (f *Fetcher) WithRootCAs(caPEM []byte) (*Fetcher, error) {
-	c := f.baseClient()
+	c, err := f.baseClient()
+	if err != nil {
+		return nil, err
+	}
 	if err := withTLS(c, func(tc *tls.Config) error { return addRootCAs(tc, caPEM) }); err != nil {
 		return nil, err
 	}

@@ -171,7 +171,10 @@ func (f *Fetcher) do(ctx context.Context, req httpRequest) (*http.Response, erro
 // httpClient returns a client with the redirect policy and, when the
 // credentials carry them, a client certificate and an extra CA.
 func (f *Fetcher) httpClient(u *url.URL, noRedirect bool, creds config.Credentials, haveCreds bool) (*http.Client, error) {
-	c := f.baseClient()
+	c, err := f.baseClient()
+	if err != nil {
+		return nil, err
+	}
 	max := f.opts.MaxRedirects
 	c.CheckRedirect = func(next *http.Request, via []*http.Request) error {
 		if noRedirect {
@@ -227,31 +230,39 @@ func (f *Fetcher) httpClient(u *url.URL, noRedirect bool, creds config.Credentia
 }
 
 // baseClient is a copy of the configured client, with the shared bounded
-// transport unless the client brings its own.
-func (f *Fetcher) baseClient() *http.Client {
+// transport of the HTTP configuration unless the client brings its own.
+func (f *Fetcher) baseClient() (*http.Client, error) {
 	c := &http.Client{}
 	if f.opts.Client != nil {
 		*c = *f.opts.Client
 	}
 	if c.Transport == nil {
-		c.Transport = httpclient.Shared(f.opts.Timeouts)
+		h, err := f.opts.repositoryOptions().HTTPConfig()
+		if err != nil {
+			return nil, err
+		}
+		if c.Transport, err = httpclient.SharedFor(h); err != nil {
+			return nil, err
+		}
 	}
-	return c
+	return c, nil
 }
 
 // withTLS gives c a clone of its transport whose TLS settings mutate changed.
 func withTLS(c *http.Client, mutate func(*tls.Config) error) error {
 	var t *http.Transport
-	set := func() { c.Transport = t }
 	switch bt := c.Transport.(type) {
 	case nil:
 		t = http.DefaultTransport.(*http.Transport).Clone()
 	case *http.Transport:
 		t = bt.Clone()
 	case *httpclient.Transport:
-		ht := bt.Clone()
-		t = ht.Base
-		set = func() { c.Transport = ht }
+		ht, err := bt.WithTLS(mutate)
+		if err != nil {
+			return err
+		}
+		c.Transport = ht
+		return nil
 	default:
 		return fmt.Errorf("cannot change TLS settings of a %T transport", c.Transport)
 	}
@@ -263,7 +274,7 @@ func withTLS(c *http.Client, mutate func(*tls.Config) error) error {
 		return err
 	}
 	t.TLSClientConfig = tc
-	set()
+	c.Transport = t
 	return nil
 }
 

@@ -29,7 +29,7 @@ func (f *Fetcher) registryFor(img reference.Image) (*oci.Registry, error) {
 	if r, ok := f.registries[key]; ok {
 		return r, nil
 	}
-	r, err := repository.OpenImageRegistry(img, repository.Options{Config: f.opts.Config, PlainHTTP: f.opts.PlainHTTP, Client: f.opts.Client, Timeouts: f.opts.Timeouts})
+	r, err := repository.OpenImageRegistry(img, f.opts.repositoryOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -185,4 +185,9 @@ func (f *Fetcher) openLayer(ctx context.Context, acc *descriptor.Typed) (*Blob, 
 		return nil, err
 	}
 	return &Blob{ReadCloser: vr, Size: desc.Size, MediaType: desc.MediaType, Source: src}, nil
+}
+
+// repositoryOptions are the options registries are opened with.
+func (o Options) repositoryOptions() repository.Options {
+	return repository.Options{Config: o.Config, PlainHTTP: o.PlainHTTP, Client: o.Client, HTTP: o.HTTP, Timeouts: o.Timeouts}
 }

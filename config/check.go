@@ -11,7 +11,7 @@ import (
 
 // KnownTypes are the configuration types something in this implementation
 // reads (with or without a version); the generic wrapper is unpacked by Parse.
-var KnownTypes = []string{CredentialsType, SigningType}
+var KnownTypes = []string{CredentialsType, SigningType, HTTPType}
 
 // Problem is a part of the configuration that has no effect, so that it is
 // reported rather than silently ignored.
@@ -28,7 +28,8 @@ func (p Problem) String() string {
 // ErrIgnoredConfiguration is wrapped by the error of Strict.
 var ErrIgnoredConfiguration = errors.New("configuration would be ignored")
 
-// Problems lists entries of configuration types nothing here reads, and
+// Problems lists entries of configuration types nothing here reads, fields
+// of an http configuration nothing reads, and
 // credential repositories that offer nothing (a dockerConfigFile that does
 // not exist), in file order.
 func (c *Config) Problems() []Problem {
@@ -39,6 +40,13 @@ func (c *Config) Problems() []Problem {
 		if !knownType(e.Type) {
 			out = append(out, Problem{File: e.Source, Type: e.Type, Message: fmt.Sprintf(
 				"configuration type %q is not supported and is ignored (supported: %s)", e.Type, strings.Join(known, ", "))})
+			continue
+		}
+		if len((&Config{Entries: []Entry{e}}).EntriesOfType(HTTPType)) > 0 {
+			for _, f := range unknownHTTPFields(e.Raw) {
+				out = append(out, Problem{File: e.Source, Type: e.Type, Message: fmt.Sprintf(
+					"%s: field %s is not supported and is ignored", e.Type, f)})
+			}
 		}
 	}
 	repos, err := c.CredentialRepositories()

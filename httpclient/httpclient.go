@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ocmgo/ocm/config"
 )
 
 // Defaults of Timeouts' fields.
@@ -72,6 +74,7 @@ const (
 	PhaseTLSHandshake   Phase = "TLS handshake"
 	PhaseResponseHeader Phase = "response header"
 	PhaseIdleBody       Phase = "idle body"
+	PhaseTotal          Phase = "total request"
 )
 
 // ErrTimeout is matched (errors.Is) by every *TimeoutError.
@@ -97,18 +100,52 @@ func (e *TimeoutError) Error() string {
 func (e *TimeoutError) Is(target error) bool { return target == ErrTimeout }
 
 // Transport is an http.RoundTripper over an *http.Transport that enforces
-// Timeouts and names host, operation and phase in timeout errors.
+// the bounds of its Settings and names host, operation and phase in
+// timeout errors. A Transport built from a Config routes each request to
+// the settings of its host.
 type Transport struct {
 	// Base does the work; its dial, TLS and header timeouts are set by New.
 	Base     *http.Transport
-	timeouts Timeouts // with defaults applied
+	settings Settings // with defaults applied
+	hosts    map[string]*Transport
 }
 
 // New returns a Transport with the proxy settings of http.DefaultTransport
 // and the bounds of t.
 func New(t Timeouts) *Transport {
-	t = t.WithDefaults()
-	d := &net.Dialer{Timeout: t.Dial, KeepAlive: 30 * time.Second}
+	tr, _ := newHost(Settings{Timeouts: t}) // no files to read: cannot fail
+	return tr
+}
+
+// NewFor returns a Transport for c: per-host settings for the hosts it
+// names, the default settings for every other host. It fails when a CA or
+// client certificate file cannot be used.
+func NewFor(c Config) (*Transport, error) {
+	tr, err := newHost(c.Settings)
+	if err != nil {
+		return nil, err
+	}
+	for host, s := range c.Hosts {
+		h, err := newHost(s)
+		if err != nil {
+			return nil, fmt.Errorf("host %s: %w", host, err)
+		}
+		if tr.hosts == nil {
+			tr.hosts = map[string]*Transport{}
+		}
+		tr.hosts[host] = h
+	}
+	return tr, nil
+}
+
+func newHost(s Settings) (*Transport, error) {
+	s = s.withDefaults()
+	t := s.Timeouts
+	tc, err := s.TLS.config()
+	if err != nil {
+		return nil, err
+	}
+	d := &net.Dialer{Timeout: t.Dial, KeepAlive: s.KeepAlive}
 	dial := d.DialContext
 	if t.IdleBody > 0 {
 		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -124,22 +161,58 @@ func New(t Timeouts) *Transport {
 		DialContext:           dial,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          100,
-		IdleConnTimeout:       90 * time.Second,
+		IdleConnTimeout:       s.IdleConn,
 		TLSHandshakeTimeout:   t.TLSHandshake,
 		ResponseHeaderTimeout: t.ResponseHeader,
 		ExpectContinueTimeout: time.Second,
-		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+		TLSClientConfig:       tc,
 	}
-	return &Transport{Base: base, timeouts: t}
+	return &Transport{Base: base, settings: s}, nil
 }
 
-// Timeouts returns the bounds in effect.
-func (t *Transport) Timeouts() Timeouts { return t.timeouts }
+// Timeouts returns the default bounds in effect.
+func (t *Transport) Timeouts() Timeouts { return t.settings.Timeouts }
 
-// Clone returns a Transport with a clone of Base (for changing TLS
-// settings) and the same bounds.
-func (t *Transport) Clone() *Transport {
-	return &Transport{Base: t.Base.Clone(), timeouts: t.timeouts}
+// ForHost returns the Transport requests to host (host[:port]) use.
+func (t *Transport) ForHost(host string) *Transport {
+	for _, k := range config.HostKeys(host) {
+		if h, ok := t.hosts[k]; ok {
+			return h
+		}
+	}
+	return t
+}
+
+// WithTLS returns a copy of t whose TLS settings, for every host, are
+// those of t changed by mutate (extra roots, a client certificate).
+func (t *Transport) WithTLS(mutate func(*tls.Config) error) (*Transport, error) {
+	one := func(h *Transport) (*Transport, error) {
+		base := h.Base.Clone()
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if base.TLSClientConfig != nil {
+			tc = base.TLSClientConfig.Clone()
+		}
+		if err := mutate(tc); err != nil {
+			return nil, err
+		}
+		base.TLSClientConfig = tc
+		return &Transport{Base: base, settings: h.settings}, nil
+	}
+	out, err := one(t)
+	if err != nil {
+		return nil, err
+	}
+	for k, h := range t.hosts {
+		c, err := one(h)
+		if err != nil {
+			return nil, err
+		}
+		if out.hosts == nil {
+			out.hosts = map[string]*Transport{}
+		}
+		out.hosts[k] = c
+	}
+	return out, nil
 }
 
 // Client returns an HTTP client over a new Transport with bounds t.
@@ -147,40 +220,61 @@ func Client(t Timeouts) *http.Client { return &http.Client{Transport: New(t)} }
 
 func op(req *http.Request) string { return req.Method + " " + req.URL.Path }
 
-// RoundTrip sends req and wraps the response body so that a read that
-// receives nothing for IdleBody fails.
+// RoundTrip sends req with the settings of its host and wraps the
+// response body so that a read that receives nothing for IdleBody (or
+// runs past Total) fails with a TimeoutError.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	h := t.ForHost(req.URL.Host)
 	ctx, cancel := context.WithCancelCause(req.Context())
-	resp, err := t.Base.RoundTrip(req.WithContext(ctx))
+	if total := h.settings.Total; total > 0 {
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeoutCause(ctx, total, &TimeoutError{Host: req.URL.Host, Op: op(req), Phase: PhaseTotal, After: total, Reason: "the request did not complete"})
+		inner := cancel
+		cancel = func(cause error) { stop(); inner(cause) }
+	}
+	resp, err := h.Base.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		cancel(nil)
-		return nil, t.classify(req, err)
+		return nil, h.classify(req, ctx, err)
 	}
-	if t.timeouts.IdleBody <= 0 || resp.Body == nil || resp.Body == http.NoBody {
-		resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	if h.settings.IdleBody <= 0 || resp.Body == nil || resp.Body == http.NoBody {
+		resp.Body = &cancelBody{ReadCloser: resp.Body, ctx: ctx, cancel: cancel}
 		return resp, nil
 	}
-	resp.Body = &idleBody{rc: resp.Body, cancel: cancel, idle: t.timeouts.IdleBody, host: req.URL.Host, op: op(req)}
+	resp.Body = &idleBody{rc: resp.Body, ctx: ctx, cancel: cancel, idle: h.settings.IdleBody, host: req.URL.Host, op: op(req)}
 	return resp, nil
 }
 
+// timeoutCause is the TimeoutError that ended ctx, if one did.
+func timeoutCause(ctx context.Context) *TimeoutError {
+	var te *TimeoutError
+	if errors.As(context.Cause(ctx), &te) {
+		return te
+	}
+	return nil
+}
+
 // classify turns the transport's timeout errors into TimeoutErrors.
-func (t *Transport) classify(req *http.Request, err error) error {
+func (t *Transport) classify(req *http.Request, ctx context.Context, err error) error {
 	if req.Context().Err() != nil {
 		return err // the caller's own cancellation or deadline
 	}
+	if te := timeoutCause(ctx); te != nil {
+		return te
+	}
+	timeouts := t.settings.Timeouts
 	te := &TimeoutError{Host: req.URL.Host, Op: op(req)}
 	var oe *net.OpError
 	msg := err.Error()
 	switch {
 	case errors.As(err, &oe) && oe.Op == "dial" && oe.Timeout():
-		te.Phase, te.After, te.Reason = PhaseDial, t.timeouts.Dial, "the connection could not be established"
+		te.Phase, te.After, te.Reason = PhaseDial, timeouts.Dial, "the connection could not be established"
 	case strings.Contains(msg, "TLS handshake timeout"):
-		te.Phase, te.After, te.Reason = PhaseTLSHandshake, t.timeouts.TLSHandshake, "the server did not complete the TLS handshake"
+		te.Phase, te.After, te.Reason = PhaseTLSHandshake, timeouts.TLSHandshake, "the server did not complete the TLS handshake"
 	case strings.Contains(msg, "timeout awaiting response headers"):
-		te.Phase, te.After, te.Reason = PhaseResponseHeader, t.timeouts.ResponseHeader, "the server accepted the request but sent no response"
+		te.Phase, te.After, te.Reason = PhaseResponseHeader, timeouts.ResponseHeader, "the server accepted the request but sent no response"
 	case errors.As(err, &oe) && oe.Op == "write" && oe.Timeout():
-		te.Phase, te.After, te.Reason = PhaseIdleBody, t.timeouts.IdleBody, "the server stopped reading the request"
+		te.Phase, te.After, te.Reason = PhaseIdleBody, timeouts.IdleBody, "the server stopped reading the request"
 	default:
 		return err
 	}
@@ -205,7 +299,18 @@ func (c *writeBoundConn) Write(p []byte) (int, error) {
 // cancelBody releases the request context when the body is closed.
 type cancelBody struct {
 	io.ReadCloser
+	ctx    context.Context
 	cancel context.CancelCauseFunc
+}
+
+func (b *cancelBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		if te := timeoutCause(b.ctx); te != nil {
+			return n, te
+		}
+	}
+	return n, err
 }
 
 func (b *cancelBody) Close() error {
@@ -221,6 +326,7 @@ func (b *cancelBody) Close() error {
 // time inside Read counts: a slow consumer is not the server's fault.
 type idleBody struct {
 	rc       io.ReadCloser
+	ctx      context.Context
 	cancel   context.CancelCauseFunc
 	idle     time.Duration
 	host, op string
@@ -247,8 +353,13 @@ func (b *idleBody) Read(p []byte) (int, error) {
 	b.timer.Stop()
 	fired := b.fired
 	b.mu.Unlock()
-	if fired && err != nil && err != io.EOF {
-		return n, b.timeoutErr()
+	if err != nil && err != io.EOF {
+		if fired {
+			return n, b.timeoutErr()
+		}
+		if te := timeoutCause(b.ctx); te != nil {
+			return n, te
+		}
 	}
 	return n, err
 }
@@ -257,7 +368,7 @@ func (b *idleBody) fire() {
 	b.mu.Lock()
 	b.fired = true
 	b.mu.Unlock()
-	b.cancel(ErrTimeout)
+	b.cancel(b.timeoutErr())
 }
 
 func (b *idleBody) timeoutErr() error {
@@ -277,20 +388,32 @@ func (b *idleBody) Close() error {
 
 var (
 	sharedMu sync.Mutex
-	shared   = map[Timeouts]*Transport{}
+	shared   = map[string]*Transport{}
 )
 
 // Shared returns the process-wide Transport for bounds t, so that
 // connections are pooled across the registries and sources opened with
 // the same settings (as http.DefaultTransport pools them).
 func Shared(t Timeouts) *Transport {
-	t = t.WithDefaults()
+	tr, _ := SharedFor(Config{Settings: Settings{Timeouts: t}}) // no files: cannot fail
+	return tr
+}
+
+// SharedFor is Shared for a whole Config.
+func SharedFor(c Config) (*Transport, error) {
+	key, err := c.key()
+	if err != nil {
+		return nil, err
+	}
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
-	if tr, ok := shared[t]; ok {
-		return tr
+	if tr, ok := shared[key]; ok {
+		return tr, nil
 	}
-	tr := New(t)
-	shared[t] = tr
-	return tr
+	tr, err := NewFor(c)
+	if err != nil {
+		return nil, err
+	}
+	shared[key] = tr
+	return tr, nil
 }

@@ -29,9 +29,13 @@ type Options struct {
 	// Client, if set, is the HTTP client registries are reached with
 	// (custom TLS roots, timeouts); its transport is wrapped with auth.
 	Client *http.Client
-	// Timeouts bound each phase of a registry request (see
-	// httpclient.Timeouts; zero fields take the defaults) unless Client
-	// brings its own Transport.
+	// HTTP are the connection settings (timeouts, TLS per host, retry
+	// policy); nil takes them from Config's http.config.ocm.software
+	// entries (see HTTPConfig).
+	HTTP *httpclient.Config
+	// Timeouts, where non-zero, override the configured bounds of every
+	// phase of a request (see httpclient.Timeouts) unless Client brings
+	// its own Transport.
 	Timeouts httpclient.Timeouts
 	// Create makes a missing CTF archive (OpenWritable only; registries
 	// need no creation).
@@ -97,7 +101,11 @@ func backendFor(spec reference.Repository, opts Options) (backend, error) {
 		if spec.BaseURL == "" {
 			return nil, fmt.Errorf("repository type %s needs baseUrl", spec.Type)
 		}
-		reg, err := oci.New(spec.BaseURL, spec.SubPath, registryOptions(opts, spec.SubPath))
+		o, err := registryOptions(opts, spec.SubPath)
+		if err != nil {
+			return nil, fmt.Errorf("repository %s: %w", spec, err)
+		}
+		reg, err := oci.New(spec.BaseURL, spec.SubPath, o)
 		if err != nil {
 			return nil, err
 		}
@@ -106,8 +114,26 @@ func backendFor(spec reference.Repository, opts Options) (backend, error) {
 	return nil, fmt.Errorf("repository %s: %w %q", spec, reference.ErrUnknownType, spec.Type)
 }
 
-func registryOptions(opts Options, repositoryPath string) oci.Options {
-	return oci.Options{Credential: oci.Credentials(opts.Config, repositoryPath), PlainHTTP: opts.PlainHTTP, Client: opts.Client, Timeouts: opts.Timeouts, Logger: opts.Logger}
+func registryOptions(opts Options, repositoryPath string) (oci.Options, error) {
+	h, err := opts.HTTPConfig()
+	if err != nil {
+		return oci.Options{}, err
+	}
+	return oci.Options{Credential: oci.Credentials(opts.Config, repositoryPath), PlainHTTP: opts.PlainHTTP, Client: opts.Client, HTTP: h, Logger: opts.Logger}, nil
+}
+
+// HTTPConfig is the HTTP configuration in effect: HTTP if set, else the
+// http.config.ocm.software entries of Config, with Timeouts' non-zero
+// fields overriding both.
+func (opts Options) HTTPConfig() (httpclient.Config, error) {
+	if opts.HTTP != nil {
+		return opts.HTTP.WithTimeouts(opts.Timeouts), nil
+	}
+	h, err := httpclient.FromConfig(opts.Config)
+	if err != nil {
+		return httpclient.Config{}, err
+	}
+	return h.WithTimeouts(opts.Timeouts), nil
 }
 
 type ctfBackend string
@@ -222,7 +248,11 @@ func Ping(ctx context.Context, spec reference.Repository, opts Options) error {
 // credentials are those configured for repositoryPath ("" for consumers
 // without a path).
 func OpenRegistry(host, repositoryPath string, opts Options) (*oci.Registry, error) {
-	return oci.New(host, "", registryOptions(opts, repositoryPath))
+	o, err := registryOptions(opts, repositoryPath)
+	if err != nil {
+		return nil, fmt.Errorf("registry %s: %w", host, err)
+	}
+	return oci.New(host, "", o)
 }
 
 // OpenImageRegistry opens the registry an image reference names, with the

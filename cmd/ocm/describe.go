@@ -125,6 +125,16 @@ var configFields = map[string][]typeField{
 	config.GenericType:     {{Name: "configurations", Type: "[]configuration", Required: true}},
 	config.CredentialsType: {{Name: "consumers", Type: "[]{identity, credentials}"}, {Name: "repositories", Type: "[]{repository}"}},
 	config.SigningType:     {{Name: "signer", Type: "RSASigningConfiguration/v1alpha1"}, {Name: "verifier", Type: "RSASigningConfiguration/v1alpha1"}},
+	config.HTTPType:        httpConfigFields(),
+}
+
+// httpConfigFields are the fields of config.HTTPHost, plus hosts.
+func httpConfigFields() []typeField {
+	var out []typeField
+	for _, f := range config.HTTPFields() {
+		out = append(out, typeField{Name: f.Name, Type: f.Type})
+	}
+	return append(out, typeField{Name: "hosts", Type: "map[host or host:port]{the fields above}"})
 }
 
 var configExamples = map[string]string{
@@ -147,6 +157,17 @@ signer:
   type: RSASigningConfiguration/v1alpha1
   signatureAlgorithm: RSASSA-PSS
   signatureEncodingPolicy: PEM
+`,
+	config.HTTPType: `type: http.config.ocm.software/v1alpha1
+tcpDialTimeout: 10s
+responseHeaderTimeout: 1m
+idleBodyTimeout: 1m
+retry: {maxRetries: 3, minWait: 200ms, maxWait: 3s}
+hosts:
+  registry.internal:5000:
+    caFile: ca.pem
+    clientCertFile: client.pem
+    clientKeyFile: client-key.pem
 `,
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ocmgo/ocm/access"
 	"github.com/ocmgo/ocm/config"
+	"github.com/ocmgo/ocm/httpclient"
 	"github.com/ocmgo/ocm/integrity"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
@@ -47,6 +48,8 @@ type globalOptions struct {
 	tempFolder  string
 
 	config *config.Config
+	// http is the HTTP configuration (timeouts, TLS per host) of config.
+	http   *httpclient.Config
 	logger *slog.Logger
 }
 
@@ -138,6 +141,14 @@ func (g *globalOptions) setup(cmd *cobra.Command) error {
 	for _, p := range problems {
 		g.logger.Warn(p.Message, "file", p.File, "type", p.Type)
 	}
+	h, err := httpclient.FromConfig(cfg)
+	if err != nil {
+		return err
+	}
+	g.http = &h
+	if hosts := h.InsecureHosts(); len(hosts) > 0 {
+		g.logger.Warn("TLS certificate verification is disabled by the http configuration (insecureSkipVerify): connections can be intercepted", "hosts", strings.Join(hosts, ","))
+	}
 	return nil
 }
 
@@ -184,7 +195,7 @@ func (g *globalOptions) setupDirs() error {
 
 // repositoryOptions are the global settings for opening repositories.
 func (g *globalOptions) repositoryOptions() repository.Options {
-	return repository.Options{Config: g.config, PlainHTTP: g.plainHTTP, Logger: g.logger}
+	return repository.Options{Config: g.config, HTTP: g.http, PlainHTTP: g.plainHTTP, Logger: g.logger}
 }
 
 // openWritable opens spec for writing, telling the user when it waits for
@@ -215,7 +226,7 @@ func oneOf(flag, value string, allowed ...string) error {
 // externalFetcher reaches external content (images, Helm charts, wget)
 // with the configured credentials.
 func (g *globalOptions) externalFetcher() *access.Fetcher {
-	return access.New(access.Options{Config: g.config, PlainHTTP: g.plainHTTP})
+	return access.New(access.Options{Config: g.config, HTTP: g.http, PlainHTTP: g.plainHTTP})
 }
 
 // externalContent is how sign and verify reach content outside the

@@ -9,6 +9,7 @@ package oci
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -55,11 +57,13 @@ type Options struct {
 	ChunkSize int64
 	// Client is the HTTP client to use; its transport is wrapped with
 	// oras' retry transport (backoff on 5xx and 429). Nil, or a client
-	// without a Transport, uses httpclient.Shared(Timeouts).
+	// without a Transport, uses httpclient.SharedFor(HTTP).
 	Client *http.Client
-	// Timeouts bound connecting, the TLS handshake, the wait for response
-	// headers and stalled bodies (zero fields: httpclient defaults). They
-	// apply unless Client brings its own Transport.
+	// HTTP are the connection settings (timeouts, TLS, retry policy; see
+	// httpclient.FromConfig); they apply unless Client brings its own
+	// Transport, except for the retry policy, which always applies.
+	HTTP httpclient.Config
+	// Timeouts, where non-zero, override HTTP's timeouts for every host.
 	Timeouts httpclient.Timeouts
 	// Logger, if set, receives debug records for every HTTP attempt (with
 	// the cause of failures the retry transport retries) and the kind of
@@ -110,7 +114,14 @@ func New(baseURL, subPath string, opts Options) (*Registry, error) {
 			return nil, fmt.Errorf("registry %s: invalid sub path %q: %w", host, sub, err)
 		}
 	}
-	plain := opts.PlainHTTP || scheme == "http" || (scheme == "" && isLoopback(host))
+	hcfg := opts.HTTP.WithTimeouts(opts.Timeouts)
+	plain := scheme == "http" || (scheme == "" && isLoopback(host))
+	if opts.PlainHTTP && !plain {
+		plain = !offersTLS(host, hcfg.ForHost(host).Timeouts.WithDefaults().Dial)
+		if !plain {
+			logger(opts).Warn("the registry offers TLS: using HTTPS although plain HTTP was requested (an http:// URL insists on plain HTTP)", "host", host)
+		}
+	}
 
 	hc := &http.Client{}
 	if opts.Client != nil {
@@ -118,7 +129,11 @@ func New(baseURL, subPath string, opts Options) (*Registry, error) {
 		hc = &c
 	}
 	if hc.Transport == nil {
-		hc.Transport = httpclient.Shared(opts.Timeouts)
+		tr, err := httpclient.SharedFor(hcfg)
+		if err != nil {
+			return nil, fmt.Errorf("registry %s: %w", host, err)
+		}
+		hc.Transport = tr
 	}
 	cred := opts.Credential
 	if opts.Logger != nil {
@@ -127,15 +142,11 @@ func New(baseURL, subPath string, opts Options) (*Registry, error) {
 			cred = logCredential(opts.Logger, cred)
 		}
 	}
-	hc.Transport = retry.NewTransport(hc.Transport)
+	hc.Transport = &retry.Transport{Base: hc.Transport, Policy: retryPolicy(hcfg.ForHost(host).Retry)}
 	header := http.Header{}
 	header.Set("User-Agent", UserAgent)
 	if plain && cred != nil && !isLoopback(host) {
-		logger := opts.Logger
-		if logger == nil {
-			logger = slog.Default()
-		}
-		cred = warnPlainCredentials(host, cred, logger)
+		cred = warnPlainCredentials(host, cred, logger(opts))
 	}
 	return &Registry{
 		host:      host,
@@ -150,6 +161,59 @@ func New(baseURL, subPath string, opts Options) (*Registry, error) {
 		repos: map[string]*remote.Repository{},
 		chunk: opts.ChunkSize,
 	}, nil
+}
+
+func logger(opts Options) *slog.Logger {
+	if opts.Logger != nil {
+		return opts.Logger
+	}
+	return slog.Default()
+}
+
+// retryPolicy is oras' default policy with the configured bounds.
+func retryPolicy(r httpclient.Retry) func() retry.Policy {
+	p := *retry.DefaultPolicy.(*retry.GenericPolicy)
+	switch {
+	case r.MaxRetries < 0:
+		p.MaxRetry = 0
+	case r.MaxRetries > 0:
+		p.MaxRetry = r.MaxRetries
+	}
+	if r.MinWait > 0 {
+		p.MinWait = r.MinWait
+	}
+	if r.MaxWait > 0 {
+		p.MaxWait = r.MaxWait
+	}
+	return func() retry.Policy { return &p }
+}
+
+var tlsProbes sync.Map // host → bool
+
+// offersTLS says whether host (port 443 when it names none) completes a
+// TLS handshake, so that a request for plain HTTP does not silently
+// downgrade a registry that offers TLS. The probe only asks whether TLS is
+// spoken; the connection that follows verifies the certificate as usual.
+func offersTLS(host string, dial time.Duration) bool {
+	if v, ok := tlsProbes.Load(host); ok {
+		return v.(bool)
+	}
+	addr := host
+	if _, _, err := net.SplitHostPort(host); err != nil {
+		addr = net.JoinHostPort(strings.Trim(host, "[]"), "443")
+	}
+	// A probe must not hold up a registry that has no TLS port for long.
+	if dial <= 0 || dial > 5*time.Second {
+		dial = 5 * time.Second
+	}
+	d := &net.Dialer{Timeout: dial}
+	conn, err := tls.DialWithDialer(d, "tcp", addr, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}) //nolint:gosec // probe only, no data sent
+	ok := err == nil
+	if ok {
+		conn.Close()
+	}
+	tlsProbes.Store(host, ok)
+	return ok
 }
 
 // warnPlainCredentials warns once, loudly, when credentials are about to
