@@ -1,13 +1,18 @@
 package main
 
 import (
+	"encoding/pem"
 	"net"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/olareg/olareg"
+	olacfg "github.com/olareg/olareg/config"
 
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/internal/testutil"
@@ -88,5 +93,34 @@ func TestHTTPConfigTimeoutsBoundCommands(t *testing.T) {
 				t.Errorf("took %s with a 1s bound", took)
 			}
 		})
+	}
+}
+
+// A registry on TLS with a private CA is reached with the caFile of its
+// hosts entry in .ocmconfig; without it the certificate is refused.
+func TestHTTPConfigCAFile(t *testing.T) {
+	srv := httptest.NewTLSServer(olareg.New(olacfg.Config{Storage: olacfg.ConfigStorage{StoreType: olacfg.StoreMem}}))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "https://")
+	dir := t.TempDir()
+	testutil.WriteFile(t, filepath.Join(dir, "ca.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600)
+	cfg := filepath.Join(dir, "tls.ocmconfig")
+	testutil.WriteFile(t, cfg, []byte("type: http.config.ocm.software/v1alpha1\nhosts:\n  '"+host+"': {caFile: ca.pem}\n"), 0o600)
+	archive := filepath.Join(dir, "ctf")
+	cd := &descriptor.Descriptor{Meta: descriptor.Meta{SchemaVersion: "v2"}, Component: descriptor.Component{
+		Name: "example.com/tls", Version: "1.0.0", Provider: "acme"}}
+	if err := testutil.AddComponentVersion(archive, cd); err != nil {
+		t.Fatal(err)
+	}
+	target := "https://" + host
+	if _, stderr, err := run(t, "transfer", "cv", "ctf::"+archive+"//example.com/tls:1.0.0", target); err == nil || !strings.Contains(err.Error()+stderr, "certificate") {
+		t.Fatalf("without caFile: want a certificate error, got %v %s", err, stderr)
+	}
+	if _, stderr, err := run(t, "--config", cfg, "transfer", "cv", "ctf::"+archive+"//example.com/tls:1.0.0", target); err != nil {
+		t.Fatalf("with caFile: %v\n%s", err, stderr)
+	}
+	out, stderr, err := run(t, "--config", cfg, "get", "cv", target+"//example.com/tls:1.0.0")
+	if err != nil || !strings.Contains(out, "example.com/tls") {
+		t.Fatalf("get with caFile: %v\n%s%s", err, out, stderr)
 	}
 }
