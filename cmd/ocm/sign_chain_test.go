@@ -7,6 +7,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -205,5 +206,36 @@ func TestSignCertificateChain(t *testing.T) {
 				t.Fatalf("no FAILED line in the table:\n%s", out)
 			}
 		})
+	}
+}
+
+// A PEM signature the reference CLI made with a chain whose leaf has no
+// extended key usage extension (testdata/ref-noeku) verifies here against
+// its root, through --public-key and through the configured credentials;
+// another root is refused.
+func TestVerifyReferenceNoEKUChain(t *testing.T) {
+	dir := t.TempDir()
+	archive := filepath.Join(dir, "ctf.tar")
+	data, err := os.ReadFile(filepath.Join("testdata", "ref-noeku", "ctf.tar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.WriteFile(t, archive, data, 0o644)
+	root := filepath.Join("testdata", "ref-noeku", "root.pem")
+	const ref = "example.com/interop/noeku:1.0.0"
+	out, stderr, err := run(t, "verify", "cv", archive+"//"+ref, "--public-key", root)
+	if err != nil || !strings.Contains(out, "signature noeku (RSASSA-PSS)  verified") {
+		t.Fatalf("verify with the root: %v\n%s%s", err, out, stderr)
+	}
+	cfg := sgConfig(t, filepath.Join(dir, "verify.ocmconfig"),
+		[]sgCred{{Signature: "noeku", Algorithm: signing.AlgorithmRSAPSS, Props: map[string]string{"public_key_pem_file": root}}}, nil)
+	if out, stderr, err := run(t, "--config", cfg, "verify", "cv", archive+"//"+ref); err != nil {
+		t.Fatalf("verify with the configured root: %v\n%s%s", err, out, stderr)
+	}
+	other := filepath.Join(dir, "other.pem")
+	testutil.WriteFile(t, other, sgCertsPEM(sgNewPKI(t).otherRoot), 0o644)
+	_, _, err = run(t, "verify", "cv", archive+"//"+ref, "--public-key", other)
+	if err == nil || !strings.Contains(err.Error(), `certificate chain of signing certificate "CN=interop signer without EKU,O=ocm interop" is not trusted`) {
+		t.Fatalf("verify with another root: %v", err)
 	}
 }
