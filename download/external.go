@@ -15,8 +15,8 @@ import (
 )
 
 // ErrNoDigest: content outside the repository with no recorded digest
-// cannot be downloaded verified.
-var ErrNoDigest = errors.New("resource has no digest to verify its content against")
+// cannot be downloaded verified (the one sentinel of access).
+var ErrNoDigest = access.ErrNoDigest
 
 // content is a resource's content as the download writes it: the root
 // descriptor (the manifest of an OCI artifact, else the blob) and where to
@@ -39,7 +39,7 @@ func externalContent(ctx context.Context, f *access.Fetcher, res *descriptor.Res
 		return nil, fmt.Errorf("access type %s points outside the repository and no access to external content is configured", res.Access.Type)
 	}
 	if res.Digest == nil {
-		return nil, fmt.Errorf("%s: %w", access.Describe(res.Access), ErrNoDigest)
+		return nil, fmt.Errorf("%s: %w: nothing to verify the download against", access.Describe(res.Access), ErrNoDigest)
 	}
 	a, err := f.OpenArtifact(ctx, res.Access)
 	switch {
