@@ -31,15 +31,24 @@ import (
 	olacfg "github.com/olareg/olareg/config"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/ocmgo/ocm/controller/api/v1alpha1"
+	"github.com/ocmgo/ocm/controller/internal/setup"
 	"github.com/ocmgo/ocm/descriptor"
 )
 
@@ -109,6 +118,11 @@ func TestPodFromTransferredComponentBecomesReady(t *testing.T) {
 	// a local image layout and carried into the registry as an OCI artifact.
 	work := filepath.Join(dir, "product")
 	manifest := imageLayout(t, filepath.Join(work, "image"), version, hello, []string{"/hello"})
+	// Its manifests run the image where the transfer below puts it (the
+	// test checks that it does): pinned by the digest of the layout's
+	// manifest, which the transfer keeps.
+	delivered := host + "/ocm/" + component + "/image:" + version + "@" + manifest.Digest.String()
+	write(t, filepath.Join(work, "deployment.yaml"), deploymentYAML(deliveredNS, delivered))
 	write(t, filepath.Join(work, "component-constructor.yaml"), `components:
 - name: `+component+`
   version: `+version+`
@@ -117,13 +131,21 @@ func TestPodFromTransferredComponentBecomesReady(t *testing.T) {
   - name: image
     type: ociImage
     input: {type: ociImageLayout, path: image}
+  - name: manifests
+    type: kubernetes-manifest
+    input: {type: file, path: deployment.yaml, mediaType: application/x-yaml}
 `)
 	ctf := filepath.Join(work, "ctf")
 	runOCM(t, ocm, "add", "cv", "-c", filepath.Join(work, "component-constructor.yaml"), "-r", ctf)
+	signingConfig, publicKey := signingKeys(t, ocm, filepath.Join(dir, "keys"))
+	runOCM(t, ocm, "--config", signingConfig, "sign", "cv", ctf+"//"+component+":"+version)
 	runOCM(t, ocm, "transfer", "cv", "--copy-resources", "--upload-as", "ociArtifact", ctf+"//"+component+":"+version, host+"/ocm")
 	image := imageReference(t, ocm, host+"/ocm//"+component+":"+version, "image")
 	if !strings.HasPrefix(image, host+"/") || !strings.HasSuffix(image, "@"+manifest.Digest.String()) {
 		t.Fatalf("transferred image resource has imageReference %q, want one in %s ending in @%s", image, host, manifest.Digest)
+	}
+	if image != delivered {
+		t.Fatalf("transferred image resource has imageReference %q, its manifests run %q", image, delivered)
 	}
 	phase("component version transferred; image " + image)
 
@@ -134,7 +156,11 @@ func TestPodFromTransferredComponentBecomesReady(t *testing.T) {
 
 	ctrllog.SetLogger(zap.New(zap.WriteTo(io.Discard)))
 	// The machine is shared: a loaded one starts kube-apiserver slowly.
-	env := &envtest.Environment{ControlPlaneStartTimeout: 2 * time.Minute}
+	env := &envtest.Environment{
+		ControlPlaneStartTimeout: 2 * time.Minute,
+		CRDDirectoryPaths:        []string{filepath.Join(moduleDir(), "config", "crd", "bases")},
+		ErrorIfCRDPathMissing:    true,
+	}
 	api := env.ControlPlane.GetAPIServer()
 	apiLog, err := os.Create(filepath.Join(dir, "kube-apiserver.log"))
 	if err != nil {
@@ -179,7 +205,10 @@ func TestPodFromTransferredComponentBecomesReady(t *testing.T) {
 		write(t, p, string(b))
 		return p
 	}
-	c, err := client.New(cfg, client.Options{})
+	scheme := k8sruntime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(v1alpha1.AddToScheme(scheme))
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,14 +340,204 @@ func TestPodFromTransferredComponentBecomesReady(t *testing.T) {
 	// Scaled to zero, the kubelet stops the pod and containerd runs nothing.
 	drain(t, c, cd, ns.Name, dep.Name)
 	phase("scaled to zero, no containers left")
+
+	// The same component version delivered as users do: the controllers
+	// verify its signature and apply its manifests, whose Pod then runs.
+	mgr := startManager(t, cfg, scheme, filepath.Join(dir, "deployer-cache"))
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: deliveredNS}}); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := os.ReadFile(publicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := []client.Object{
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: deliveredNS, Name: "signing-key"}, Data: map[string][]byte{"default": pub}},
+		&v1alpha1.Repository{ObjectMeta: metav1.ObjectMeta{Namespace: deliveredNS, Name: "local"}, Spec: v1alpha1.RepositorySpec{
+			RepositorySpec: &apiextensionsv1.JSON{Raw: fmt.Appendf(nil, `{"type":"OCIRegistry","baseUrl":"http://%s/ocm"}`, host)}, Interval: metav1.Duration{Duration: time.Hour},
+		}},
+		&v1alpha1.Component{ObjectMeta: metav1.ObjectMeta{Namespace: deliveredNS, Name: "hello"}, Spec: v1alpha1.ComponentSpec{
+			RepositoryRef: v1alpha1.LocalObjectReference{Name: "local"}, Component: component, Semver: version,
+			Verify:   []v1alpha1.Verification{{Signature: "default", SecretRef: &v1alpha1.LocalObjectReference{Name: "signing-key"}}},
+			Interval: metav1.Duration{Duration: time.Hour},
+		}},
+		&v1alpha1.Resource{ObjectMeta: metav1.ObjectMeta{Namespace: deliveredNS, Name: "manifests"}, Spec: v1alpha1.ResourceSpec{
+			ComponentRef: v1alpha1.LocalObjectReference{Name: "hello"},
+			Resource:     v1alpha1.ResourceID{ByReference: &v1alpha1.ResourceReference{Resource: v1alpha1.Identity{"name": "manifests"}}},
+		}},
+		&v1alpha1.Deployer{ObjectMeta: metav1.ObjectMeta{Name: "hello"}, Spec: v1alpha1.DeployerSpec{ResourceRef: v1alpha1.ObjectKey{Namespace: deliveredNS, Name: "manifests"}}},
+	}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, o := range objs {
+			if co, ok := o.(interface {
+				client.Object
+				v1alpha1.ConditionedObject
+			}); ok && c.Get(ctx, client.ObjectKeyFromObject(co), co) == nil {
+				t.Logf("%T %s: %+v", co, co.GetName(), co.GetConditions())
+			}
+		}
+	})
+	for _, o := range objs {
+		if err := c.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		// The manager first: the Deployer would undo the scaling down.
+		mgr.stop()
+		if kubelet.alive() == nil {
+			drain(t, c, cd, deliveredNS, "hello")
+		}
+	})
+	alive = func() error {
+		for _, p := range procs {
+			if err := p.alive(); err != nil {
+				return err
+			}
+		}
+		return mgr.alive()
+	}
+	waitFor(t, 3*time.Minute, alive, "a Ready pod of the delivered deployment", func() (bool, string) {
+		var d appsv1.Deployment
+		if err := c.Get(ctx, client.ObjectKey{Namespace: deliveredNS, Name: "hello"}, &d); err != nil {
+			return false, "deployment: " + err.Error()
+		}
+		if d.Status.ReadyReplicas == 1 {
+			return true, ""
+		}
+		st, _ := json.Marshal(d.Status)
+		return false, fmt.Sprintf("deployment status %s; %s", st, events(ctx, c, deliveredNS))
+	})
+	phase("delivered by the controllers, pod Ready")
+	var pods corev1.PodList
+	if err := c.List(ctx, &pods, client.InNamespace(deliveredNS)); err != nil || len(pods.Items) != 1 {
+		t.Fatalf("delivered pods: %d (%v)", len(pods.Items), err)
+	}
+	if st := pods.Items[0].Status.ContainerStatuses; len(st) != 1 || !strings.HasSuffix(st[0].ImageID, "@"+manifest.Digest.String()) {
+		t.Errorf("delivered pod runs image %v, want the transferred manifest %s", st, manifest.Digest)
+	}
+	mgr.stop()
+	drain(t, c, cd, deliveredNS, "hello")
+	phase("delivered deployment scaled to zero")
+}
+
+// deliveredNS is the namespace of the Deployment the controllers apply.
+const deliveredNS = "delivered"
+
+// deploymentYAML is the component's manifest: one Deployment running image.
+func deploymentYAML(ns, image string) string {
+	return `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: hello
+  namespace: ` + ns + `
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: hello}
+  template:
+    metadata:
+      labels: {app: hello}
+    spec:
+      automountServiceAccountToken: false
+      terminationGracePeriodSeconds: 5
+      securityContext: {runAsNonRoot: true, runAsUser: 65534}
+      containers:
+      - name: hello
+        image: ` + image + `
+        env: [{name: HELLO_MESSAGE, value: delivered}]
+        ports: [{containerPort: 8080}]
+        readinessProbe:
+          httpGet: {path: /healthz, port: 8080}
+          periodSeconds: 1
+        securityContext:
+          allowPrivilegeEscalation: false
+          readOnlyRootFilesystem: true
+          capabilities: {drop: [ALL]}
+`
+}
+
+// signingKeys makes an RSA key pair with the CLI and an .ocmconfig that
+// signs with its private key; it returns the config's and the public key's
+// paths.
+func signingKeys(t *testing.T, ocm, dir string) (config, pub string) {
+	t.Helper()
+	priv, pub := filepath.Join(dir, "key.priv"), filepath.Join(dir, "key.pub")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	runOCM(t, ocm, "create", "rsakeypair", priv, pub)
+	config = filepath.Join(dir, ".ocmconfig")
+	write(t, config, `type: generic.config.ocm.software/v1
+configurations:
+- type: credentials.config.ocm.software
+  consumers:
+  - identity: {type: RSA/v1alpha1, algorithm: RSASSA-PSS, signature: default}
+    credentials:
+    - type: Credentials/v1
+      properties: {private_key_pem_file: `+priv+`}
+`)
+	return config, pub
+}
+
+// manager is the controllers' manager, run in the test process.
+type manager struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+func startManager(t *testing.T, cfg *rest.Config, scheme *k8sruntime.Scheme, cacheDir string) *manager {
+	t.Helper()
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := setup.All(mgr, setup.Options{DeployerCacheDir: cacheDir}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &manager{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		m.err = mgr.Start(ctx)
+		close(m.done)
+	}()
+	t.Cleanup(m.stop)
+	return m
+}
+
+func (m *manager) stop() {
+	m.cancel()
+	<-m.done
+}
+
+func (m *manager) alive() error {
+	select {
+	case <-m.done:
+		return fmt.Errorf("controller manager stopped: %v", m.err)
+	default:
+		return nil
+	}
+}
+
+// moduleDir is the controller module's directory.
+func moduleDir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
 // buildOCM builds the CLI of this checkout, the tool users carry a
 // component version into their registry with.
 func buildOCM(t *testing.T, dir string) string {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..", "..")
+	root := filepath.Join(moduleDir(), "..")
 	bin := filepath.Join(dir, "ocm")
 	if out, err := exec.Command("go", "build", "-C", root, "-o", bin, "./cmd/ocm").CombinedOutput(); err != nil {
 		t.Fatalf("building ocm: %v\n%s", err, out)
