@@ -197,7 +197,21 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
 	// Registered before the process, so that it runs after containerd has
 	// stopped (and before the caller unmounts and removes dir).
 	created := newCgroups(t, "k8s.io")
+	// The CNI library's result cache and the network namespaces' mount
+	// points have fixed places; the directories are removed (when empty) if
+	// this test made them.
+	var madeDirs []string
+	for _, d := range []string{"/var/lib/cni/results", "/var/lib/cni", "/run/netns"} {
+		if _, err := os.Stat(d); errors.Is(err, os.ErrNotExist) {
+			madeDirs = append(madeDirs, d)
+		}
+	}
 	t.Cleanup(func() {
+		for _, d := range madeDirs {
+			if err := os.Remove(d); err != nil && !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("removing %s, which this test's pods made: %v", d, err)
+			}
+		}
 		// runc puts the pods' containers below /k8s.io (the CRI namespace)
 		// in every hierarchy; empty once they stopped, it is removed if
 		// this test made it.
