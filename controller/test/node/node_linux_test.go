@@ -1,11 +1,12 @@
 // Package node runs pods for real: a single-node cluster of the envtest
 // kube-apiserver and etcd, kube-scheduler, kube-controller-manager and a
 // kubelet (built from the Go module proxy by hack/node-assets.sh) on Debian's
-// containerd and runc. An image resource of a component version, built by
-// `ocm add cv` from a local image layout and transferred with
-// `ocm transfer cv --copy-resources --upload-as ociArtifact` into a loopback
-// registry, is run by a Deployment whose Pod the kubelet pulls from that
-// registry and which becomes Ready.
+// containerd and runc. A component version built by `ocm add cv` (an image
+// from a local image layout, a Deployment manifest) and signed is carried
+// through a .tgz and `ocm transfer cv --copy-resources --upload-as
+// ociArtifact` into a loopback registry; a Deployment of the image, then the
+// controllers applying the verified manifest, get a Pod that the kubelet
+// pulls from that registry and that becomes Ready.
 //
 // It needs root and runs only when OCM_NODE_ASSETS names the directory
 // hack/node-assets.sh prints (and KUBEBUILDER_ASSETS the envtest one).
@@ -139,7 +140,12 @@ func TestPodFromTransferredComponentBecomesReady(t *testing.T) {
 	runOCM(t, ocm, "add", "cv", "-c", filepath.Join(work, "component-constructor.yaml"), "-r", ctf)
 	signingConfig, publicKey := signingKeys(t, ocm, filepath.Join(dir, "keys"))
 	runOCM(t, ocm, "--config", signingConfig, "sign", "cv", ctf+"//"+component+":"+version)
-	runOCM(t, ocm, "transfer", "cv", "--copy-resources", "--upload-as", "ociArtifact", ctf+"//"+component+":"+version, host+"/ocm")
+	// Across the air gap as a .tgz (the image inside as a local blob), then
+	// into the registry with the image as an OCI artifact of its own, which
+	// a kubelet can pull.
+	tgz := filepath.Join(work, "airgap.tgz")
+	runOCM(t, ocm, "transfer", "cv", "--copy-resources", ctf+"//"+component+":"+version, tgz)
+	runOCM(t, ocm, "transfer", "cv", "--copy-resources", "--upload-as", "ociArtifact", "ctf::"+tgz+"//"+component+":"+version, host+"/ocm")
 	image := imageReference(t, ocm, host+"/ocm//"+component+":"+version, "image")
 	if !strings.HasPrefix(image, host+"/") || !strings.HasSuffix(image, "@"+manifest.Digest.String()) {
 		t.Fatalf("transferred image resource has imageReference %q, want one in %s ending in @%s", image, host, manifest.Digest)
