@@ -185,8 +185,8 @@ func readSignerSpec(path string, base config.SignerConfig) (config.SignerConfig,
 }
 
 func newVerifyCommand(g *globalOptions) *cobra.Command {
-	c := &cobra.Command{Use: "verify", Short: "Verify component versions"}
-	c.AddCommand(newVerifyComponentVersionCommand(g))
+	c := &cobra.Command{Use: "verify", Short: "Verify component versions and what was extracted from them"}
+	c.AddCommand(newVerifyComponentVersionCommand(g), newVerifyTreeCommand(g))
 	return c
 }
 
