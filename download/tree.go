@@ -162,8 +162,11 @@ func verifyTree(ctx context.Context, repo repository.Repository, cv *descriptor.
 			checked, err = readArtifactSetTree(ctx, verifier.TeeReader(rc), verifier, desc, res, kind, tree, checked)
 		} else {
 			err = readTarTree(ctx, verifier.TeeReader(rc), kind == kindTarGzip, tree)
-			if err == nil {
-				err = drainAndFinish(verifier.TeeReader(rc), verifier, desc)
+			// The digests are checked even when the archive did not parse: a
+			// mismatch names the cause (content not as signed) better than
+			// the decoder's error.
+			if derr := drainAndFinish(verifier.TeeReader(rc), verifier, desc); derr != nil && ctx.Err() == nil {
+				err = derr
 			}
 		}
 		if err != nil {
@@ -213,14 +216,15 @@ func verifyTreeFromArchive(ctx context.Context, archivePath, dir string, opts Tr
 	magic, _ := br.Peek(2)
 	gz := bytes.Equal(magic, []byte{0x1f, 0x8b})
 	tree := newExpectedTree()
-	if err := readTarTree(ctx, br, gz, tree); err != nil {
-		return nil, err
-	}
+	rerr := readTarTree(ctx, br, gz, tree)
 	if _, err := io.Copy(io.Discard, br); err != nil {
 		return nil, err
 	}
 	if err := verifier.Verify(); err != nil {
 		return nil, err
+	}
+	if rerr != nil {
+		return nil, rerr
 	}
 	rep := &TreeReport{Dir: dir, Verified: checked}
 	return rep, tree.compare(dir, opts.ExactModes, rep)
