@@ -22,7 +22,7 @@ import (
 
 func newGetCommand(g *globalOptions) *cobra.Command {
 	get := &cobra.Command{Use: "get", Short: "Get information about OCM entities"}
-	get.AddCommand(newGetComponentVersionCommand(g), newGetConfigCommand(g), newTypesCommand())
+	get.AddCommand(newGetComponentVersionCommand(g), newGetConfigCommand(g), newTypesCommand(), newGetDeliveryCommand(g))
 	return get
 }
 
