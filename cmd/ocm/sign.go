@@ -15,9 +15,9 @@ import (
 
 	"github.com/ocmgo/ocm/access"
 	"github.com/ocmgo/ocm/config"
+	"github.com/ocmgo/ocm/delivery"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/integrity"
-	"github.com/ocmgo/ocm/delivery"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
 	"github.com/ocmgo/ocm/repository/ocimap"

@@ -33,7 +33,7 @@ func newTransferCommand(g *globalOptions) *cobra.Command {
 }
 
 type transferOptions struct {
-	rec recordFlags
+	rec                                                 recordFlags
 	recursive, copyResources, dryRun, latest, overwrite bool
 	noReferenceDigestCheck                              bool
 	uploadAs, constraint, output, existing              string
