@@ -148,6 +148,34 @@ func TestDeliveryRecordsAirGap(t *testing.T) {
 	}
 }
 
+// Signing rewrites the version's manifest; its records move along.
+func TestDeliveryRecordsSurviveSigning(t *testing.T) {
+	archive := vtArchive(t)
+	cfg := dlConfig(t, "", "", "")
+	ref := "ctf::" + archive + "//" + vtComponent + ":1.0.0"
+	for _, s := range [][]string{
+		{"sign", "cv", ref, "--record"},
+		{"verify", "cv", ref, "--record"},
+		{"sign", "cv", ref, "--force", "--record"},
+		{"sign", "cv", ref, "--signature", "default", "--force"}, // unrecorded, but the records move
+	} {
+		if out, err := dlRun(t, cfg, s...); err != nil {
+			t.Fatalf("%v: %v\n%s", s, err, out)
+		}
+	}
+	c, err := dlChain(t, cfg, ref)
+	if err != nil || strings.Join(dlActions(c), ",") != "sign,verify,sign" || !c.OK() {
+		t.Fatalf("chain after re-signing: %v %v %v", dlActions(c), c.Gaps, err)
+	}
+	// --record needs a key; without one nothing is written.
+	if out, err := dlRun(t, emptyConfig(t), "verify", "cv", ref, "--public-key", filepath.Join(filepath.Dir(cfg), "default.pub"), "--record"); err == nil || !strings.Contains(err.Error(), "--record needs the signing key") {
+		t.Fatalf("record without a key: %v\n%s", err, out)
+	}
+	if _, err := dlRun(t, cfg, "sign", "cv", ref, "--dry-run", "--record"); err == nil {
+		t.Fatal("--record with --dry-run accepted")
+	}
+}
+
 // Records hold no secrets: with registry credentials and signing keys
 // configured, no record contains the password, the user name or the key.
 func TestDeliveryRecordsHoldNoSecrets(t *testing.T) {
