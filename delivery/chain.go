@@ -3,6 +3,8 @@ package delivery
 import (
 	"context"
 	"fmt"
+	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -85,7 +87,7 @@ func ReadChain(ctx context.Context, store ocimap.Store, location, component, ver
 	slices.SortStableFunc(c.Entries, func(a, b Entry) int {
 		return cmpString(entryTime(a), entryTime(b))
 	})
-	c.Gaps = gaps(c.Entries, location)
+	c.Gaps = Gaps(c.Entries, location)
 	return c, nil
 }
 
@@ -135,9 +137,9 @@ func checkSubjects(st *Statement, cd *descriptor.Descriptor) []string {
 	return problems
 }
 
-// gaps walks the verified entries and reports where the version moved
+// Gaps walks the verified entries and reports where the version moved
 // without a record.
-func gaps(entries []Entry, location string) []Gap {
+func Gaps(entries []Entry, location string) []Gap {
 	var out []Gap
 	at, last := "", -1
 	for i, e := range entries {
@@ -149,13 +151,24 @@ func gaps(entries []Entry, location string) []Gap {
 		if p.Action == ActionTransfer && p.Transfer != nil {
 			from, to = p.Transfer.Source, p.Transfer.Target
 		}
-		if at != "" && from != at {
+		if at != "" && !sameLocation(from, at) {
 			out = append(out, Gap{After: last, From: at, To: from, Reason: fmt.Sprintf("moved from %s to %s without a record", at, from)})
 		}
 		at, last = to, i
 	}
-	if at != "" && at != location {
+	if at != "" && !sameLocation(at, location) {
 		out = append(out, Gap{After: last, From: at, To: location, Reason: fmt.Sprintf("arrived at %s from %s without a record", location, at)})
 	}
 	return out
+}
+
+// sameLocation compares locations; CTF archives by file name, since an
+// archive is carried across an air gap as a file and lands elsewhere.
+func sameLocation(a, b string) bool {
+	if a == b {
+		return true
+	}
+	pa, okA := strings.CutPrefix(a, "ctf::")
+	pb, okB := strings.CutPrefix(b, "ctf::")
+	return okA && okB && path.Base(filepath.ToSlash(pa)) == path.Base(filepath.ToSlash(pb))
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -306,6 +307,39 @@ func TestLocation(t *testing.T) {
 		}
 		if strings.Contains(got, "secret") {
 			t.Errorf("Location(%s) = %q keeps the password", tc.in, got)
+		}
+	}
+}
+
+func TestChainGaps(t *testing.T) {
+	rec := func(action, repo, from, to string) delivery.Entry {
+		p := delivery.Predicate{Action: action, Repository: repo}
+		if action == delivery.ActionTransfer {
+			p.Transfer = &delivery.TransferDetails{Source: from, Target: to}
+		}
+		return delivery.Entry{Statement: &delivery.Statement{Predicate: p}}
+	}
+	bad := rec(delivery.ActionTransfer, "", "ctf::/x/a", "elsewhere")
+	bad.Problems = []string{"signature"}
+	for _, tc := range []struct {
+		name     string
+		entries  []delivery.Entry
+		location string
+		want     []string
+	}{
+		{"none", nil, "r/b", nil},
+		{"connected", []delivery.Entry{rec("sign", "ctf::/x/a", "", ""), rec("transfer", "", "ctf::/x/a", "r/b"), rec("verify", "r/b", "", "")}, "r/b", nil},
+		{"archive carried as a file", []delivery.Entry{rec("transfer", "", "r/a", "ctf::/build/air.tgz"), rec("transfer", "", "ctf::/import/air.tgz", "r/b")}, "r/b", nil},
+		{"hop in the middle", []delivery.Entry{rec("sign", "ctf::/x/a", "", ""), rec("verify", "r/b", "", "")}, "r/b", []string{"0: ctf::/x/a -> r/b"}},
+		{"arrival", []delivery.Entry{rec("sign", "ctf::/x/a", "", "")}, "r/c", []string{"0: ctf::/x/a -> r/c"}},
+		{"unverified records do not count", []delivery.Entry{rec("sign", "ctf::/x/a", "", ""), bad}, "r/c", []string{"0: ctf::/x/a -> r/c"}},
+	} {
+		var got []string
+		for _, g := range delivery.Gaps(tc.entries, tc.location) {
+			got = append(got, fmt.Sprintf("%d: %s -> %s", g.After, g.From, g.To))
+		}
+		if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("%s: gaps %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }
