@@ -240,3 +240,38 @@ func TestVerifyTreeFromArchiveCLI(t *testing.T) {
 		}
 	}
 }
+
+// An external image (ociArtifact access into a registry): download writes
+// its OCI layout, verify tree fetches it from the registry again.
+func TestVerifyTreeExternalImage(t *testing.T) {
+	reg := testutil.StartOlareg(t)
+	testutil.PushImage(t, reg, "acme/app", "1.0", []byte("layer bytes of the image"))
+	src := t.TempDir()
+	testutil.WriteFile(t, filepath.Join(src, "component-constructor.yaml"), []byte(`name: example.com/custody/ext
+version: 1.0.0
+provider:
+  name: example.com
+resources:
+- name: image
+  type: ociImage
+  version: 1.0.0
+  access:
+    type: ociArtifact
+    imageReference: `+reg+`/acme/app:1.0
+`), 0o644)
+	archive := filepath.Join(t.TempDir(), "ctf")
+	if _, _, err := run(t, "add", "cv", "--repository", "ctf::"+archive, "--constructor", filepath.Join(src, "component-constructor.yaml")); err != nil {
+		t.Fatalf("add cv: %v", err)
+	}
+	ref := "ctf::" + archive + "//example.com/custody/ext:1.0.0"
+	dir := vtDownload(t, ref, "name=image")
+	if out, code := vtVerify(t, dir, ref, "--identity", "name=image"); code != 0 || !strings.Contains(out, "verified manifest digest sha256:") || !strings.Contains(out, "resource digest SHA-256/") {
+		t.Fatalf("external image: exit %d\n%s", code, out)
+	}
+	if err := os.Remove(filepath.Join(dir, "index.json")); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := vtVerify(t, dir, ref, "--identity", "name=image"); code == 0 || !strings.Contains(out, "index.json: missing (file)") {
+		t.Fatalf("layout without index.json: exit %d\n%s", code, out)
+	}
+}
