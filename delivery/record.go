@@ -41,6 +41,7 @@ const (
 
 // Actions recorded.
 const (
+	ActionAdd      = "add"
 	ActionSign     = "sign"
 	ActionTransfer = "transfer"
 	ActionVerify   = "verify"
@@ -73,6 +74,7 @@ type Predicate struct {
 	Version   string `json:"version"`
 	// Repository is where a sign or verify happened.
 	Repository string           `json:"repository,omitempty"`
+	Add        *AddDetails      `json:"add,omitempty"`
 	Sign       *SignDetails     `json:"sign,omitempty"`
 	Transfer   *TransferDetails `json:"transfer,omitempty"`
 	Verify     *VerifyDetails   `json:"verify,omitempty"`
@@ -93,6 +95,22 @@ type KeyRef struct {
 	Signature      string `json:"signature"`
 	Algorithm      string `json:"algorithm"`
 	KeyFingerprint string `json:"keyFingerprint"`
+}
+
+// AddDetails describe how a version was built: the constructor file and,
+// per resource, the input it was made from or the access it points to.
+type AddDetails struct {
+	Constructor string  `json:"constructor"`
+	Resources   []Input `json:"resources,omitempty"`
+}
+
+// Input is where one resource came from: an input of the constructor (its
+// type and, for file and dir inputs, the path as written) or an access.
+type Input struct {
+	Resource string `json:"resource"`
+	Input    string `json:"input,omitempty"`
+	Path     string `json:"path,omitempty"`
+	Access   string `json:"access,omitempty"`
 }
 
 // SignDetails describe a signing: the component signature made.

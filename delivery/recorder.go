@@ -18,6 +18,12 @@ type Recorder struct {
 	Tool      Tool
 }
 
+// Add records that component:version was built into the repository at
+// location.
+func (r Recorder) Add(ctx context.Context, store ocimap.WriteStore, location, component, ver string, d AddDetails) error {
+	return r.record(ctx, store, component, ver, Predicate{Action: ActionAdd, Repository: location, Add: &d})
+}
+
 // Sign records that sig was made on component:version at location.
 func (r Recorder) Sign(ctx context.Context, store ocimap.WriteStore, location, component, ver string, sig *descriptor.Signature, fingerprint string) error {
 	return r.record(ctx, store, component, ver, Predicate{

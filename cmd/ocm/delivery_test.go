@@ -75,13 +75,16 @@ func dlActions(c *delivery.Chain) []string {
 	return out
 }
 
-// The air gap, recorded: sign in the build archive, transfer to registry
-// A, to a .tgz, to registry B, verify there. get delivery in B shows the
-// five steps in order, verified, without a gap; a hop without --record is
-// a gap.
+// The air gap, recorded: add and sign in the build archive, transfer to
+// registry A, to a .tgz, to registry B, verify there. get delivery in B
+// shows the six steps in order, verified, without a gap; a hop without
+// --record is a gap.
 func TestDeliveryRecordsAirGap(t *testing.T) {
-	archive := vtArchive(t)
 	cfg := dlConfig(t, "", "", "")
+	archive := filepath.Join(t.TempDir(), "ctf")
+	if out, err := dlRun(t, cfg, "add", "cv", "--repository", "ctf::"+archive, "--constructor", vtSources(t), "--record"); err != nil {
+		t.Fatalf("add cv --record: %v\n%s", err, out)
+	}
 	cv := vtComponent + ":1.0.0"
 	regA, regB, regC := testutil.StartOlareg(t), testutil.StartOlareg(t), testutil.StartOlareg(t)
 	tgz := filepath.Join(t.TempDir(), "air-gap.tgz")
@@ -101,22 +104,27 @@ func TestDeliveryRecordsAirGap(t *testing.T) {
 	if err != nil {
 		t.Fatalf("get delivery in B: %v", err)
 	}
-	if got := strings.Join(dlActions(c), ","); got != "sign,transfer,transfer,transfer,verify" || !c.OK() {
+	if got := strings.Join(dlActions(c), ","); got != "add,sign,transfer,transfer,transfer,verify" || !c.OK() {
 		t.Fatalf("chain in B: %s OK=%v gaps=%v", got, c.OK(), c.Gaps)
 	}
-	tr := c.Entries[2].Statement.Predicate.Transfer
+	add := c.Entries[0].Statement.Predicate.Add
+	if add == nil || !strings.HasSuffix(add.Constructor, "component-constructor.yaml") || len(add.Resources) != 4 ||
+		add.Resources[0] != (delivery.Input{Resource: "name=tree", Input: "dir", Path: "tree"}) {
+		t.Errorf("add record %+v", add)
+	}
+	tr := c.Entries[3].Statement.Predicate.Transfer
 	if tr.Source != regA+"/ocm" || !strings.HasSuffix(tr.Target, "air-gap.tgz") {
 		t.Errorf("second transfer %+v", tr)
 	}
-	if s := c.Entries[0].Statement.Predicate.Sign; s == nil || s.Signature != "default" || !strings.HasPrefix(s.KeyFingerprint, "SHA256:") {
+	if s := c.Entries[1].Statement.Predicate.Sign; s == nil || s.Signature != "default" || !strings.HasPrefix(s.KeyFingerprint, "SHA256:") {
 		t.Errorf("sign record %+v", c.Entries[0].Statement.Predicate)
 	}
 	out, err := dlRun(t, cfg, "get", "delivery", "http://"+regB+"/ocm//"+cv)
-	if err != nil || strings.Count(out, " yes\n") != 5 || strings.Contains(out, "GAP") {
+	if err != nil || strings.Count(out, " yes\n") != 6 || strings.Contains(out, "GAP") {
 		t.Fatalf("table: %v\n%s", err, out)
 	}
-	// The tgz holds the first three records (carried, then its own).
-	if c, _ := dlChain(t, cfg, "ctf::"+tgz+"//"+cv); strings.Join(dlActions(c), ",") != "sign,transfer,transfer" || !c.OK() {
+	// The tgz holds the first four records (carried, then its own).
+	if c, _ := dlChain(t, cfg, "ctf::"+tgz+"//"+cv); strings.Join(dlActions(c), ",") != "add,sign,transfer,transfer" || !c.OK() {
 		t.Errorf("chain in the tgz: %v %v", dlActions(c), c.Gaps)
 	}
 
@@ -125,7 +133,7 @@ func TestDeliveryRecordsAirGap(t *testing.T) {
 		t.Fatalf("unrecorded transfer: %v\n%s", err, out)
 	}
 	c, err = dlChain(t, cfg, "http://"+regC+"/ocm//"+cv)
-	if err == nil || len(c.Gaps) != 1 || c.Gaps[0].From != regB+"/ocm" || c.Gaps[0].To != regC+"/ocm" || len(c.Entries) != 5 {
+	if err == nil || len(c.Gaps) != 1 || c.Gaps[0].From != regB+"/ocm" || c.Gaps[0].To != regC+"/ocm" || len(c.Entries) != 6 {
 		t.Fatalf("chain in C: err %v gaps %+v entries %d", err, c.Gaps, len(c.Entries))
 	}
 	out, _ = dlRun(t, cfg, "get", "delivery", "http://"+regC+"/ocm//"+cv)
@@ -138,7 +146,7 @@ func TestDeliveryRecordsAirGap(t *testing.T) {
 		t.Fatalf("verify in C: %v\n%s", err, out)
 	}
 	c, _ = dlChain(t, cfg, "http://"+regC+"/ocm//"+cv)
-	if len(c.Gaps) != 1 || c.Gaps[0].After != 4 || c.Gaps[0].Reason != "moved from "+regB+"/ocm to "+regC+"/ocm without a record" {
+	if len(c.Gaps) != 1 || c.Gaps[0].After != 5 || c.Gaps[0].Reason != "moved from "+regB+"/ocm to "+regC+"/ocm without a record" {
 		t.Fatalf("gap in the middle: %+v", c.Gaps)
 	}
 
@@ -182,9 +190,10 @@ func TestDeliveryRecordsHoldNoSecrets(t *testing.T) {
 	const user, password = "custody-user", "s3cr3t-Pa55w0rd"
 	reg := testutil.StartOlaregAuth(t, user, password)
 	cfg := dlConfig(t, reg, user, password)
-	archive := vtArchive(t)
+	archive := filepath.Join(t.TempDir(), "ctf")
 	cv := vtComponent + ":1.0.0"
 	for _, s := range [][]string{
+		{"add", "cv", "--repository", "ctf::" + archive, "--constructor", vtSources(t), "--record"},
 		{"sign", "cv", "ctf::" + archive + "//" + cv, "--record"},
 		{"transfer", "cv", "ctf::" + archive + "//" + cv, "http://" + reg + "/ocm", "--record"},
 		{"verify", "cv", "http://" + reg + "/ocm//" + cv, "--record"},
@@ -204,7 +213,7 @@ func TestDeliveryRecordsHoldNoSecrets(t *testing.T) {
 	}
 	defer store.Close()
 	stored, err := delivery.List(context.Background(), store, vtComponent, "1.0.0")
-	if err != nil || len(stored) != 3 {
+	if err != nil || len(stored) != 4 {
 		t.Fatalf("%d records: %v", len(stored), err)
 	}
 	privPEM := string(sgPrivatePEM(sgKey(t, sgKeyPlain)))

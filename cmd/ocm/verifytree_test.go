@@ -45,6 +45,17 @@ resources:
 // vtArchive builds the component version into a CTF archive.
 func vtArchive(t *testing.T) string {
 	t.Helper()
+	archive := filepath.Join(t.TempDir(), "ctf")
+	if _, _, err := run(t, "add", "cv", "--repository", "ctf::"+archive, "--constructor", vtSources(t)); err != nil {
+		t.Fatalf("add cv: %v", err)
+	}
+	return archive
+}
+
+// vtSources writes the constructor and its inputs; it returns the
+// constructor's path.
+func vtSources(t *testing.T) string {
+	t.Helper()
 	src := t.TempDir()
 	testutil.WriteFile(t, filepath.Join(src, "tree", "etc", "app.yaml"), []byte("replicas: 3\n"), 0o644)
 	testutil.WriteFile(t, filepath.Join(src, "tree", "etc", "flags.ini"), []byte("[x]\ny=1\n"), 0o644)
@@ -54,11 +65,7 @@ func vtArchive(t *testing.T) string {
 	}
 	acvBuildOCILayout(t, filepath.Join(src, "layout"), "1.0.0")
 	testutil.WriteFile(t, filepath.Join(src, "component-constructor.yaml"), []byte(vtConstructor), 0o644)
-	archive := filepath.Join(t.TempDir(), "ctf")
-	if _, _, err := run(t, "add", "cv", "--repository", "ctf::"+archive, "--constructor", filepath.Join(src, "component-constructor.yaml")); err != nil {
-		t.Fatalf("add cv: %v", err)
-	}
-	return archive
+	return filepath.Join(src, "component-constructor.yaml")
 }
 
 // vtDownload unpacks a resource as download resource does.
