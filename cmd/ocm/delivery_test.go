@@ -240,3 +240,31 @@ func mustLoadConfig(t *testing.T, path string) *config.Config {
 	}
 	return cfg
 }
+
+// docker/distribution 2.8 has no referrers API: records go through the
+// referrers tag schema there, and travel out of it again.
+func TestDeliveryRecordsDistribution(t *testing.T) {
+	cfg := dlConfig(t, "", "", "")
+	reg, next := testutil.StartDistribution(t), testutil.StartOlareg(t)
+	archive := vtArchive(t)
+	cv := vtComponent + ":1.0.0"
+	for _, s := range [][]string{
+		{"sign", "cv", "ctf::" + archive + "//" + cv, "--record"},
+		{"transfer", "cv", "ctf::" + archive + "//" + cv, "http://" + reg + "/ocm", "--record"},
+		{"verify", "cv", "http://" + reg + "/ocm//" + cv, "--record"},
+		{"transfer", "cv", "http://" + reg + "/ocm//" + cv, "http://" + next + "/ocm", "--record"},
+	} {
+		if out, err := dlRun(t, cfg, s...); err != nil {
+			t.Fatalf("%v: %v\n%s", s, err, out)
+		}
+	}
+	c, err := dlChain(t, cfg, "http://"+next+"/ocm//"+cv)
+	if err != nil || strings.Join(dlActions(c), ",") != "sign,transfer,verify,transfer" || !c.OK() {
+		t.Fatalf("chain: %v %v %v", dlActions(c), c.Gaps, err)
+	}
+	// The version is listed as before in the registry without the API.
+	out, _, err := run(t, "get", "cv", "http://"+reg+"/ocm//"+vtComponent, "-o", "table")
+	if err != nil || strings.Count(out, "1.0.0") != 1 || strings.Contains(out, "sha256-") {
+		t.Fatalf("versions: %v\n%s", err, out)
+	}
+}
