@@ -26,23 +26,35 @@ import (
 // directory with ExtractAuto. Every blob is verified against its descriptor
 // while it is written.
 func downloadArtifact(ctx context.Context, fetcher content.Fetcher, root ocispec.Descriptor, res *descriptor.Resource, output string, opts Options) (*Result, error) {
+	checked, write, err := artifactLayout(ctx, fetcher, root, res)
+	if err != nil {
+		return nil, err
+	}
+	return publishFiles(output, opts.Extraction == ExtractAuto, "oci-layout", "oci-layout-tar", root.Digest, checked, write)
+}
+
+// artifactLayout checks a native OCI artifact's resource digest and
+// returns what was checked and the writer of its OCI image layout (each
+// blob verified while written). Downloads publish the layout; VerifyTree
+// compares it with a directory, so both see the same files.
+func artifactLayout(ctx context.Context, fetcher content.Fetcher, root ocispec.Descriptor, res *descriptor.Resource) ([]string, func(layoutWriter) error, error) {
 	checked := []string{"manifest digest " + root.Digest.String()}
 	if d := res.Digest; d != nil && d.NormalisationAlgorithm != excludeFromSignature {
 		switch d.NormalisationAlgorithm {
 		case genericBlobDigest, ociArtifactDigest, ociArtefactDigest:
 		default:
-			return nil, fmt.Errorf("resource digest uses unknown normalisation algorithm %q", d.NormalisationAlgorithm)
+			return nil, nil, fmt.Errorf("resource digest uses unknown normalisation algorithm %q", d.NormalisationAlgorithm)
 		}
 		// Both record the manifest digest for native artifacts (genericBlobDigest
 		// of the manifest bytes is the manifest digest).
 		if err := artifactDigestOK(ctx, fetcher, root, d); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		checked = append(checked, "resource digest "+d.HashAlgorithm+"/"+d.NormalisationAlgorithm)
 	}
 	nodes, err := ocimap.Graph(ctx, fetcher, root)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	top := root
 	top.Annotations = map[string]string{ocispec.AnnotationRefName: res.Version}
@@ -52,12 +64,12 @@ func downloadArtifact(ctx context.Context, fetcher content.Fetcher, root ocispec
 		Manifests: []ocispec.Descriptor{top},
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	layout := []byte(`{"imageLayoutVersion":"1.0.0"}`)
-	return publishFiles(output, opts.Extraction == ExtractAuto, "oci-layout", "oci-layout-tar", root.Digest, checked, func(w layoutWriter) error {
+	return checked, func(w layoutWriter) error {
 		return writeLayout(ctx, w, fetcher, nodes, index, layout)
-	})
+	}, nil
 }
 
 func matchDigest(d *descriptor.DigestSpec, dg digest.Digest) error {

@@ -106,28 +106,11 @@ func resource(ctx context.Context, repo repository.Repository, cv *descriptor.De
 	if opts.Transformer != "" && opts.Transformer != TransformerHelm {
 		return nil, fmt.Errorf("unknown transformer %q (available: %s)", opts.Transformer, strings.Join(Transformers, ", "))
 	}
-	var (
-		desc    ocispec.Descriptor
-		fetcher content.Fetcher
-	)
-	if res.Access.IsLocalBlob() {
-		lb, err := res.Access.LocalBlob()
-		if err != nil {
-			return nil, err
-		}
-		if desc, fetcher, err = repo.GetLocalBlob(ctx, cv.Component.Name, cv.Component.Version, lb.LocalReference); err != nil {
-			return nil, err
-		}
-	} else {
-		c, err := externalContent(ctx, opts.External, res)
-		if err != nil {
-			return nil, err
-		}
-		if o, ok := c.fetcher.(*onceFetcher); ok {
-			defer o.close()
-		}
-		desc, fetcher = c.desc, c.fetcher
+	desc, fetcher, done, err := openContent(ctx, repo, cv, res, opts.External)
+	if err != nil {
+		return nil, err
 	}
+	defer done()
 	if opts.Transformer == TransformerHelm {
 		return downloadChart(ctx, fetcher, desc, res, output, opts)
 	}
@@ -135,6 +118,31 @@ func resource(ctx context.Context, repo repository.Repository, cv *descriptor.De
 		return downloadArtifact(ctx, fetcher, desc, res, output, opts)
 	}
 	return downloadBlob(ctx, fetcher, desc, res, output, opts)
+}
+
+// openContent opens a resource's content: a local blob of repo, or
+// external content through ext. done releases what the fetch holds.
+func openContent(ctx context.Context, repo repository.Repository, cv *descriptor.Descriptor, res *descriptor.Resource, ext *access.Fetcher) (ocispec.Descriptor, content.Fetcher, func(), error) {
+	if res.Access.IsLocalBlob() {
+		lb, err := res.Access.LocalBlob()
+		if err != nil {
+			return ocispec.Descriptor{}, nil, nil, err
+		}
+		desc, fetcher, err := repo.GetLocalBlob(ctx, cv.Component.Name, cv.Component.Version, lb.LocalReference)
+		if err != nil {
+			return ocispec.Descriptor{}, nil, nil, err
+		}
+		return desc, fetcher, func() {}, nil
+	}
+	c, err := externalContent(ctx, ext, res)
+	if err != nil {
+		return ocispec.Descriptor{}, nil, nil, err
+	}
+	done := func() {}
+	if o, ok := c.fetcher.(*onceFetcher); ok {
+		done = o.close
+	}
+	return c.desc, c.fetcher, done, nil
 }
 
 // OutputPath is where a resource goes when --output is not given: the

@@ -183,6 +183,10 @@ type store struct {
 
 func (s *store) String() string { return s.name }
 
+// Unwrap returns the underlying store, for callers that look for optional
+// interfaces (a registry's referrers API).
+func (s *store) Unwrap() ocimap.Store { return s.Store }
+
 func (s *store) Close() error {
 	if s.closer == nil {
 		return nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ocmgo/ocm/compat/referrer"
 	"github.com/ocmgo/ocm/constructor"
+	"github.com/ocmgo/ocm/delivery"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
 )
@@ -22,6 +23,7 @@ func newAddCommand(g *globalOptions) *cobra.Command {
 }
 
 type addCVOptions struct {
+	rec           recordFlags
 	constructor   string
 	repository    string
 	conflict      string
@@ -81,6 +83,7 @@ same constructor and inputs give byte-identical archives.`,
 	f.StringVarP(&o.output, "output", "o", "table", "output format: table, yaml, json, ndjson, tree")
 	enumFlag(cmd, "output", "table", "yaml", "json", "ndjson", "tree")
 	enumFlag(cmd, "component-version-conflict-policy", string(constructor.AbortAndFail), string(constructor.Replace), string(constructor.Skip))
+	o.rec.add(cmd, true)
 	enumFlag(cmd, "external-component-version-copy-policy", "skip")
 	enumFlag(cmd, "display-mode", "static", "live")
 	return cmd
@@ -125,6 +128,14 @@ func (o *addCVOptions) run(cmd *cobra.Command, g *globalOptions) error {
 			fmt.Fprintf(cmd.ErrOrStderr(), "imported compatibility spec: %s\n", l)
 		}
 	}
+	var rec *delivery.Recorder
+	if o.rec.record {
+		r, err := g.recorder(o.rec.signature, nil)
+		if err != nil {
+			return err
+		}
+		rec = &r
+	}
 	w, err := g.openWritable(cmd, repoSpec, true)
 	if err != nil {
 		return err
@@ -149,6 +160,11 @@ func (o *addCVOptions) run(cmd *cobra.Command, g *globalOptions) error {
 	if err != nil {
 		return err
 	}
+	if rec != nil {
+		if err := recordAdd(ctx, *rec, w, repoSpec, spec, results); err != nil {
+			return err
+		}
+	}
 	if err := w.Commit(); err != nil {
 		return err
 	}
@@ -157,6 +173,45 @@ func (o *addCVOptions) run(cmd *cobra.Command, g *globalOptions) error {
 		roots = append(roots, &repository.Node{Descriptor: r.Descriptor})
 	}
 	return printComponentVersions(cmd.OutOrStdout(), o.output, roots)
+}
+
+// recordAdd stores an add record for every version built (not skipped):
+// the constructor and, per resource, its input type and path or its access
+// type. Input fields beyond those are left out: they may name hosts with
+// user information or tokens.
+func recordAdd(ctx context.Context, rec delivery.Recorder, w *repository.Writable, repoSpec reference.Repository, spec *constructor.Spec, results []constructor.Result) error {
+	file, _ := filepath.Abs(spec.File)
+	for _, r := range results {
+		if r.Skipped {
+			continue
+		}
+		d := delivery.AddDetails{Constructor: file}
+		for _, c := range spec.Components {
+			if c.Name != r.Descriptor.Component.Name || c.Version != r.Descriptor.Component.Version {
+				continue
+			}
+			for _, res := range c.Resources {
+				in := delivery.Input{Resource: res.BaseIdentity().String()}
+				switch {
+				case res.Input != nil:
+					in.Input = res.Input.Type
+					var fields struct {
+						Path string `json:"path"`
+					}
+					if res.Input.Decode(&fields) == nil {
+						in.Path = fields.Path
+					}
+				case res.Access != nil:
+					in.Access = res.Access.Type
+				}
+				d.Resources = append(d.Resources, in)
+			}
+		}
+		if err := rec.Add(ctx, w.WriteStore, delivery.Location(repoSpec), r.Descriptor.Component.Name, r.Descriptor.Component.Version, d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // constructorPath accepts the reference's default name with .yml too.

@@ -37,6 +37,18 @@ var forbiddenModules = []struct {
 	// olareg is a light test requirement of the root module (in-process
 	// registry with the referrers API); the binary must not serve registries.
 	{"github.com/olareg", false, "a registry server: for tests only"},
+	// The SBOM renderers (sbom/) link github.com/CycloneDX/cyclonedx-go and
+	// github.com/spdx/tools-golang (its json and v2_3 packages only, which
+	// bring github.com/anchore/go-struct-converter). Their module graphs
+	// carry validators and parsers the binary must not link: schema
+	// validation is a test concern, RDF output is not offered.
+	{"github.com/santhosh-tekuri/jsonschema", false, "JSON schema validator: the SBOM tests validate with it"},
+	{"github.com/xeipuuv", false, "JSON schema validator of cyclonedx-go's tests"},
+	{"github.com/terminalstatic/go-xsd-validate", false, "cgo libxml2 binding of cyclonedx-go's XML tests"},
+	{"github.com/spdx/gordf", false, "RDF parser of tools-golang's rdf package, which ocm does not write"},
+	// Delivery records are DSSE envelopes written and verified by delivery/
+	// itself; secure-systems-lab's DSSE library only checks them in a test.
+	{"github.com/secure-systems-lab/go-securesystemslib", false, "DSSE library: the delivery tests verify envelopes with it"},
 }
 
 // allowedModules are exceptions to forbiddenModules.
@@ -93,6 +105,12 @@ func TestForbiddenModulesMatcher(t *testing.T) {
 		{"github.com/olareg/olareg", true, false},
 		{"oras.land/oras-go/v2", false, false},
 		{"github.com/spf13/cobra", false, false},
+		{"github.com/CycloneDX/cyclonedx-go", false, false},
+		{"github.com/spdx/tools-golang", false, false},
+		{"github.com/santhosh-tekuri/jsonschema/v6", true, false},
+		{"github.com/terminalstatic/go-xsd-validate", true, false},
+		{"github.com/spdx/gordf", true, false},
+		{"github.com/secure-systems-lab/go-securesystemslib", true, false},
 	} {
 		if got := len(forbiddenIn([]string{tc.mod}, false)) == 1; got != tc.binary {
 			t.Errorf("%s forbidden in the binary: %v, want %v", tc.mod, got, tc.binary)

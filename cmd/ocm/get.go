@@ -5,7 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
+	"strconv"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
@@ -13,11 +17,12 @@ import (
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
+	"github.com/ocmgo/ocm/sbom"
 )
 
 func newGetCommand(g *globalOptions) *cobra.Command {
 	get := &cobra.Command{Use: "get", Short: "Get information about OCM entities"}
-	get.AddCommand(newGetComponentVersionCommand(g), newGetConfigCommand(g), newTypesCommand())
+	get.AddCommand(newGetComponentVersionCommand(g), newGetConfigCommand(g), newTypesCommand(), newGetDeliveryCommand(g))
 	return get
 }
 
@@ -38,19 +43,26 @@ func newGetComponentVersionCommand(g *globalOptions) *cobra.Command {
 
 The reference has the form [type::]<repository>//<component>[:<version>].
 Without a version, every version is listed (see --latest and --semver-constraint);
-without a component (just a repository), every component of the repository.`,
+without a component (just a repository), every component of the repository.
+
+-o cyclonedx and -o spdx write a software bill of materials of the versions
+(with --recursive, of the whole reference graph): each component version with
+its provider, labels and descriptor digest, its resources with their digests
+(and a purl for OCI images), the references as dependencies. SOURCE_DATE_EPOCH
+sets the document's creation time.`,
 		Example: `  ocm get cv ./transport-archive//example.com/app:1.0.0 -o yaml
   ocm get cv ctf::archive.tgz//example.com/app --latest
   ocm get cv ./transport-archive//example.com/app:1.0.0 --recursive -o tree
-  ocm get cv ./transport-archive`,
+  ocm get cv ./transport-archive
+  ocm get cv ./transport-archive//example.com/app:1.0.0 --recursive -o cyclonedx > app.cdx.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.run(cmd, g, args[0])
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.output, "output", "o", "table", "output format: table, yaml, json, ndjson, tree")
-	enumFlag(cmd, "output", "table", "yaml", "json", "ndjson", "tree")
+	f.StringVarP(&o.output, "output", "o", "table", "output format: table, yaml, json, ndjson, tree, cyclonedx (CycloneDX 1.6 JSON SBOM), spdx (SPDX 2.3 JSON SBOM)")
+	enumFlag(cmd, "output", "table", "yaml", "json", "ndjson", "tree", "cyclonedx", "spdx")
 	f.BoolVar(&o.latest, "latest", false, "only the latest version (when the reference has no version)")
 	f.StringVar(&o.constraint, "semver-constraint", "", `only versions matching this constraint, e.g. ">= 1.0.0, < 2.0.0" (when the reference has no version)`)
 	f.IntVar(&o.recursive, "recursive", 0, "follow component references: depth, -1 for unlimited (--recursive alone)")
@@ -108,7 +120,29 @@ func (o *getCVOptions) run(cmd *cobra.Command, g *globalOptions, arg string) err
 	if ref != nil && len(roots) == 0 {
 		return fmt.Errorf("no version of %s in %s matches", ref.Component, repo)
 	}
+	switch o.output {
+	case "cyclonedx", "spdx":
+		return printSBOM(cmd.OutOrStdout(), o.output, roots)
+	}
 	return printComponentVersions(cmd.OutOrStdout(), o.output, roots)
+}
+
+// printSBOM renders roots (and what they reference) as a CycloneDX or SPDX
+// document.
+func printSBOM(w io.Writer, format string, roots []*repository.Node) error {
+	bi, _ := debug.ReadBuildInfo()
+	opts := sbom.Options{ToolName: "ocm", ToolVersion: buildVersion(bi).Version}
+	if v, ok := os.LookupEnv("SOURCE_DATE_EPOCH"); ok {
+		sec, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || sec < 0 {
+			return fmt.Errorf("invalid SOURCE_DATE_EPOCH %q: want a non-negative number of seconds", v)
+		}
+		opts.Time = time.Unix(sec, 0)
+	}
+	if format == "spdx" {
+		return sbom.WriteSPDX(w, roots, opts)
+	}
+	return sbom.WriteCycloneDX(w, roots, opts)
 }
 
 // parseRefOrRepository accepts a component reference or a bare repository.

@@ -15,10 +15,12 @@ import (
 
 	"github.com/ocmgo/ocm/access"
 	"github.com/ocmgo/ocm/config"
+	"github.com/ocmgo/ocm/delivery"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/integrity"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
+	"github.com/ocmgo/ocm/repository/ocimap"
 	"github.com/ocmgo/ocm/signing"
 )
 
@@ -32,6 +34,7 @@ type signOptions struct {
 	signature, hash, normalisation, output, signerSpec string
 	force, dryRun                                      bool
 	externalContent                                    bool
+	rec                                                recordFlags
 }
 
 func newSignComponentVersionCommand(g *globalOptions) *cobra.Command {
@@ -68,6 +71,7 @@ default RSASSA-PSS, Plain).`,
 	enumFlag(cmd, "output", "yaml", "json")
 	f.StringVar(&o.signerSpec, "signer-spec", "", "RSASigningConfiguration/v1alpha1 file (signatureAlgorithm, signatureEncodingPolicy); overrides the configuration")
 	f.BoolVar(&o.externalContent, "external-content", true, "re-hash content outside the repository (images in registries, Helm repositories, web servers); false signs their recorded digests as they are")
+	o.rec.add(cmd, false)
 	return cmd
 }
 
@@ -82,6 +86,9 @@ func (o *signOptions) run(cmd *cobra.Command, g *globalOptions, arg string) erro
 	signer, err := o.signer(g.config)
 	if err != nil {
 		return err
+	}
+	if o.rec.record && o.dryRun {
+		return fmt.Errorf("--record records what was done: not with --dry-run")
 	}
 	ctx := cmd.Context()
 	if o.dryRun {
@@ -102,9 +109,30 @@ func (o *signOptions) run(cmd *cobra.Command, g *globalOptions, arg string) erro
 		return err
 	}
 	defer w.Abort()
+	// Signing rewrites the version's manifest: its delivery records move
+	// to the new one.
+	before, _ := ocimap.New(w.WriteStore, w.String()).GetComponentVersion(ctx, ref.Component, ref.Version)
 	sig, err := integrity.SignStored(ctx, w, w.String(), ref.Component, ref.Version, o.signOptions(g, signer))
 	if err != nil {
 		return signHint(err)
+	}
+	if before != nil {
+		if err := delivery.Move(ctx, w.WriteStore, before.Repository, before.Root, ref.Component, ref.Version); err != nil {
+			return fmt.Errorf("moving delivery records to the signed version: %w", err)
+		}
+	}
+	if o.rec.record {
+		rec, err := g.recorder(o.signature, &signer)
+		if err != nil {
+			return err
+		}
+		fp, err := delivery.Fingerprint(&signer.Key.PublicKey)
+		if err != nil {
+			return err
+		}
+		if err := rec.Sign(ctx, w.WriteStore, delivery.Location(ref.Repository), ref.Component, ref.Version, sig, fp); err != nil {
+			return err
+		}
 	}
 	if err := w.Commit(); err != nil {
 		return err
@@ -185,12 +213,13 @@ func readSignerSpec(path string, base config.SignerConfig) (config.SignerConfig,
 }
 
 func newVerifyCommand(g *globalOptions) *cobra.Command {
-	c := &cobra.Command{Use: "verify", Short: "Verify component versions"}
-	c.AddCommand(newVerifyComponentVersionCommand(g))
+	c := &cobra.Command{Use: "verify", Short: "Verify component versions and what was extracted from them"}
+	c.AddCommand(newVerifyComponentVersionCommand(g), newVerifyTreeCommand(g))
 	return c
 }
 
 type verifyOptions struct {
+	rec             recordFlags
 	signatures      []string
 	verifierSpec    string
 	publicKey       string
@@ -226,6 +255,7 @@ signatures), or from --public-key.`,
 	f.BoolVar(&o.noContent, "no-content", false, "trust recorded resource digests instead of re-hashing blobs (faster, weaker)")
 	f.BoolVar(&o.externalContent, "external-content", true, "re-hash content outside the repository (images in registries, Helm repositories, web servers); false (offline, for archives that travelled without it) reports it as not checked and trusts its recorded digest")
 	f.BoolVar(&o.systemRoots, "use-system-roots", false, "also trust the system's CA certificates for PEM (certificate chain) signatures")
+	o.rec.add(cmd, true)
 	return cmd
 }
 
@@ -256,15 +286,47 @@ func (o *verifyOptions) run(cmd *cobra.Command, g *globalOptions, arg string) er
 		Signatures: o.signatures, Content: !o.noContent, Keys: keys,
 		External: g.externalContent(o.externalContent), Offline: !o.externalContent,
 	}
+	var rec delivery.Recorder
+	if o.rec.record {
+		// The key is checked before the work, not found missing after it.
+		if rec, err = g.recorder(o.rec.signature, nil); err != nil {
+			return err
+		}
+	}
 	res, err := integrity.Verify(ctx, repo, ref.Component, ref.Version, opts)
 	if res == nil {
 		return err
 	}
 	printVerification(cmd, res)
+	if o.rec.record {
+		if rerr := o.record(cmd, g, rec, ref, res, err); rerr != nil {
+			return rerr
+		}
+	}
 	if err != nil {
 		return externalHint(keyHint(err))
 	}
 	return nil
+}
+
+// record stores the verification's verdict as a delivery record.
+func (o *verifyOptions) record(cmd *cobra.Command, g *globalOptions, rec delivery.Recorder, ref *reference.Ref, res *integrity.VerifyResult, verr error) error {
+	d := delivery.VerifyDetails{Content: !o.noContent, Verdict: "verified"}
+	for _, s := range res.Signatures {
+		d.Signatures = append(d.Signatures, s.Name)
+	}
+	if verr != nil {
+		d.Verdict = "failed: " + verr.Error()
+	}
+	w, err := g.openWritable(cmd, ref.Repository, false)
+	if err != nil {
+		return err
+	}
+	defer w.Abort()
+	if err := rec.Verify(cmd.Context(), w.WriteStore, delivery.Location(ref.Repository), ref.Component, ref.Version, d); err != nil {
+		return err
+	}
+	return w.Commit()
 }
 
 // externalHint adds the CLI's way out to errors of external content that

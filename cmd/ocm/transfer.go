@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/ocmgo/ocm/compat/referrer"
+	"github.com/ocmgo/ocm/delivery"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
@@ -32,6 +33,7 @@ func newTransferCommand(g *globalOptions) *cobra.Command {
 }
 
 type transferOptions struct {
+	rec                                                 recordFlags
 	recursive, copyResources, dryRun, latest, overwrite bool
 	noReferenceDigestCheck                              bool
 	uploadAs, constraint, output, existing              string
@@ -113,6 +115,7 @@ versions, blobs and bytes is printed on stderr at the end.`,
 	enumFlag(cmd, "output", "yaml", "json", "ndjson", "table")
 	enumFlag(cmd, "upload-as", string(transfer.UploadLocalBlob), string(transfer.UploadOCIArtifact))
 	enumFlag(cmd, "existing", "skip", "replace", "fail")
+	o.rec.add(cmd, true)
 	return cmd
 }
 
@@ -211,8 +214,43 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 			return referrer.AttachSpecs(ctx, rt, cd, repo, opts.Progress)
 		}
 	}
+	// Delivery records travel with their versions.
+	afterCompat := opts.AfterVersion
+	opts.AfterVersion = func(ctx context.Context, cd *descriptor.Descriptor, repo string) error {
+		if afterCompat != nil {
+			if err := afterCompat(ctx, cd, repo); err != nil {
+				return err
+			}
+		}
+		n, err := delivery.Carry(ctx, src, dst.WriteStore, cd.Component.Name, cd.Component.Version)
+		if n > 0 {
+			progressLine(fmt.Sprintf("%s:%s: %d delivery record(s) carried along", cd.Component.Name, cd.Component.Version, n))
+		}
+		return err
+	}
+	var rec delivery.Recorder
+	if o.rec.record {
+		if o.dryRun {
+			return fmt.Errorf("--record records what was done: not with --dry-run")
+		}
+		if rec, err = g.recorder(o.rec.signature, nil); err != nil {
+			return err
+		}
+	}
 	results, err := transfer.ComponentVersions(ctx, src, dst.WriteStore, refs, opts)
 	bars.wait()
+	if err == nil && o.rec.record {
+		for _, r := range results {
+			if r.VersionSkipped {
+				continue
+			}
+			d := delivery.TransferDetails{Source: delivery.Location(ref.Repository), Target: delivery.Location(targetSpec),
+				Copied: r.Copied, Skipped: r.Skipped, BytesCopied: r.BytesCopied, AlreadyPresent: r.AlreadyPresent}
+			if err = rec.Transfer(ctx, src, dst.WriteStore, r.Component, r.Version, d); err != nil {
+				break
+			}
+		}
+	}
 	if err == nil && !o.dryRun {
 		err = dst.Commit()
 	}

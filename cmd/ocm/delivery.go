@@ -1,0 +1,165 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ocmgo/ocm/delivery"
+	"github.com/ocmgo/ocm/reference"
+	"github.com/ocmgo/ocm/repository"
+	"github.com/ocmgo/ocm/signing"
+)
+
+// recordFlags are the --record flags of sign, verify and transfer.
+type recordFlags struct {
+	record    bool
+	signature string
+}
+
+func (r *recordFlags) add(cmd *cobra.Command, withSignature bool) {
+	f := cmd.Flags()
+	f.BoolVar(&r.record, "record", false, "store a signed delivery record (in-toto statement in a DSSE envelope) of this step as an OCI referrer of the version")
+	if withSignature {
+		f.StringVar(&r.signature, "record-signature", "default", "with --record: the signature name whose key (from the configuration, as for sign) signs the record")
+	}
+}
+
+// recorder resolves the record signer: the key configured for the
+// signature name, as sign cv finds it.
+func (g *globalOptions) recorder(signature string, signer *signing.Signer) (delivery.Recorder, error) {
+	bi, _ := debug.ReadBuildInfo()
+	rec := delivery.Recorder{Signature: signature, Tool: delivery.Tool{Name: "ocm", Version: buildVersion(bi).Version}}
+	if signer != nil {
+		rec.Signer = *signer
+		return rec, nil
+	}
+	sc, err := g.config.Signer(signature, false)
+	if err != nil {
+		return rec, fmt.Errorf("--record: %w", err)
+	}
+	if rec.Signer, err = signing.SignerFromConfig(g.config, signature, sc); err != nil {
+		return rec, fmt.Errorf("--record needs the signing key of signature %q: %w", signature, err)
+	}
+	return rec, nil
+}
+
+type getDeliveryOptions struct {
+	output    string
+	publicKey string
+}
+
+func newGetDeliveryCommand(g *globalOptions) *cobra.Command {
+	o := &getDeliveryOptions{}
+	cmd := &cobra.Command{
+		Use:     "delivery {reference}",
+		Aliases: []string{"deliveries", "custody"},
+		Short:   "Show the chain of custody of a component version from its delivery records",
+		Long: `Show the delivery records of a component version (sign, transfer and verify
+steps recorded with --record) as a timeline. Each record's DSSE signature is
+verified with the key configured for the signature name it names (or
+--public-key), and its subjects are compared with the version as it is now
+(normalised descriptor digest and resource digests). Consecutive records must
+connect: a step that happened elsewhere than where the previous one left the
+version, or a version that arrived here without a record, is a gap.
+
+Exits non-zero when a record does not verify or the chain has a gap.`,
+		Example: `  ocm get delivery registry.internal/ocm//example.com/app:1.2.0 --public-key signing.pub
+  ocm get delivery ./archive//example.com/app:1.2.0 -o json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, g, args[0]) },
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.output, "output", "o", "table", "output format: table, json")
+	enumFlag(cmd, "output", "table", "json")
+	f.StringVar(&o.publicKey, "public-key", "", "PEM file with the public key that signed the records (default: from the configuration by signature name)")
+	return cmd
+}
+
+func (o *getDeliveryOptions) run(cmd *cobra.Command, g *globalOptions, arg string) error {
+	ref, err := reference.Parse(arg)
+	if err != nil {
+		return err
+	}
+	if ref.Version == "" {
+		return fmt.Errorf("%s: name the version", arg)
+	}
+	ctx := cmd.Context()
+	store, err := repository.OpenStore(ctx, ref.Repository, g.repositoryOptions())
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	keys, err := verificationKeys(g.config, o.publicKey, false)
+	if err != nil {
+		return err
+	}
+	chain, err := delivery.ReadChain(ctx, store, delivery.Location(ref.Repository), ref.Component, ref.Version, delivery.KeyLookup(keys))
+	if err != nil {
+		return err
+	}
+	if o.output == "json" {
+		enc := json.NewEncoder(cmd.OutOrStdout())
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(chain); err != nil {
+			return err
+		}
+	} else if err := printChain(cmd.OutOrStdout(), chain); err != nil {
+		return err
+	}
+	bad := 0
+	for _, e := range chain.Entries {
+		if !e.Verified() {
+			bad++
+		}
+	}
+	switch {
+	case len(chain.Entries) == 0:
+		return fmt.Errorf("%s:%s in %s has no delivery records", ref.Component, ref.Version, chain.Location)
+	case bad > 0 || len(chain.Gaps) > 0:
+		return fmt.Errorf("chain of custody of %s:%s: %d record(s) not verified, %d gap(s)", ref.Component, ref.Version, bad, len(chain.Gaps))
+	}
+	return nil
+}
+
+func printChain(w io.Writer, c *delivery.Chain) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tTIME\tACTION\tWHERE\tSIGNED BY\tVERIFIED")
+	gapAt := func(i int) {
+		for _, gp := range c.Gaps {
+			if gp.After == i {
+				fmt.Fprintf(tw, "-\t\tGAP\t%s\t\t\n", gp.Reason)
+			}
+		}
+	}
+	gapAt(-1)
+	for i, e := range c.Entries {
+		when, action, where, who := "?", "?", "", ""
+		if st := e.Statement; st != nil {
+			p := st.Predicate
+			when, action, where = p.Time, p.Action, p.Repository
+			if p.Transfer != nil {
+				where = p.Transfer.Source + " -> " + p.Transfer.Target
+			}
+			if p.Sign != nil {
+				action += " (" + p.Sign.Signature + ")"
+			}
+			if p.Verify != nil {
+				action += " (" + p.Verify.Verdict + ")"
+			}
+			who = p.Signer.Signature + " " + p.Signer.KeyFingerprint
+		}
+		status := "yes"
+		if !e.Verified() {
+			status = "NO: " + strings.Join(e.Problems, "; ")
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", i+1, when, action, where, who, status)
+		gapAt(i)
+	}
+	return tw.Flush()
+}

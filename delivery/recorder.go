@@ -1,0 +1,91 @@
+package delivery
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/repository/ocimap"
+	"github.com/ocmgo/ocm/signing"
+)
+
+// Recorder writes signed records of what the tool did.
+type Recorder struct {
+	// Signer signs the records; Signature is the name its key is
+	// configured under, which verifiers look the public key up by.
+	Signer    signing.Signer
+	Signature string
+	Tool      Tool
+}
+
+// Add records that component:version was built into the repository at
+// location.
+func (r Recorder) Add(ctx context.Context, store ocimap.WriteStore, location, component, ver string, d AddDetails) error {
+	return r.record(ctx, store, component, ver, Predicate{Action: ActionAdd, Repository: location, Add: &d})
+}
+
+// Sign records that sig was made on component:version at location.
+func (r Recorder) Sign(ctx context.Context, store ocimap.WriteStore, location, component, ver string, sig *descriptor.Signature, fingerprint string) error {
+	return r.record(ctx, store, component, ver, Predicate{
+		Action: ActionSign, Repository: location,
+		Sign: &SignDetails{KeyRef: KeyRef{Signature: sig.Name, Algorithm: sig.Signature.Algorithm, KeyFingerprint: fingerprint}, Digest: sig.Digest.String()},
+	})
+}
+
+// Verify records a verification of component:version at location.
+func (r Recorder) Verify(ctx context.Context, store ocimap.WriteStore, location, component, ver string, d VerifyDetails) error {
+	return r.record(ctx, store, component, ver, Predicate{Action: ActionVerify, Repository: location, Verify: &d})
+}
+
+// Transfer records the transfer of component:version from src (at
+// d.Source) to dst (at d.Target); the resources whose access changed are
+// found by comparing both descriptors.
+func (r Recorder) Transfer(ctx context.Context, src ocimap.Store, dst ocimap.WriteStore, component, ver string, d TransferDetails) error {
+	from, err := version(ctx, src, component, ver)
+	if err != nil {
+		return err
+	}
+	to, err := version(ctx, dst, component, ver)
+	if err != nil {
+		return err
+	}
+	d.Converted = conversions(from.Descriptor, to.Descriptor)
+	return r.record(ctx, dst, component, ver, Predicate{Action: ActionTransfer, Transfer: &d})
+}
+
+func conversions(from, to *descriptor.Descriptor) []Conversion {
+	var out []Conversion
+	ids := from.Component.ResourceIdentities()
+	toIDs := to.Component.ResourceIdentities()
+	for i, r := range from.Component.Resources {
+		for j, t := range to.Component.Resources {
+			if !ids[i].Equal(toIDs[j]) {
+				continue
+			}
+			if r.Access != nil && t.Access != nil && string(r.Access.Raw) != string(t.Access.Raw) {
+				out = append(out, Conversion{Resource: ids[i].String(), From: r.Access, To: t.Access})
+			}
+		}
+	}
+	return out
+}
+
+func (r Recorder) record(ctx context.Context, store ocimap.WriteStore, component, ver string, p Predicate) error {
+	cv, err := version(ctx, store, component, ver)
+	if err != nil {
+		return err
+	}
+	p.Tool = r.Tool
+	st, err := NewStatement(cv.Descriptor, p)
+	if err != nil {
+		return err
+	}
+	env, err := Seal(st, r.Signer, r.Signature)
+	if err != nil {
+		return fmt.Errorf("signing the %s record of %s:%s: %w", p.Action, component, ver, err)
+	}
+	if err := attach(ctx, store, cv.Repository, cv.Root, env, p.Action); err != nil {
+		return fmt.Errorf("storing the %s record of %s:%s: %w", p.Action, component, ver, err)
+	}
+	return nil
+}
