@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ocmgo/ocm/config"
 	"github.com/ocmgo/ocm/delivery"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
@@ -28,6 +29,31 @@ func (r *recordFlags) add(cmd *cobra.Command, withSignature bool) {
 	if withSignature {
 		f.StringVar(&r.signature, "record-signature", "default", "with --record: the signature name whose key (from the configuration, as for sign) signs the record")
 	}
+}
+
+// applyDeliveryConfig turns on --record (and its signature) for a command
+// that has the flag when the configuration says to always record and the
+// user did not set the flag; a dry run records nothing.
+func applyDeliveryConfig(cmd *cobra.Command, cfg *config.Config) error {
+	d, err := cfg.Delivery()
+	if err != nil || !d.Record {
+		return err
+	}
+	f := cmd.Flags()
+	rec := f.Lookup("record")
+	if rec == nil || rec.Changed {
+		return nil
+	}
+	if dry := f.Lookup("dry-run"); dry != nil && dry.Value.String() == "true" {
+		return nil
+	}
+	if err := rec.Value.Set("true"); err != nil {
+		return err
+	}
+	if sig := f.Lookup("record-signature"); sig != nil && !sig.Changed && d.Signature != "" {
+		return sig.Value.Set(d.Signature)
+	}
+	return nil
 }
 
 // recorder resolves the record signer: the key configured for the

@@ -268,3 +268,33 @@ func TestDeliveryRecordsDistribution(t *testing.T) {
 		t.Fatalf("versions: %v\n%s", err, out)
 	}
 }
+
+// delivery.config.ocm.software `record: true` records every step without
+// --record; --record=false and --dry-run still record nothing; a misspelt
+// field is an error naming the file.
+func TestDeliveryConfigAlwaysRecords(t *testing.T) {
+	archive := vtArchive(t)
+	keys := dlConfig(t, "", "", "")
+	always := filepath.Join(t.TempDir(), "always.ocmconfig")
+	testutil.WriteFile(t, always, []byte("type: delivery.config.ocm.software/v1alpha1\nrecord: true\n"), 0o600)
+	ref := "ctf::" + archive + "//" + vtComponent + ":1.0.0"
+	for _, s := range [][]string{
+		{"sign", "cv", ref},
+		{"sign", "cv", ref, "--force", "--dry-run"},
+		{"verify", "cv", ref, "--record=false"},
+		{"verify", "cv", ref},
+	} {
+		if out, err := dlRun(t, keys, append([]string{"--config", always}, s...)...); err != nil {
+			t.Fatalf("%v: %v\n%s", s, err, out)
+		}
+	}
+	c, err := dlChain(t, keys, ref)
+	if err != nil || strings.Join(dlActions(c), ",") != "sign,verify" || !c.OK() {
+		t.Fatalf("chain with the config switch: %v %v %v", dlActions(c), c.Gaps, err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.ocmconfig")
+	testutil.WriteFile(t, bad, []byte("type: delivery.config.ocm.software/v1alpha1\nrecords: true\n"), 0o600)
+	if _, err := dlRun(t, keys, "--config", bad, "verify", "cv", ref); err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "records") {
+		t.Fatalf("misspelt delivery config: %v", err)
+	}
+}

@@ -126,6 +126,7 @@ var configFields = map[string][]typeField{
 	config.CredentialsType: {{Name: "consumers", Type: "[]{identity, credentials}"}, {Name: "repositories", Type: "[]{repository}"}},
 	config.SigningType:     {{Name: "signer", Type: "RSASigningConfiguration/v1alpha1"}, {Name: "verifier", Type: "RSASigningConfiguration/v1alpha1"}},
 	config.HTTPType:        httpConfigFields(),
+	config.DeliveryType:    {{Name: "record", Type: "bool"}, {Name: "signature", Type: "string"}},
 }
 
 // httpConfigFields are the fields of config.HTTPHost, plus hosts.
@@ -157,6 +158,10 @@ signer:
   type: RSASigningConfiguration/v1alpha1
   signatureAlgorithm: RSASSA-PSS
   signatureEncodingPolicy: PEM
+`,
+	config.DeliveryType: `type: delivery.config.ocm.software/v1alpha1
+record: true
+signature: default
 `,
 	config.HTTPType: `type: http.config.ocm.software/v1alpha1
 tcpDialTimeout: 10s

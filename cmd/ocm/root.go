@@ -145,6 +145,9 @@ func (g *globalOptions) setup(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	if err := applyDeliveryConfig(cmd, cfg); err != nil {
+		return err
+	}
 	g.http = &h
 	if hosts := h.InsecureHosts(); len(hosts) > 0 {
 		g.logger.Warn("TLS certificate verification is disabled by the http configuration (insecureSkipVerify): connections can be intercepted", "hosts", strings.Join(hosts, ","))
