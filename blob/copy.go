@@ -6,11 +6,18 @@ import (
 	"sync"
 )
 
-// Pipeline sizing: four 4 MiB buffers keep reader, hasher and writer busy at
-// once while bounding memory to 16 MiB per copy, whatever the blob size.
+// Pipeline sizing, chosen by BenchmarkCopySizes (blob/copy_bench_test.go)
+// on a 2-core VM: reads and hashing work on 1 MiB buffers, four of them keep
+// reader, hasher and writer busy at once (4 MiB per copy, whatever the blob
+// size), and each buffer is written in 128 KiB pieces: write(2) calls above
+// 128 KiB cost several times more kernel time per byte (the page cache copy
+// falls out of the CPU cache), which `dd bs=...` shows too.
 const (
-	copyBufferSize  = 4 << 20
+	copyBufferSize  = 1 << 20
 	copyBufferCount = 4
+	// WriteSize is the largest write(2) worth issuing to a file; callers
+	// that buffer their own writes (bufio, tar) use it as well.
+	WriteSize = 128 << 10
 )
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
@@ -25,6 +32,15 @@ type chunk struct {
 // so a verified copy costs about as much as the slowest of the three, not
 // their sum. It stops early when ctx is done.
 func Copy(ctx context.Context, dst io.Writer, src io.Reader, w io.Writer) (int64, error) {
+	return copySized(ctx, dst, src, w, copyBufferSize, WriteSize)
+}
+
+// copySized is Copy with bufSize-byte buffers written in writeSize pieces.
+func copySized(ctx context.Context, dst io.Writer, src io.Reader, w io.Writer, bufSize, writeSize int) (int64, error) {
+	pool := &bufPool
+	if bufSize != copyBufferSize {
+		pool = &sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -32,7 +48,7 @@ func Copy(ctx context.Context, dst io.Writer, src io.Reader, w io.Writer) (int64
 	toHash := make(chan chunk, copyBufferCount)
 	free := make(chan *[]byte, copyBufferCount)
 	for range copyBufferCount {
-		free <- bufPool.Get().(*[]byte)
+		free <- pool.Get().(*[]byte)
 	}
 	// Each chunk is released when both writer and hasher are done with it.
 	var mu sync.Mutex
@@ -96,9 +112,10 @@ func Copy(ctx context.Context, dst io.Writer, src io.Reader, w io.Writer) (int64
 	var written int64
 	var writeErr error
 	for c := range toWrite {
-		if writeErr == nil {
-			n, err := dst.Write((*c.buf)[:c.n])
+		for p := (*c.buf)[:c.n]; writeErr == nil && len(p) > 0; {
+			n, err := dst.Write(p[:min(len(p), writeSize)])
 			written += int64(n)
+			p = p[n:]
 			if err != nil {
 				writeErr = err
 				cancel()
@@ -108,7 +125,7 @@ func Copy(ctx context.Context, dst io.Writer, src io.Reader, w io.Writer) (int64
 	}
 	wg.Wait()
 	for range copyBufferCount {
-		bufPool.Put(<-free)
+		pool.Put(<-free)
 	}
 	return written, firstNonNil(writeErr, hashErr, readErr)
 }

@@ -278,7 +278,7 @@ func finish(v *blob.Verifier, desc ocispec.Descriptor) error {
 
 // copyContext copies in chunks, stopping when ctx is done.
 func copyContext(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
-	buf := make([]byte, 1<<20)
+	buf := make([]byte, blob.WriteSize)
 	var n int64
 	for {
 		if err := ctx.Err(); err != nil {

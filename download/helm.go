@@ -112,7 +112,7 @@ func publishFiles(output string, asDir bool, dirFormat, tarFormat string, dg dig
 		return nil, err
 	}
 	defer f.Abort()
-	bw := bufio.NewWriterSize(f, 1<<20)
+	bw := bufio.NewWriterSize(f, blob.WriteSize)
 	tw := tar.NewWriter(bw)
 	if err := write(&tarLayoutWriter{tw: tw}); err != nil {
 		return nil, err

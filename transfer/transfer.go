@@ -652,7 +652,7 @@ func copyBlobOnce(ctx context.Context, fetcher content.Fetcher, dst ocimap.Write
 	if done != nil {
 		defer func() { done(err) }()
 	}
-	vr := &verifyingReader{vr: content.NewVerifyReader(src, desc)}
+	vr := &verifyingReader{vr: content.NewVerifyReader(src, desc), desc: desc}
 	perr := dst.Push(ctx, repo, desc, vr)
 	switch {
 	case vr.err != nil:
@@ -665,12 +665,19 @@ func copyBlobOnce(ctx context.Context, fetcher content.Fetcher, dst ocimap.Write
 
 // verifyingReader turns the end of a stream whose size or digest does not
 // match into an error (err), and remembers a broken stream (readErr) apart
-// from it, so that a reset is never reported as a mismatch.
+// from it, so that a reset is never reported as a mismatch. It is a
+// blob.VerifiedStream: a target that stages the stream (a CTF) does not
+// hash it a second time.
 type verifyingReader struct {
 	vr      *content.VerifyReader
+	desc    ocispec.Descriptor
 	err     error
 	readErr error
 }
+
+// Verifies implements blob.VerifiedStream: Read never returns io.EOF
+// unless the stream had exactly desc's size and digest.
+func (r *verifyingReader) Verifies() (digest.Digest, int64) { return r.desc.Digest, r.desc.Size }
 
 func (r *verifyingReader) Read(p []byte) (int, error) {
 	n, err := r.vr.Read(p)

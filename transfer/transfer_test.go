@@ -239,6 +239,43 @@ func TestCorruptBlobRejected(t *testing.T) {
 	}
 }
 
+// The same into a CTF: the target trusts the transfer's verifying stream
+// (it does not hash again), so the stream's check is what keeps the
+// corrupt blob out, and the archive stays as it was.
+func TestCorruptBlobRejectedByCTF(t *testing.T) {
+	ctx := context.Background()
+	dir := testutil.InteropCTF(t, testutil.Dir)
+	cv, _ := graph(t, openCTF(t, dir), app, "1.2.0")
+	victim := cv.Manifest.Layers[len(cv.Manifest.Layers)-1]
+	p := filepath.Join(dir, "blobs", "sha256."+victim.Digest.Encoded())
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)-1] ^= 0xff
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(t.TempDir(), "target")
+	w, err := ctf.OpenWritable(target, ctf.WriteOptions{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = transfer.ComponentVersions(ctx, openCTF(t, dir), w, []transfer.Ref{appRef}, transfer.Options{Concurrency: 1})
+	if err == nil || !strings.Contains(err.Error(), string(victim.Digest)) {
+		t.Fatalf("got %v", err)
+	}
+	if ok, _ := w.Exists(ctx, cv.Repository, victim); ok {
+		t.Fatal("corrupt blob staged in the target")
+	}
+	if err := w.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(target); !os.IsNotExist(err) {
+		t.Fatalf("target after the failed transfer: %v", err)
+	}
+}
+
 // pushOther tags a different manifest as component:version in w.
 func pushOther(t *testing.T, w ocimap.WriteStore, component, version string) digest.Digest {
 	t.Helper()

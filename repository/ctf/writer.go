@@ -104,9 +104,9 @@ const (
 	stageSuffixLen = 16
 )
 
-// copyBufferSize is the chunk size of every copy: large enough that hashing
-// and write syscalls, not per-call overhead, dominate.
-const copyBufferSize = 1 << 20
+// copyBufferSize is the chunk size of tar copies: blob.WriteSize, the write
+// size that costs least kernel time per byte.
+const copyBufferSize = blob.WriteSize
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
 
@@ -505,16 +505,24 @@ func (w *Writer) Push(ctx context.Context, repository string, desc ocispec.Descr
 	} else if ok {
 		return w.register(repository, desc, "")
 	}
-	h := desc.Digest.Algorithm().Hash()
+	// A stream that verifies itself against desc fails its last read on a
+	// mismatch, so the copy fails and nothing is staged; hashing it here
+	// too would only double the CPU time.
+	var h hash.Hash
+	if !blob.VerifiedAs(r, desc.Digest, desc.Size) {
+		h = desc.Digest.Algorithm().Hash()
+	}
 	file, n, err := w.stageStream(ctx, r, h, desc.Size)
 	if err == nil {
-		switch got := digest.NewDigest(desc.Digest.Algorithm(), h); {
+		switch {
 		case n > desc.Size:
 			err = fmt.Errorf("%w: more than the %d bytes the descriptor says", content.ErrTrailingData, desc.Size)
 		case n < desc.Size:
 			err = fmt.Errorf("%w: got %d of %d bytes", io.ErrUnexpectedEOF, n, desc.Size)
-		case got != desc.Digest:
-			err = fmt.Errorf("%w: content hashes to %s", content.ErrMismatchedDigest, got)
+		case h != nil:
+			if got := digest.NewDigest(desc.Digest.Algorithm(), h); got != desc.Digest {
+				err = fmt.Errorf("%w: content hashes to %s", content.ErrMismatchedDigest, got)
+			}
 		}
 		if err != nil {
 			w.root.Remove(file)
@@ -577,8 +585,8 @@ func (w *Writer) register(repository string, desc ocispec.Descriptor, file strin
 	return nil
 }
 
-// stageStream copies r into a new file of the staging directory in
-// copyBufferSize chunks, feeding h on the way. With limit >= 0 it stops
+// stageStream copies r into a new file of the staging directory, feeding h
+// (if not nil) on the way. With limit >= 0 it stops
 // after limit+1 bytes, enough to tell that r is too long. The file is
 // removed on error.
 func (w *Writer) stageStream(ctx context.Context, r io.Reader, h hash.Hash, limit int64) (file string, n int64, err error) {
@@ -617,7 +625,11 @@ func (w *Writer) copyHashing(ctx context.Context, f io.Writer, r io.Reader, h ha
 		case <-ctx.Done():
 		}
 	}()
-	n, err := blob.Copy(ctx, f, r, h)
+	var hw io.Writer = io.Discard
+	if h != nil {
+		hw = h
+	}
+	n, err := blob.Copy(ctx, f, r, hw)
 	if err != nil && errors.Is(err, context.Canceled) {
 		select {
 		case <-w.stop:

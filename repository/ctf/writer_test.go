@@ -651,3 +651,69 @@ func TestWriterRemovesStaleStaging(t *testing.T) {
 		}
 	}
 }
+
+// verifiedStream is a blob.VerifiedStream as a transfer hands it to Push:
+// it hashes what it yields and fails the read at the end on a mismatch.
+// lie makes it report io.EOF whatever it read, to show whether Push hashes.
+type verifiedStream struct {
+	r    io.Reader
+	want digest.Digest
+	size int64
+	lie  bool
+	d    digest.Digester
+}
+
+func (s *verifiedStream) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.d.Hash().Write(p[:n])
+	if err == io.EOF && !s.lie && s.d.Digest() != s.want {
+		return n, content.ErrMismatchedDigest
+	}
+	return n, err
+}
+
+func (s *verifiedStream) Verifies() (digest.Digest, int64) { return s.want, s.size }
+
+// Push trusts a stream that verifies itself against exactly the descriptor
+// (each byte is hashed once), and hashes any other stream itself; a
+// verified stream that fails at the end leaves nothing staged.
+func TestWriterPushVerifiedStream(t *testing.T) {
+	ctx := context.Background()
+	w, err := OpenWritable(filepath.Join(t.TempDir(), "ctf"), WriteOptions{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
+	data := []byte("verified content")
+	tampered := []byte("tampered content")
+	desc := ocispec.Descriptor{MediaType: "x", Digest: digest.FromBytes(data), Size: int64(len(data))}
+	stream := func(b []byte, want digest.Digest, lie bool) io.Reader {
+		return &verifiedStream{r: bytes.NewReader(b), want: want, size: int64(len(b)), lie: lie, d: digest.Canonical.Digester()}
+	}
+
+	// The stream detects the tampering: the push fails, nothing is staged.
+	if err := w.Push(ctx, testRepo, desc, stream(tampered, desc.Digest, false)); !errors.Is(err, content.ErrMismatchedDigest) {
+		t.Fatalf("tampered verified stream: %v", err)
+	}
+	checkStagingEmpty(t, w)
+	// A stream verifying another digest is no guarantee: Push hashes.
+	if err := w.Push(ctx, testRepo, desc, stream(tampered, digest.FromBytes(tampered), true)); !errors.Is(err, content.ErrMismatchedDigest) {
+		t.Fatalf("stream verifying another digest: %v", err)
+	}
+	checkStagingEmpty(t, w)
+	// A stream verifying desc is not hashed again: a lying one gets its
+	// bytes staged, which is what shows that Push skipped its own hash.
+	lying := ocispec.Descriptor{MediaType: "x", Digest: digest.FromString("claimed"), Size: int64(len(tampered))}
+	if err := w.Push(ctx, testRepo, lying, stream(tampered, lying.Digest, true)); err != nil {
+		t.Fatalf("verified stream: %v", err)
+	}
+	if ok, err := w.Exists(ctx, testRepo, lying); !ok || err != nil {
+		t.Fatalf("the verified stream was not staged: %v %v", ok, err)
+	}
+	if err := w.Push(ctx, testRepo, desc, stream(data, desc.Digest, false)); err != nil {
+		t.Fatal(err)
+	}
+	if got := fetchBytes(t, w, testRepo, desc); !bytes.Equal(got, data) {
+		t.Fatalf("Fetch = %q", got)
+	}
+}
