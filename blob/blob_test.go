@@ -90,6 +90,21 @@ func TestCopyErrors(t *testing.T) {
 	if _, err := Copy(ctx, io.Discard, bytes.NewReader(data), io.Discard); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled: %v", err)
 	}
+	// A stream that fits in one buffer is copied without the pipeline;
+	// its errors are the same.
+	small := data[:1000]
+	if _, err := Copy(context.Background(), &failingWriter{}, bytes.NewReader(small), io.Discard); err == nil || err.Error() != "disk full" {
+		t.Fatalf("small: write error: %v", err)
+	}
+	if n, err := Copy(context.Background(), io.Discard, bytes.NewReader(small), &failingWriter{}); err == nil || err.Error() != "disk full" || n != 0 {
+		t.Fatalf("small: hash error: %d %v", n, err)
+	}
+	if _, err := Copy(context.Background(), io.Discard, io.MultiReader(bytes.NewReader(small), errReader{rerr}), io.Discard); !errors.Is(err, rerr) {
+		t.Fatalf("small: read error: %v", err)
+	}
+	if _, err := Copy(ctx, io.Discard, bytes.NewReader(small), io.Discard); !errors.Is(err, context.Canceled) {
+		t.Fatalf("small: cancelled: %v", err)
+	}
 }
 
 type errReader struct{ err error }

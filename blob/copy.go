@@ -41,18 +41,44 @@ func copySized(ctx context.Context, dst io.Writer, src io.Reader, w io.Writer, b
 	if bufSize != copyBufferSize {
 		pool = &sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
 	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	// The first buffer is read here: a stream that fits in it (manifests,
+	// descriptors, most local blobs) is hashed and written on the calling
+	// goroutine, without the pipeline's goroutines and hand-offs.
+	first := pool.Get().(*[]byte)
+	n, err := io.ReadFull(src, *first)
+	if err != nil {
+		defer pool.Put(first)
+		var written int64
+		var hashErr, writeErr error
+		if n > 0 {
+			_, hashErr = w.Write((*first)[:n])
+			if hashErr == nil {
+				written, writeErr = writePieces(dst, (*first)[:n], writeSize)
+			}
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			err = nil
+		}
+		return written, firstNonNil(writeErr, hashErr, err)
+	}
+
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
 	toWrite := make(chan chunk, copyBufferCount)
 	toHash := make(chan chunk, copyBufferCount)
 	free := make(chan *[]byte, copyBufferCount)
-	for range copyBufferCount {
+	for range copyBufferCount - 1 {
 		free <- pool.Get().(*[]byte)
 	}
 	// Each chunk is released when both writer and hasher are done with it.
 	var mu sync.Mutex
-	pending := map[*[]byte]int{}
+	pending := map[*[]byte]int{first: 2}
+	toHash <- chunk{first, n}
+	toWrite <- chunk{first, n}
 	release := func(b *[]byte) {
 		mu.Lock()
 		pending[b]--
@@ -112,10 +138,9 @@ func copySized(ctx context.Context, dst io.Writer, src io.Reader, w io.Writer, b
 	var written int64
 	var writeErr error
 	for c := range toWrite {
-		for p := (*c.buf)[:c.n]; writeErr == nil && len(p) > 0; {
-			n, err := dst.Write(p[:min(len(p), writeSize)])
-			written += int64(n)
-			p = p[n:]
+		if writeErr == nil {
+			n, err := writePieces(dst, (*c.buf)[:c.n], writeSize)
+			written += n
 			if err != nil {
 				writeErr = err
 				cancel()
@@ -128,6 +153,20 @@ func copySized(ctx context.Context, dst io.Writer, src io.Reader, w io.Writer, b
 		pool.Put(<-free)
 	}
 	return written, firstNonNil(writeErr, hashErr, readErr)
+}
+
+// writePieces writes p to dst in writes of at most size bytes.
+func writePieces(dst io.Writer, p []byte, size int) (int64, error) {
+	var written int64
+	for len(p) > 0 {
+		n, err := dst.Write(p[:min(len(p), size)])
+		written += int64(n)
+		p = p[n:]
+		if err != nil {
+			return written, err
+		}
+	}
+	return written, nil
 }
 
 func firstNonNil(errs ...error) error {

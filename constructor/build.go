@@ -15,7 +15,6 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
 	"oras.land/oras-go/v2/content"
-	"oras.land/oras-go/v2/errdef"
 
 	"github.com/ocmgo/ocm/access"
 	"github.com/ocmgo/ocm/descriptor"
@@ -184,9 +183,11 @@ var ErrVersionExists = errors.New("component version already exists in the targe
 
 func (b *builder) component(ctx context.Context, c *Component, path string) (Result, error) {
 	key := c.Name + ":" + c.Version
-	existing, err := b.repo.GetComponentVersion(ctx, c.Name, c.Version)
+	existing, found, err := b.repo.FindComponentVersion(ctx, c.Name, c.Version)
 	switch {
-	case err == nil:
+	case err != nil:
+		return Result{}, err
+	case found:
 		switch b.opts.ConflictPolicy {
 		case AbortAndFail:
 			return Result{}, ErrVersionExists
@@ -195,8 +196,6 @@ func (b *builder) component(ctx context.Context, c *Component, path string) (Res
 			b.built[key] = existing.Descriptor
 			return Result{Descriptor: existing.Descriptor, Skipped: true}, nil
 		}
-	case !errors.Is(err, errdef.ErrNotFound):
-		return Result{}, err
 	}
 
 	cd := &descriptor.Descriptor{Meta: descriptor.Meta{SchemaVersion: descriptor.SchemaVersion}}

@@ -57,6 +57,7 @@ func (w *Writer) publish() error {
 		return nil
 	}
 	w.index.Artifacts = w.orderNewEntries(w.index.Artifacts)
+	w.emaps = nil
 	index, err := json.Marshal(w.index)
 	if err == nil {
 		switch {
@@ -84,37 +85,39 @@ func (w *Writer) stagedByName() (map[string]stagedBlob, []string) {
 	return m, slices.Sorted(maps.Keys(m))
 }
 
-// moveStaged fsyncs the staged blobs and renames them into dir (relative to
-// root; "" is root itself).
-func (w *Writer) moveStaged(dir string) error {
+// moveStaged renames the staged blobs into dir (relative to root; "" is
+// root itself) and returns their new names. They are not durable yet: the
+// caller syncs them together with the new index (syncFiles).
+func (w *Writer) moveStaged(dir string) ([]string, error) {
 	staged, names := w.stagedByName()
 	if len(names) == 0 {
-		return nil
+		return nil, nil
 	}
-	blobs := dir + "blobs"
-	if err := w.root.MkdirAll(blobs, 0o755); err != nil {
-		return err
+	if err := w.root.MkdirAll(dir+"blobs", 0o755); err != nil {
+		return nil, err
 	}
+	moves := make([][2]string, 0, len(names))
+	moved := make([]string, 0, len(names))
 	for _, name := range names {
-		sb := staged[name]
-		if err := syncFile(w.root, sb.file); err != nil {
-			return err
-		}
-		if err := w.root.Rename(sb.file, dir+name); err != nil {
-			return err
-		}
+		moves = append(moves, [2]string{staged[name].file, dir + name})
+		moved = append(moved, dir+name)
 	}
-	return syncDir(w.root, blobs)
+	return moved, renameAll(w.root, w.stage, dir+"blobs", moves)
 }
 
 // publishIntoDir updates a directory archive in place: blobs first (readers
-// ignore blobs the index does not name), then the index by rename.
+// ignore blobs the index does not name), then, once blobs and the new index
+// are durable, the index by rename.
 func (w *Writer) publishIntoDir(index []byte) error {
-	if err := w.moveStaged(""); err != nil {
+	moved, err := w.moveStaged("")
+	if err != nil {
 		return err
 	}
 	tmp := w.stage + "/" + IndexFileName
-	if err := writeSynced(w.root, tmp, index); err != nil {
+	if err := writeRootFile(w.root, tmp, index); err != nil {
+		return err
+	}
+	if err := syncFiles(w.root, append(moved, tmp)); err != nil {
 		return err
 	}
 	runCommitHook()
@@ -134,13 +137,14 @@ func (w *Writer) publishNewDir(index []byte) error {
 	if err := w.root.Mkdir(dir+"/blobs", 0o755); err != nil {
 		return err
 	}
-	if err := w.moveStaged(dir + "/"); err != nil {
+	moved, err := w.moveStaged(dir + "/")
+	if err != nil {
 		return err
 	}
-	if err := writeSynced(w.root, dir+"/"+IndexFileName, index); err != nil {
+	if err := writeRootFile(w.root, dir+"/"+IndexFileName, index); err != nil {
 		return err
 	}
-	if err := syncDir(w.root, dir); err != nil {
+	if err := syncFiles(w.root, append(moved, dir+"/"+IndexFileName)); err != nil {
 		return err
 	}
 	runCommitHook()
@@ -292,12 +296,12 @@ func syncFile(root *os.Root, name string) error {
 	return errors.Join(f.Sync(), f.Close())
 }
 
-// writeSynced writes data to a new file of root and fsyncs it.
-func writeSynced(root *os.Root, name string, data []byte) error {
+// writeRootFile writes data to a new file of root (not synced: see syncFiles).
+func writeRootFile(root *os.Root, name string, data []byte) error {
 	f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return err
 	}
 	_, err = f.Write(data)
-	return errors.Join(err, f.Sync(), f.Close())
+	return errors.Join(err, f.Close())
 }

@@ -70,7 +70,8 @@ type Writer struct {
 	// renaming a sibling). Everything goes through it, so symlinks inside the
 	// archive cannot redirect writes.
 	root  *os.Root
-	stage string // staging directory, relative to root
+	stage     string   // staging directory, relative to root
+	stageRoot *os.Root // the staging directory
 
 	stop     chan struct{} // closed by Commit/Abort so that running copies give up
 	inflight sync.WaitGroup
@@ -78,6 +79,7 @@ type Writer struct {
 	mu      sync.Mutex
 	state   writerState
 	index   Index
+	emaps   *entryMaps // index lookups (writerindex.go); nil: to be built
 	pending map[digest.Digest]stagedBlob
 	dirty   bool // something to publish
 }
@@ -213,6 +215,11 @@ func (w *Writer) init(opts WriteOptions) error {
 	w.stage, err = createUnique(prefix, func(name string) error { return w.root.Mkdir(name, 0o755) })
 	if err != nil {
 		return fmt.Errorf("CTF archive %s: creating staging directory: %w", w.path, err)
+	}
+	// Staged files are created through a root of their own, so each costs
+	// one openat rather than one per path element.
+	if w.stageRoot, err = w.root.OpenRoot(w.stage); err != nil {
+		return fmt.Errorf("CTF archive %s: opening staging directory: %w", w.path, err)
 	}
 	return nil
 }
@@ -381,19 +388,7 @@ func (w *Writer) Resolve(ctx context.Context, repository, tag string) (ocispec.D
 	}
 	byDigest := strings.Contains(tag, ":")
 	w.mu.Lock()
-	var found *ArtifactEntry
-	known := false
-	for i := range slices.Backward(w.index.Artifacts) {
-		a := w.index.Artifacts[i]
-		if a.Repository != repository {
-			continue
-		}
-		known = true
-		if (byDigest && a.Digest == tag) || (!byDigest && a.Tag == tag) {
-			found = &a
-			break
-		}
-	}
+	found, known := w.resolveEntry(repository, tag, byDigest)
 	w.mu.Unlock()
 	if !known {
 		return ocispec.Descriptor{}, fmt.Errorf("repository %q %w in CTF archive %s", repository, errdef.ErrNotFound, w.path)
@@ -578,8 +573,7 @@ func (w *Writer) register(repository string, desc ocispec.Descriptor, file strin
 		}
 	}
 	if isManifestType(desc.MediaType) && repository != "" {
-		var added bool
-		w.index.Artifacts, added = addUntagged(w.index.Artifacts, ArtifactEntry{Repository: repository, Digest: desc.Digest.String(), MediaType: desc.MediaType})
+		added := w.addUntaggedEntry(ArtifactEntry{Repository: repository, Digest: desc.Digest.String(), MediaType: desc.MediaType})
 		w.dirty = w.dirty || added
 	}
 	return nil
@@ -591,11 +585,12 @@ func (w *Writer) register(repository string, desc ocispec.Descriptor, file strin
 // removed on error.
 func (w *Writer) stageStream(ctx context.Context, r io.Reader, h hash.Hash, limit int64) (file string, n int64, err error) {
 	var f *os.File
-	file, err = createUnique(w.stage+"/blob-", func(name string) error {
+	file, err = createUnique("blob-", func(name string) error {
 		var err error
-		f, err = w.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		f, err = w.stageRoot.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		return err
 	})
+	file = w.stage + "/" + file
 	if err != nil {
 		return "", 0, fmt.Errorf("creating staging file: %w", err)
 	}
@@ -679,7 +674,7 @@ func (w *Writer) Tag(ctx context.Context, repository string, desc ocispec.Descri
 	if w.state != stateOpen {
 		return w.errClosed()
 	}
-	w.index.Artifacts = setTag(w.index.Artifacts, ArtifactEntry{Repository: repository, Tag: tag, Digest: desc.Digest.String(), MediaType: desc.MediaType})
+	w.tagEntry(ArtifactEntry{Repository: repository, Tag: tag, Digest: desc.Digest.String(), MediaType: desc.MediaType})
 	w.dirty = true
 	return nil
 }
@@ -692,17 +687,6 @@ func isManifestType(mediaType string) bool {
 		return true
 	}
 	return false
-}
-
-// addUntagged appends an untagged entry unless the repository already has
-// an entry for the digest.
-func addUntagged(arts []ArtifactEntry, e ArtifactEntry) ([]ArtifactEntry, bool) {
-	for _, a := range arts {
-		if a.Repository == e.Repository && a.Digest == e.Digest {
-			return arts, false
-		}
-	}
-	return append(arts, e), true
 }
 
 // setTag applies a Tag to the index entries: entries of the repository that
@@ -809,6 +793,9 @@ func (w *Writer) finish(to writerState) error {
 func (w *Writer) release() error {
 	var errs []error
 	if w.root != nil {
+		if w.stageRoot != nil {
+			errs = append(errs, w.stageRoot.Close())
+		}
 		if w.stage != "" {
 			errs = append(errs, w.root.RemoveAll(w.stage))
 		}

@@ -137,45 +137,74 @@ func (r *Repository) ListVersions(ctx context.Context, component string) ([]stri
 
 // SortVersions sorts versions ascending by semver; unparsable ones go first, by string.
 func SortVersions(versions []string) {
-	slices.SortStableFunc(versions, func(a, b string) int {
-		va, ea := semver.NewVersion(a)
-		vb, eb := semver.NewVersion(b)
+	// Each version is parsed once (a regular expression match), not once
+	// per comparison.
+	type parsed struct {
+		s string
+		v *semver.Version // nil: not a semantic version
+	}
+	ps := make([]parsed, len(versions))
+	for i, s := range versions {
+		v, err := semver.NewVersion(s)
+		if err != nil {
+			v = nil
+		}
+		ps[i] = parsed{s, v}
+	}
+	slices.SortStableFunc(ps, func(a, b parsed) int {
 		switch {
-		case ea != nil && eb != nil:
-			return strings.Compare(a, b)
-		case ea != nil:
+		case a.v == nil && b.v == nil:
+			return strings.Compare(a.s, b.s)
+		case a.v == nil:
 			return -1
-		case eb != nil:
+		case b.v == nil:
 			return 1
 		}
-		if c := va.Compare(vb); c != 0 {
+		if c := a.v.Compare(b.v); c != 0 {
 			return c
 		}
-		return strings.Compare(a, b)
+		return strings.Compare(a.s, b.s)
 	})
+	for i := range ps {
+		versions[i] = ps[i].s
+	}
 }
 
 // GetComponentVersion reads and decodes the descriptor of component:version.
 // Every manifest and the descriptor are verified against their digests.
+// A missing version is an error matching errdef.ErrNotFound that lists the
+// versions the component has.
 func (r *Repository) GetComponentVersion(ctx context.Context, component, version string) (*ComponentVersion, error) {
+	cv, ok, err := r.FindComponentVersion(ctx, component, version)
+	if err == nil && !ok {
+		err = r.notFound(ctx, component, version)
+	}
+	return cv, err
+}
+
+// FindComponentVersion is GetComponentVersion for existence checks: a
+// missing version is (nil, false, nil). It costs what resolving the tag
+// costs, not the listing of every version that GetComponentVersion's error
+// carries, so checking many versions stays linear.
+func (r *Repository) FindComponentVersion(ctx context.Context, component, version string) (*ComponentVersion, bool, error) {
 	key := component + ":" + version
 	r.mu.Lock()
 	cv, ok := r.cache[key]
 	r.mu.Unlock()
 	if ok {
-		return cv, nil
+		return cv, true, nil
 	}
 	cv, err := r.load(ctx, component, version)
 	if errors.Is(err, errNotTagged) {
-		return nil, r.notFound(ctx, component, version)
+		return nil, false, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("component version %s:%s in %s: %w", component, version, r.where, err)
+		return nil, false, fmt.Errorf("component version %s:%s in %s: %w", component, version, r.where, err)
 	}
 	r.mu.Lock()
 	r.cache[key] = cv
 	r.mu.Unlock()
-	return cv, nil
+	return cv, true, nil
 }
 
 func (r *Repository) load(ctx context.Context, component, version string) (*ComponentVersion, error) {

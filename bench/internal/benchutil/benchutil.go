@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -96,4 +97,22 @@ func MakeCTF(dir string, size int64) (string, error) {
 	}}
 	layer := testutil.Layer{Desc: ocispec.Descriptor{MediaType: "application/octet-stream", Digest: digest.Digest("sha256:" + hexsum), Size: size}}
 	return blobPath, testutil.AddComponentVersion(dir, cd, layer)
+}
+
+// Median returns the median of ds (which it sorts).
+func Median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// MiB converts KiB (rusage) to MiB.
+func MiB(kib int64) float64 { return float64(kib) / 1024 }
+
+// Verdict spells a target check.
+func Verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED"
 }
