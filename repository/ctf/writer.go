@@ -69,7 +69,7 @@ type Writer struct {
 	// parent (tar/tgz are rewritten beside it, a new directory appears by
 	// renaming a sibling). Everything goes through it, so symlinks inside the
 	// archive cannot redirect writes.
-	root  *os.Root
+	root      *os.Root
 	stage     string   // staging directory, relative to root
 	stageRoot *os.Root // the staging directory
 
