@@ -8,10 +8,13 @@ import (
 	"slices"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/ocmgo/ocm/access"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/descriptor/normalisation"
 	"github.com/ocmgo/ocm/repository"
+	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
 // Element statuses.
@@ -43,7 +46,13 @@ type Options struct {
 	// (verification: the signature does not cover such content) instead of
 	// computing their digest (signing).
 	RequireDigests bool
+	// Concurrency bounds the component versions loaded and the resources
+	// hashed at a time; zero means DefaultConcurrency.
+	Concurrency int
 }
+
+// DefaultConcurrency is the default of Options.Concurrency.
+const DefaultConcurrency = 8
 
 // ErrNoDigest marks a resource with content but no recorded digest: a
 // signature over the descriptor says nothing about its content.
@@ -79,6 +88,14 @@ type Engine struct {
 	opts     Options
 	done     map[string]*VersionResult
 	visiting map[string]bool
+	// digests holds resource digests computed ahead (prefetch), by
+	// "component:version#index".
+	digests map[string]digestResult
+}
+
+type digestResult struct {
+	d   *descriptor.DigestSpec
+	err error
 }
 
 // NewEngine returns an engine reading from repo.
@@ -89,7 +106,10 @@ func NewEngine(repo repository.Repository, opts Options) *Engine {
 	if opts.Hash == "" {
 		opts.Hash = normalisation.SHA256
 	}
-	return &Engine{repo: repo, opts: opts, done: map[string]*VersionResult{}, visiting: map[string]bool{}}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = DefaultConcurrency
+	}
+	return &Engine{repo: repo, opts: opts, done: map[string]*VersionResult{}, visiting: map[string]bool{}, digests: map[string]digestResult{}}
 }
 
 // Results returns every version result computed so far.
@@ -136,6 +156,9 @@ func (e *Engine) Check(ctx context.Context, cd *descriptor.Descriptor) (*Version
 	if e.visiting[key] {
 		return nil, fmt.Errorf("component reference cycle through %s", key)
 	}
+	if len(e.visiting) == 0 {
+		e.prefetch(ctx, cd)
+	}
 	e.visiting[key] = true
 	defer delete(e.visiting, key)
 
@@ -160,7 +183,11 @@ func (e *Engine) Check(ctx context.Context, cd *descriptor.Descriptor) (*Version
 		case r.Digest != nil && !e.opts.Content:
 			el.Status, el.Actual = StatusNotChecked, r.Digest
 		default:
-			actual, err := resourceDigest(ctx, e.repo, cd, i, e.opts.External)
+			dr, ok := e.digests[fmt.Sprintf("%s#%d", key, i)]
+			if !ok {
+				dr.d, dr.err = resourceDigest(ctx, e.repo, cd, i, e.opts.External)
+			}
+			actual, err := dr.d, dr.err
 			switch {
 			case errors.Is(err, ErrNoContentAccess) && r.Digest != nil && e.opts.Offline:
 				el.Status, el.Actual = StatusNotChecked, r.Digest
@@ -236,6 +263,87 @@ func (e *Engine) Check(ctx context.Context, cd *descriptor.Descriptor) (*Version
 	}
 	e.done[key] = res
 	return res, nil
+}
+
+// needsContent reports whether Check hashes resource i of cd.
+func (e *Engine) needsContent(r *descriptor.Resource) bool {
+	switch {
+	case r.Access == nil || r.Access.IsNone():
+		return false
+	case r.Digest == nil && e.opts.RequireDigests:
+		return false
+	case r.Digest != nil && !e.opts.Content:
+		return false
+	}
+	return true
+}
+
+// preloader is a repository that loads a graph of versions concurrently
+// (repository.FromStore over ocimap.Repository).
+type preloader interface {
+	Preload(ctx context.Context, roots []ocimap.VersionRef, limit int)
+}
+
+// prefetch does the slow part of checking cd's graph concurrently, up to
+// Options.Concurrency at a time: it loads every version reachable from cd
+// and computes every resource digest that Check will need from content.
+// Check then walks the graph in its own order, so results and errors stay
+// the same, without waiting for one request after another. Errors are
+// kept for Check to report.
+func (e *Engine) prefetch(ctx context.Context, cd *descriptor.Descriptor) {
+	var roots []ocimap.VersionRef
+	for _, ref := range cd.Component.References {
+		roots = append(roots, ocimap.VersionRef{Component: ref.ComponentName, Version: ref.Version})
+	}
+	if p, ok := e.repo.(preloader); ok && len(roots) > 0 {
+		p.Preload(ctx, roots, e.opts.Concurrency)
+	}
+	// Every version of the graph, once (loaded by Preload: cache hits).
+	type job struct {
+		key string
+		cd  *descriptor.Descriptor
+		i   int
+	}
+	var jobs []job
+	seen := map[string]bool{}
+	var walk func(d *descriptor.Descriptor)
+	walk = func(d *descriptor.Descriptor) {
+		key := d.Component.Name + ":" + d.Component.Version
+		if seen[key] || e.done[key] != nil {
+			return
+		}
+		seen[key] = true
+		for i := range d.Component.Resources {
+			if e.needsContent(&d.Component.Resources[i]) {
+				jobs = append(jobs, job{fmt.Sprintf("%s#%d", key, i), d, i})
+			}
+		}
+		for _, ref := range d.Component.References {
+			if child, err := e.repo.GetComponentVersion(ctx, ref.ComponentName, ref.Version); err == nil {
+				walk(child)
+			}
+		}
+	}
+	walk(cd)
+	if len(jobs) < 2 {
+		return
+	}
+	results := make([]digestResult, len(jobs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.opts.Concurrency)
+	for n, j := range jobs {
+		g.Go(func() error {
+			d, err := resourceDigest(gctx, e.repo, j.cd, j.i, e.opts.External)
+			results[n] = digestResult{d, err}
+			return nil
+		})
+	}
+	g.Wait()
+	for n, j := range jobs {
+		if ctx.Err() == nil {
+			e.digests[j.key] = results[n]
+		}
+	}
 }
 
 // joinErrors joins on one line, as CLI errors print.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
 // Node is a component version in a reference graph.
@@ -19,6 +20,9 @@ type Node struct {
 	Cycle bool
 }
 
+// GraphConcurrency bounds the component versions Graph loads at a time.
+const GraphConcurrency = 8
+
 // Graph resolves component:version and, up to depth levels of component
 // references (-1: unlimited), the versions it references, all from repo.
 // Cycles are detected and marked, not followed.
@@ -26,6 +30,17 @@ func Graph(ctx context.Context, repo Repository, component, version string, dept
 	d, err := repo.GetComponentVersion(ctx, component, version)
 	if err != nil {
 		return nil, err
+	}
+	if p, ok := repo.(interface {
+		Preload(context.Context, []ocimap.VersionRef, int)
+	}); ok && depth < 0 && len(d.Component.References) > 0 {
+		// Load the whole graph concurrently first; the walk below then
+		// finds every version in the cache, in its own (deterministic) order.
+		var roots []ocimap.VersionRef
+		for _, ref := range d.Component.References {
+			roots = append(roots, ocimap.VersionRef{Component: ref.ComponentName, Version: ref.Version})
+		}
+		p.Preload(ctx, roots, GraphConcurrency)
 	}
 	root := &Node{Descriptor: d}
 	path := map[string]bool{key(d): true}

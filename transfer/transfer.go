@@ -259,7 +259,7 @@ func ComponentVersions(ctx context.Context, src ocimap.Store, dst ocimap.WriteSt
 		}
 		opts.Existing = ExistingReplace
 	}
-	plan, err := planVersions(ctx, src, opts.SourceName, refs, opts.Recursive, !opts.SkipReferenceDigests)
+	plan, err := planVersions(ctx, src, opts.SourceName, refs, opts.Recursive, !opts.SkipReferenceDigests, opts.Concurrency)
 	if err != nil {
 		return nil, err
 	}
@@ -368,8 +368,10 @@ func checkExisting(ctx context.Context, dst ocimap.WriteStore, plan []*version, 
 }
 
 // planVersions reads refs from src and, when recursive, what they
-// reference, in post-order (referenced versions first), each once.
-func planVersions(ctx context.Context, src ocimap.Store, where string, refs []Ref, recursive, checkDigests bool) ([]*version, error) {
+// reference, in post-order (referenced versions first), each once. The
+// versions are loaded up to concurrency at a time before the walk, which
+// then finds them in the repository's cache.
+func planVersions(ctx context.Context, src ocimap.Store, where string, refs []Ref, recursive, checkDigests bool, concurrency int) ([]*version, error) {
 	if s, ok := src.(fmt.Stringer); ok && where == "" {
 		where = s.String()
 	}
@@ -377,6 +379,17 @@ func planVersions(ctx context.Context, src ocimap.Store, where string, refs []Re
 		where = "the source repository"
 	}
 	repo := ocimap.New(src, where)
+	if recursive || len(refs) > 1 {
+		roots := make([]ocimap.VersionRef, 0, len(refs))
+		for _, r := range refs {
+			roots = append(roots, ocimap.VersionRef{Component: r.Component, Version: r.Version})
+		}
+		if recursive {
+			repo.Preload(ctx, roots, concurrency)
+		} else {
+			repo.PreloadVersions(ctx, roots, concurrency)
+		}
+	}
 	var plan []*version
 	visited := map[Ref]bool{}
 	planned := map[Ref]*version{}

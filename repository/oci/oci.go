@@ -413,6 +413,25 @@ func (r *Registry) Resolve(ctx context.Context, repository, tag string) (ocispec
 	return d, nil
 }
 
+// FetchReference fetches what a tag points to (a manifest or an index) in
+// one GET, where Resolve and Fetch take a HEAD and a GET: it returns the
+// descriptor (digest from the registry's Docker-Content-Digest header) and
+// the content, which the caller verifies against it.
+func (r *Registry) FetchReference(ctx context.Context, repository, tag string) (ocispec.Descriptor, io.ReadCloser, error) {
+	rr, full, err := r.repo(repository)
+	if err != nil {
+		return ocispec.Descriptor{}, nil, err
+	}
+	if tag == "" {
+		return ocispec.Descriptor{}, nil, fmt.Errorf("registry %s: repository %s: resolving: empty tag", r.host, full)
+	}
+	d, rc, err := rr.Manifests().FetchReference(ctx, tag)
+	if err != nil {
+		return ocispec.Descriptor{}, nil, r.wrap(full, fmt.Sprintf("resolving %q", tag), err)
+	}
+	return d, rc, nil
+}
+
 // Fetch streams desc (a blob, or a manifest/index by its media type). oras
 // limits the stream to desc.Size; the caller verifies the digest. A stream
 // that breaks (reset, short or stalled body) is resumed with a ranged GET,

@@ -76,6 +76,10 @@ type ComponentVersion struct {
 	// Index is set when the version is stored as an image index (native OCI
 	// artifacts among the local blobs).
 	Index *ocispec.Index
+
+	// raw holds the verified bytes of the manifest and index read, so that
+	// Fetcher serves them again without a request.
+	raw map[digest.Digest][]byte
 }
 
 // ListComponents lists the components present in the store.
@@ -207,9 +211,35 @@ func (r *Repository) FindComponentVersion(ctx context.Context, component, versio
 	return cv, true, nil
 }
 
+// resolveRoot resolves the version's tag, fetching the content too (one
+// request instead of two) when the store can.
+func (r *Repository) resolveRoot(ctx context.Context, repo, tag string) (ocispec.Descriptor, []byte, error) {
+	rf, ok := r.store.(ReferenceFetcher)
+	if !ok {
+		root, err := r.store.Resolve(ctx, repo, tag)
+		return root, nil, err
+	}
+	root, rc, err := rf.FetchReference(ctx, repo, tag)
+	if err != nil {
+		return root, nil, err
+	}
+	defer rc.Close()
+	if !IsManifest(root.MediaType) {
+		return root, nil, nil // reported by load
+	}
+	if root.Size < 0 || root.Size > maxManifestSize {
+		return root, nil, fmt.Errorf("%s is %d bytes, outside 0..%d allowed for metadata", root.Digest, root.Size, maxManifestSize)
+	}
+	data, err := content.ReadAll(rc, root)
+	if err != nil {
+		return root, nil, fmt.Errorf("%s: %w", root.Digest, err)
+	}
+	return root, data, nil
+}
+
 func (r *Repository) load(ctx context.Context, component, version string) (*ComponentVersion, error) {
 	repo := RepositoryName(component)
-	root, err := r.store.Resolve(ctx, repo, ToTag(version))
+	root, rootData, err := r.resolveRoot(ctx, repo, ToTag(version))
 	if errors.Is(err, errdef.ErrNotFound) {
 		var ok bool
 		if root, ok = r.referredRoot(ctx, component, version); !ok {
@@ -220,12 +250,15 @@ func (r *Repository) load(ctx context.Context, component, version string) (*Comp
 	if err != nil {
 		return nil, err
 	}
-	cv := &ComponentVersion{Repository: repo, Root: root}
+	cv := &ComponentVersion{Repository: repo, Root: root, raw: map[digest.Digest][]byte{}}
+	if rootData != nil {
+		cv.raw[root.Digest] = rootData
+	}
 	manifestDesc := root
 	switch root.MediaType {
 	case ocispec.MediaTypeImageIndex:
 		var idx ocispec.Index
-		if err := r.fetchJSON(ctx, repo, root, maxManifestSize, &idx); err != nil {
+		if err := r.rawJSON(ctx, cv, root, &idx); err != nil {
 			return nil, fmt.Errorf("reading image index: %w", err)
 		}
 		cv.Index = &idx
@@ -237,7 +270,7 @@ func (r *Repository) load(ctx context.Context, component, version string) (*Comp
 	default:
 		return nil, fmt.Errorf("tag %s points to unsupported media type %q", ToTag(version), root.MediaType)
 	}
-	if err := r.fetchJSON(ctx, repo, manifestDesc, maxManifestSize, &cv.Manifest); err != nil {
+	if err := r.rawJSON(ctx, cv, manifestDesc, &cv.Manifest); err != nil {
 		return nil, fmt.Errorf("reading descriptor manifest: %w", err)
 	}
 	layer, err := r.descriptorLayer(ctx, repo, cv.Manifest)
@@ -383,7 +416,7 @@ func ParseLocalReference(ref string) (digest.Digest, error) {
 // Fetcher returns a content fetcher for the component version's repository,
 // used to stream local blobs and the graphs of native OCI artifacts.
 func (r *Repository) Fetcher(cv *ComponentVersion) content.Fetcher {
-	return repoFetcher{store: r.store, repo: cv.Repository}
+	return repoFetcher{store: r.store, repo: cv.Repository, raw: cv.raw}
 }
 
 // referredRoot finds an untagged version through the referrers of the
@@ -420,9 +453,13 @@ func StoreFetcher(store Store, repository string) content.Fetcher {
 type repoFetcher struct {
 	store Store
 	repo  string
+	raw   map[digest.Digest][]byte // verified content served without a request (read only)
 }
 
 func (f repoFetcher) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
+	if data, ok := f.raw[desc.Digest]; ok && int64(len(data)) == desc.Size {
+		return io.NopCloser(bytes.NewReader(data)), nil
+	}
 	return f.store.Fetch(ctx, f.repo, desc)
 }
 
@@ -444,6 +481,23 @@ func (r *Repository) fetchAll(ctx context.Context, repo string, desc ocispec.Des
 		return nil, fmt.Errorf("%s: %w", desc.Digest, err)
 	}
 	return data, nil
+}
+
+// rawJSON decodes a manifest or index of cv, fetched (and kept in cv.raw)
+// unless cv.raw has it.
+func (r *Repository) rawJSON(ctx context.Context, cv *ComponentVersion, desc ocispec.Descriptor, v any) error {
+	data, ok := cv.raw[desc.Digest]
+	if !ok {
+		var err error
+		if data, err = r.fetchAll(ctx, cv.Repository, desc, maxManifestSize); err != nil {
+			return err
+		}
+		cv.raw[desc.Digest] = data
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%s: %w", desc.Digest, err)
+	}
+	return nil
 }
 
 func (r *Repository) fetchJSON(ctx context.Context, repo string, desc ocispec.Descriptor, limit int64, v any) error {

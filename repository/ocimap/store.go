@@ -25,3 +25,10 @@ type Store interface {
 	// digests; implementations check existence and may check the size.
 	Fetch(ctx context.Context, repository string, desc ocispec.Descriptor) (io.ReadCloser, error)
 }
+
+// ReferenceFetcher is a Store that fetches what a tag points to in one
+// request (OCI registries: GET of the manifest by tag), where Resolve and
+// Fetch take two. The content must be verified against the descriptor.
+type ReferenceFetcher interface {
+	FetchReference(ctx context.Context, repository, tag string) (ocispec.Descriptor, io.ReadCloser, error)
+}
