@@ -157,10 +157,14 @@ func newHost(s Settings) (*Transport, error) {
 		}
 	}
 	base := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dial,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
+		Proxy:             http.ProxyFromEnvironment,
+		DialContext:       dial,
+		ForceAttemptHTTP2: true,
+		MaxIdleConns:      100,
+		// Graph walks and blob copies keep up to --concurrency-limit requests
+		// to one registry in flight; with the default of 2 idle connections
+		// per host most of them would be closed and dialled again.
+		MaxIdleConnsPerHost:   32,
 		IdleConnTimeout:       s.IdleConn,
 		TLSHandshakeTimeout:   t.TLSHandshake,
 		ResponseHeaderTimeout: t.ResponseHeader,

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/ocmgo/ocm/config"
 	"github.com/ocmgo/ocm/httpclient"
 	"github.com/ocmgo/ocm/reference"
@@ -186,6 +188,20 @@ func (s *store) String() string { return s.name }
 // Unwrap returns the underlying store, for callers that look for optional
 // interfaces (a registry's referrers API).
 func (s *store) Unwrap() ocimap.Store { return s.Store }
+
+// FetchReference lets ocimap read a tag and its manifest in one request
+// from a store that can (a registry), and in two from any other.
+func (s *store) FetchReference(ctx context.Context, repository, tag string) (ocispec.Descriptor, io.ReadCloser, error) {
+	if rf, ok := s.Store.(ocimap.ReferenceFetcher); ok {
+		return rf.FetchReference(ctx, repository, tag)
+	}
+	d, err := s.Store.Resolve(ctx, repository, tag)
+	if err != nil {
+		return d, nil, err
+	}
+	rc, err := s.Store.Fetch(ctx, repository, d)
+	return d, rc, err
+}
 
 func (s *store) Close() error {
 	if s.closer == nil {

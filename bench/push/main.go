@@ -13,7 +13,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -29,8 +28,6 @@ import (
 	"github.com/olareg/olareg"
 	olacfg "github.com/olareg/olareg/config"
 	"github.com/opencontainers/go-digest"
-	"github.com/opencontainers/image-spec/specs-go"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content/oci"
 	"oras.land/oras-go/v2/registry/remote"
@@ -134,7 +131,7 @@ func run(ocm string, size int64, runs int, dir string) error {
 		return err
 	}
 	layout := filepath.Join(dir, "layout")
-	if err := makeLayout(layout, blobPath, size); err != nil {
+	if err := benchutil.MakeLayout(layout, blobPath, size); err != nil {
 		return err
 	}
 	// Case B fixture.
@@ -259,49 +256,6 @@ func checkBlob(host, repo, blobPath string, size int64) error {
 		return fmt.Errorf("registry %s: blob %s: status %d, length %d (want 200, %d)", repo, dgst, resp.StatusCode, resp.ContentLength, size)
 	}
 	return nil
-}
-
-// makeLayout writes an OCI image layout at dir whose tag "latest" is a
-// manifest with the blob at blobPath as its only layer.
-func makeLayout(dir, blobPath string, size int64) error {
-	blobs := filepath.Join(dir, "blobs", "sha256")
-	if err := os.MkdirAll(blobs, 0o755); err != nil {
-		return err
-	}
-	hexsum := strings.TrimPrefix(filepath.Base(blobPath), "sha256.")
-	if err := os.Link(blobPath, filepath.Join(blobs, hexsum)); err != nil {
-		if _, err := benchutil.MakeFile(filepath.Join(blobs, hexsum), size); err != nil {
-			return err
-		}
-	}
-	put := func(mediaType string, data []byte) (ocispec.Descriptor, error) {
-		d := digest.FromBytes(data)
-		err := os.WriteFile(filepath.Join(blobs, d.Encoded()), data, 0o644)
-		return ocispec.Descriptor{MediaType: mediaType, Digest: d, Size: int64(len(data))}, err
-	}
-	cfg, err := put(ocispec.MediaTypeEmptyJSON, []byte("{}"))
-	if err != nil {
-		return err
-	}
-	manifest, _ := json.Marshal(ocispec.Manifest{
-		Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest,
-		ArtifactType: "application/vnd.example.bench", Config: cfg,
-		Layers: []ocispec.Descriptor{{MediaType: "application/octet-stream", Digest: digest.Digest("sha256:" + hexsum), Size: size}},
-	})
-	mDesc, err := put(ocispec.MediaTypeImageManifest, manifest)
-	if err != nil {
-		return err
-	}
-	mDesc.Annotations = map[string]string{ocispec.AnnotationRefName: "latest"}
-	index, _ := json.Marshal(ocispec.Index{
-		Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex,
-		Manifests: []ocispec.Descriptor{mDesc},
-	})
-	if err := os.WriteFile(filepath.Join(dir, ocispec.ImageIndexFile), index, 0o644); err != nil {
-		return err
-	}
-	layoutJSON, _ := json.Marshal(ocispec.ImageLayout{Version: ocispec.ImageLayoutVersion})
-	return os.WriteFile(filepath.Join(dir, ocispec.ImageLayoutFile), layoutJSON, 0o644)
 }
 
 // makeGraph writes graphSize component versions into the CTF directory dir,

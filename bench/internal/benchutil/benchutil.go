@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ocmgo/ocm/descriptor"
@@ -115,4 +117,110 @@ func Verdict(ok bool) string {
 		return "met"
 	}
 	return "MISSED"
+}
+
+// Cmd is one command of an interleaved comparison. Setup, if set, runs
+// before each run, untimed (removing the previous run's output).
+type Cmd struct {
+	Name  string
+	Args  []string
+	Setup func() error
+}
+
+// Result is what the runs of one Cmd measured.
+type Result struct {
+	Times []time.Duration
+	RSS   int64 // KiB, the largest over the runs
+}
+
+// Median is the median run time.
+func (r Result) Median() time.Duration { return Median(r.Times) }
+
+// Interleave runs every command runs times, one run of each in turn (the
+// order rotating each round), so that all of them see the same machine:
+// on a VM shared with other work, load changes from second to second and
+// only ratios measured this way mean something.
+func Interleave(cmds []Cmd, runs int) ([]Result, error) {
+	res := make([]Result, len(cmds))
+	for round := range runs {
+		for k := range cmds {
+			i := (k + round) % len(cmds)
+			c := cmds[i]
+			if c.Setup != nil {
+				if err := c.Setup(); err != nil {
+					return nil, fmt.Errorf("%s: setup: %w", c.Name, err)
+				}
+			}
+			d, rss, err := Measure(c.Args)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", c.Name, err)
+			}
+			res[i].Times = append(res[i].Times, d)
+			res[i].RSS = max(res[i].RSS, rss)
+		}
+	}
+	return res, nil
+}
+
+// PrintComparison prints each command's median and peak RSS and the ratio
+// of the first (ours) to each of the others (floors).
+func PrintComparison(title string, cmds []Cmd, res []Result) {
+	fmt.Printf("%s (%d interleaved runs, medians)\n", title, len(res[0].Times))
+	for i, c := range cmds {
+		fmt.Printf("  %-34s %9v  peak RSS %7.1f MiB  runs %v\n", c.Name+":", res[i].Median().Round(time.Millisecond), MiB(res[i].RSS), rounded(res[i].Times))
+	}
+	for i := 1; i < len(cmds); i++ {
+		fmt.Printf("  ratio %-34s %.2fx\n", "ours/"+cmds[i].Name+":", float64(res[0].Median())/float64(res[i].Median()))
+	}
+}
+
+func rounded(ds []time.Duration) []time.Duration {
+	out := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		out[i] = d.Round(time.Millisecond)
+	}
+	return out
+}
+
+// MakeLayout writes an OCI image layout at dir whose tag "latest" is a
+// manifest with the blob at blobPath as its only layer.
+func MakeLayout(dir, blobPath string, size int64) error {
+	blobs := filepath.Join(dir, "blobs", "sha256")
+	if err := os.MkdirAll(blobs, 0o755); err != nil {
+		return err
+	}
+	hexsum := strings.TrimPrefix(filepath.Base(blobPath), "sha256.")
+	if err := os.Link(blobPath, filepath.Join(blobs, hexsum)); err != nil {
+		if _, err := MakeFile(filepath.Join(blobs, hexsum), size); err != nil {
+			return err
+		}
+	}
+	put := func(mediaType string, data []byte) (ocispec.Descriptor, error) {
+		d := digest.FromBytes(data)
+		err := os.WriteFile(filepath.Join(blobs, d.Encoded()), data, 0o644)
+		return ocispec.Descriptor{MediaType: mediaType, Digest: d, Size: int64(len(data))}, err
+	}
+	cfg, err := put(ocispec.MediaTypeEmptyJSON, []byte("{}"))
+	if err != nil {
+		return err
+	}
+	manifest, _ := json.Marshal(ocispec.Manifest{
+		Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest,
+		ArtifactType: "application/vnd.example.bench", Config: cfg,
+		Layers: []ocispec.Descriptor{{MediaType: "application/octet-stream", Digest: digest.Digest("sha256:" + hexsum), Size: size}},
+	})
+	mDesc, err := put(ocispec.MediaTypeImageManifest, manifest)
+	if err != nil {
+		return err
+	}
+	mDesc.Annotations = map[string]string{ocispec.AnnotationRefName: "latest"}
+	index, _ := json.Marshal(ocispec.Index{
+		Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex,
+		Manifests: []ocispec.Descriptor{mDesc},
+	})
+	if err := os.WriteFile(filepath.Join(dir, ocispec.ImageIndexFile), index, 0o644); err != nil {
+		return err
+	}
+	layoutJSON, _ := json.Marshal(ocispec.ImageLayout{Version: ocispec.ImageLayoutVersion})
+	return os.WriteFile(filepath.Join(dir, ocispec.ImageLayoutFile), layoutJSON, 0o644)
 }
