@@ -54,7 +54,7 @@ const (
 // walkFlag makes the runner the floor client: walkFlag host listfile blobs.
 const walkFlag = "-baseline-walk"
 
-var registry string
+var registry, before string
 
 func main() {
 	if len(os.Args) == 5 && os.Args[1] == walkFlag {
@@ -67,6 +67,7 @@ func main() {
 	ocm := flag.String("ocm", "./ocm", "ocm binary")
 	runs := flag.Int("runs", 3, "runs per command (the median is reported)")
 	dir := flag.String("dir", "", "work directory (default: a temp dir, removed afterwards)")
+	flag.StringVar(&before, "before", "", "an earlier ocm binary, measured in the same interleaved runs")
 	flag.StringVar(&registry, "registry", "", "distribution (docker-registry, out of process) or olareg (in process); default: distribution when installed")
 	flag.Parse()
 	if err := run(*ocm, *runs, *dir); err != nil {
@@ -150,6 +151,7 @@ func run(ocm string, runs int, dir string) error {
 		{"rerun of transfer --recursive registry -> CTF dir", []benchutil.Cmd{{Name: "ocm transfer (rerun)", Args: transfer}, floor(false)}, 300 * time.Millisecond},
 	}
 	for _, c := range cases {
+		c.cmds = benchutil.WithBefore(c.cmds, ocm, before)
 		res, err := benchutil.Interleave(c.cmds, runs)
 		if err != nil {
 			return err

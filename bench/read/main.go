@@ -27,7 +27,7 @@ import (
 	"github.com/ocmgo/ocm/repository/ocimap"
 )
 
-var registry string
+var registry, before string
 
 func main() {
 	if ok, err := benchreg.RunBaseline(os.Args[1:]); ok {
@@ -41,6 +41,7 @@ func main() {
 	size := flag.Int64("size", 1<<30, "blob size in bytes")
 	runs := flag.Int("runs", 3, "runs per command (the median is reported)")
 	dir := flag.String("dir", "", "work directory (default: a temp dir, removed afterwards)")
+	flag.StringVar(&before, "before", "", "an earlier ocm binary, measured in the same interleaved runs")
 	flag.StringVar(&registry, "registry", "", "distribution (docker-registry, out of process) or olareg (in process); default: distribution when installed")
 	only := flag.String("rows", "1,2,3,4", "rows to run: 1 download CTF, 2 download registry, 3 transfer registry->CTF, 4 transfer CTF->CTF")
 	flag.Parse()
@@ -153,6 +154,7 @@ func run(ocm string, size int64, runs int, dir, only string) error {
 		if !rows[r.id] {
 			continue
 		}
+		r.cmds = benchutil.WithBefore(r.cmds, ocm, before)
 		res, err := benchutil.Interleave(r.cmds, runs)
 		if err != nil {
 			return err

@@ -20,11 +20,20 @@ import (
 	"github.com/ocmgo/ocm/bench/internal/benchutil"
 )
 
+var (
+	before        string
+	resources     int
+	traceSyscalls bool
+)
+
 func main() {
 	ocm := flag.String("ocm", "./ocm", "ocm binary")
 	counts := flag.String("versions", "1000,5000", "comma-separated version counts, one case each")
 	runs := flag.Int("runs", 1, "runs per command (the median is reported)")
 	dir := flag.String("dir", "", "work directory (default: a temp dir, removed afterwards)")
+	flag.IntVar(&resources, "resources", 1, "small text resources (local blobs) per version")
+	flag.BoolVar(&traceSyscalls, "strace", false, "also count fsync/syncfs/openat/renameat of one run of each ocm binary (strace -f -c), untimed")
+	flag.StringVar(&before, "before", "", "an earlier ocm binary, measured in the same interleaved runs")
 	flag.Parse()
 	if err := run(*ocm, *counts, *runs, *dir); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -76,12 +85,15 @@ func runCase(ocm string, n, runs int, dir string) error {
   provider:
     name: example.com
   resources:
-  - name: notes
+`, i)
+		for j := range resources {
+			fmt.Fprintf(&b, `  - name: notes%d
     type: plainText
     input:
       type: utf8
-      text: "release notes of 1.0.%d"
-`, i, i)
+      text: "release notes %d of 1.0.%d"
+`, j, j, i)
+		}
 	}
 	if err := os.WriteFile(constr, []byte(b.String()), 0o644); err != nil {
 		return err
@@ -97,33 +109,39 @@ func runCase(ocm string, n, runs int, dir string) error {
 	if err := check(ocm, ctf, n); err != nil {
 		return err
 	}
-	var tAdd, tCp []time.Duration
-	var rssAdd, rssCp int64
-	for range runs {
-		// Interleaved, the archive from the previous add copied by cp.
-		os.RemoveAll(cpy)
-		d, r, err := benchutil.Measure(cp)
-		if err != nil {
-			return err
-		}
-		tCp, rssCp = append(tCp, d), max(rssCp, r)
-		os.RemoveAll(ctf)
-		os.Remove(ctf + ".lock")
-		d, r, err = benchutil.Measure(add)
-		if err != nil {
-			return err
-		}
-		tAdd, rssAdd = append(tAdd, d), max(rssAdd, r)
+	cmds := []benchutil.Cmd{
+		{Name: "ocm add cv", Args: add, Setup: func() error {
+			os.Remove(ctf + ".lock")
+			return os.RemoveAll(ctf)
+		}},
+		{Name: "cp -r", Args: cp, Setup: func() error { return os.RemoveAll(cpy) }},
+	}
+	cmds = benchutil.WithBefore(cmds, ocm, before)
+	res, err := benchutil.Interleave(cmds, runs)
+	if err != nil {
+		return err
 	}
 	files, bytes := treeSize(ctf)
-	mAdd, mCp := benchutil.Median(tAdd), benchutil.Median(tCp)
-	fmt.Printf("case:                 %d versions of one component in one constructor (%d files, %d bytes in the CTF), %d run(s), medians\n", n, files, bytes, runs)
-	fmt.Printf("  command:            %s\n", strings.Join(add, " "))
-	fmt.Printf("  floor cp -r:        %v (peak RSS %.1f MiB)\n", mCp.Round(time.Millisecond), benchutil.MiB(rssCp))
-	fmt.Printf("  ocm add cv:         %v (peak RSS %.1f MiB)\n", mAdd.Round(time.Millisecond), benchutil.MiB(rssAdd))
-	fmt.Printf("  ratio ocm/cp:       %.2fx\n", float64(mAdd)/float64(mCp))
+	fmt.Printf("  command: %s\n", strings.Join(add, " "))
+	fmt.Printf("  %d version(s) x %d small resource(s); each version also stages a descriptor, a config and a manifest\n", n, resources)
+	benchutil.PrintComparison(fmt.Sprintf("%d versions of one component in one constructor (%d files, %d bytes in the CTF)", n, files, bytes), cmds, res)
+	if traceSyscalls {
+		for _, c := range cmds {
+			if c.Args[0] == "cp" {
+				continue
+			}
+			if err := c.Setup(); err != nil {
+				return err
+			}
+			counts, err := straceCounts(c.Args)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("  syscalls of %s (strace -f -c, one run; %d blobs staged): %s\n", c.Name, n*(resources+3), counts)
+		}
+	}
 	if n >= 5000 {
-		fmt.Printf("  target:             <= 10 s for 5,000 versions: %s\n", benchutil.Verdict(mAdd <= 10*time.Second))
+		fmt.Printf("  target: <= 10 s for 5,000 versions: %s\n", benchutil.Verdict(res[0].Median() <= 10*time.Second))
 	}
 	return nil
 }
@@ -149,4 +167,35 @@ func treeSize(dir string) (files int, bytes int64) {
 		return nil
 	})
 	return files, bytes
+}
+
+// straceCounts runs args under strace -f -c and returns the counts of the
+// file system calls that matter per blob.
+func straceCounts(args []string) (string, error) {
+	out, err := os.CreateTemp("", "ocm-bench-strace-")
+	if err != nil {
+		return "", err
+	}
+	out.Close()
+	defer os.Remove(out.Name())
+	cmd := exec.Command("strace", append([]string{"-f", "-c", "-o", out.Name()}, args...)...)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("strace %v: %w\n%s", args, err, b)
+	}
+	data, err := os.ReadFile(out.Name())
+	if err != nil {
+		return "", err
+	}
+	var parts []string
+	for _, name := range []string{"fsync", "fdatasync", "syncfs", "openat", "renameat", "renameat2"} {
+		calls := "0"
+		for line := range strings.Lines(string(data)) {
+			f := strings.Fields(line)
+			if len(f) >= 5 && f[len(f)-1] == name {
+				calls = f[3]
+			}
+		}
+		parts = append(parts, name+" "+calls)
+	}
+	return strings.Join(parts, ", "), nil
 }

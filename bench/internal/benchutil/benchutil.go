@@ -224,3 +224,21 @@ func MakeLayout(dir, blobPath string, size int64) error {
 	layoutJSON, _ := json.Marshal(ocispec.ImageLayout{Version: ocispec.ImageLayoutVersion})
 	return os.WriteFile(filepath.Join(dir, ocispec.ImageLayoutFile), layoutJSON, 0o644)
 }
+
+// WithBefore appends to cmds a copy of cmds[0] (ours) that runs the binary
+// before instead of ours, named "<name> (before)", so that a change is
+// measured against the previous build in the same interleaved run. With
+// before empty cmds is returned as is.
+func WithBefore(cmds []Cmd, ours, before string) []Cmd {
+	if before == "" {
+		return cmds
+	}
+	c := cmds[0]
+	args := slices.Clone(c.Args)
+	for i, a := range args {
+		if a == ours {
+			args[i] = before
+		}
+	}
+	return append(slices.Clone(cmds), Cmd{Name: c.Name + " (before)", Args: args, Setup: c.Setup})
+}
