@@ -107,8 +107,20 @@ func (w *Writer) moveStaged(dir string) ([]string, error) {
 
 // publishIntoDir updates a directory archive in place: blobs first (readers
 // ignore blobs the index does not name), then, once blobs and the new index
-// are durable, the index by rename.
+// are durable, the index by rename. The blobs are made durable before they
+// move into the archive too: a later writer takes a blob file it finds
+// there as present, so none may appear there that a crash could truncate.
 func (w *Writer) publishIntoDir(index []byte) error {
+	if len(w.pending) > 0 {
+		staged, names := w.stagedByName()
+		files := make([]string, 0, len(names))
+		for _, name := range names {
+			files = append(files, staged[name].file)
+		}
+		if err := syncFiles(w.root, files); err != nil {
+			return err
+		}
+	}
 	moved, err := w.moveStaged("")
 	if err != nil {
 		return err
