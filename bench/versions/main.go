@@ -76,6 +76,23 @@ func runCase(ocm string, n, runs int, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	// Outputs of earlier runs are moved aside, not deleted, until the case
+	// is done: ext4 skips inodes freed in the last seconds when it
+	// allocates, so thousands of files deleted just before a run make each
+	// create of the next run scan past them, whoever runs next.
+	trash := filepath.Join(dir, "trash")
+	defer os.RemoveAll(trash)
+	seq := 0
+	aside := func(p string) error {
+		if _, err := os.Stat(p); err != nil {
+			return nil
+		}
+		if err := os.MkdirAll(trash, 0o755); err != nil {
+			return err
+		}
+		seq++
+		return os.Rename(p, filepath.Join(trash, fmt.Sprint(seq)))
+	}
 	constr := filepath.Join(dir, "component-constructor.yaml")
 	var b strings.Builder
 	b.WriteString("components:\n")
@@ -112,9 +129,9 @@ func runCase(ocm string, n, runs int, dir string) error {
 	cmds := []benchutil.Cmd{
 		{Name: "ocm add cv", Args: add, Setup: func() error {
 			os.Remove(ctf + ".lock")
-			return os.RemoveAll(ctf)
+			return aside(ctf)
 		}},
-		{Name: "cp -r", Args: cp, Setup: func() error { return os.RemoveAll(cpy) }},
+		{Name: "cp -r", Args: cp, Setup: func() error { return aside(cpy) }},
 	}
 	cmds = benchutil.WithBefore(cmds, ocm, before)
 	res, err := benchutil.Interleave(cmds, runs)
