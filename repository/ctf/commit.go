@@ -299,14 +299,6 @@ func syncDir(root *os.Root, name string) error {
 	return errors.Join(d.Sync(), d.Close())
 }
 
-// syncFile fsyncs an existing file of root.
-func syncFile(root *os.Root, name string) error {
-	f, err := root.OpenFile(name, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	return errors.Join(f.Sync(), f.Close())
-}
 
 // writeRootFile writes data to a new file of root (not synced: see syncFiles).
 func writeRootFile(root *os.Root, name string, data []byte) error {

@@ -3,6 +3,7 @@
 package ctf
 
 import (
+	"errors"
 	"os"
 	"path"
 )
@@ -35,4 +36,13 @@ func renameAll(root *os.Root, _, _ string, moves [][2]string) error {
 		}
 	}
 	return nil
+}
+
+// syncFile fsyncs an existing file of root.
+func syncFile(root *os.Root, name string) error {
+	f, err := root.OpenFile(name, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	return errors.Join(f.Sync(), f.Close())
 }
