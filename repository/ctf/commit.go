@@ -299,7 +299,6 @@ func syncDir(root *os.Root, name string) error {
 	return errors.Join(d.Sync(), d.Close())
 }
 
-
 // writeRootFile writes data to a new file of root (not synced: see syncFiles).
 func writeRootFile(root *os.Root, name string, data []byte) error {
 	f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
