@@ -61,3 +61,12 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+func mustHex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -25,6 +26,9 @@ const maxBundleSize = 1 << 20
 type Identity struct {
 	Subject string
 	Issuer  string
+	// NotBefore and NotAfter are the certificate's validity (set by
+	// BundleIdentity; keyless certificates live minutes).
+	NotBefore, NotAfter time.Time
 }
 
 func (i Identity) String() string { return fmt.Sprintf("identity %s, issuer %s", i.Subject, i.Issuer) }
@@ -80,7 +84,8 @@ func (v *Verifier) Verify(d descriptor.DigestSpec, sig descriptor.SignatureSpec)
 		// Name who signed when the bundle tells, so that a rejected
 		// identity or issuer is visible in the message.
 		if signer, ierr := BundleIdentity(sig.Value); ierr == nil {
-			return Identity{}, fmt.Errorf("sigstore bundle (signed by %s): %w", signer, err)
+			return Identity{}, fmt.Errorf("sigstore bundle (signed by %s; certificate valid %s to %s): %w", signer,
+				signer.NotBefore.UTC().Format(time.RFC3339), signer.NotAfter.UTC().Format(time.RFC3339), err)
 		}
 		return Identity{}, fmt.Errorf("sigstore bundle: %w", err)
 	}
@@ -185,7 +190,7 @@ func BundleIdentity(value string) (Identity, error) {
 }
 
 func certIdentity(cert *x509.Certificate) (Identity, error) {
-	var id Identity
+	id := Identity{NotBefore: cert.NotBefore, NotAfter: cert.NotAfter}
 	switch {
 	case len(cert.EmailAddresses) > 0:
 		id.Subject = cert.EmailAddresses[0]
