@@ -289,6 +289,47 @@ func mergeCredentials(props map[string]string, raw json.RawMessage) error {
 	return nil
 }
 
+// keylessSignerTypes are the signer types of signing/sigstore, whose
+// settings are not RSA's: Signer skips them, SignerDocument returns them.
+var keylessSignerTypes = map[string]bool{"SigstoreSigningConfiguration": true, "SigstoreVerificationConfiguration": true}
+
+// SignerDocument returns the signer (or, with verifier, the verifier)
+// document of signing.config.ocm.software for a signature as written, the
+// entry naming the signature winning over one without a name, and the file
+// it came from; nil if there is none.
+func (c *Config) SignerDocument(signature string, verifier bool) ([]byte, string, error) {
+	field := "signer"
+	if verifier {
+		field = "verifier"
+	}
+	var named, fallback []byte
+	var namedSrc, fallbackSrc string
+	for _, e := range c.EntriesOfType(SigningType) {
+		var doc map[string]json.RawMessage
+		if err := json.Unmarshal(e.Raw, &doc); err != nil {
+			return nil, "", fmt.Errorf("config file %s: %s: %w", e.Source, e.Type, err)
+		}
+		raw, ok := doc[field]
+		if !ok {
+			continue
+		}
+		var name string
+		if s, ok := doc["signature"]; ok {
+			json.Unmarshal(s, &name)
+		}
+		switch name {
+		case signature:
+			named, namedSrc = raw, e.Source
+		case "":
+			fallback, fallbackSrc = raw, e.Source
+		}
+	}
+	if named != nil {
+		return named, namedSrc, nil
+	}
+	return fallback, fallbackSrc, nil
+}
+
 // SignerConfig is the signing.config.ocm.software/v1alpha1 choice for one
 // signature name: the RSASigningConfiguration/v1alpha1 settings.
 type SignerConfig struct {
@@ -322,7 +363,12 @@ func (c *Config) Signer(signature string, verifier bool) (SignerConfig, error) {
 		if err := json.Unmarshal(raw, &head); err != nil {
 			return SignerConfig{}, fmt.Errorf("config file %s: %s.%s: %w", e.Source, e.Type, field, err)
 		}
-		if base, _, _ := strings.Cut(head.Type, "/"); base != "RSASigningConfiguration" {
+		base, _, _ := strings.Cut(head.Type, "/")
+		if keylessSignerTypes[base] {
+			// Read by SignerDocument and signing/sigstore.
+			continue
+		}
+		if base != "RSASigningConfiguration" {
 			return SignerConfig{}, fmt.Errorf("config file %s: %s.%s: unsupported type %q (RSASigningConfiguration/v1alpha1)", e.Source, e.Type, field, head.Type)
 		}
 		if err := json.Unmarshal(raw, &sc); err != nil {

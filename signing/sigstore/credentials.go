@@ -1,6 +1,7 @@
 package sigstore
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/ocmgo/ocm/config"
+	"github.com/ocmgo/ocm/descriptor"
 )
 
 // SignerIdentity is the credentials consumer identity of a signature's OIDC
@@ -111,4 +113,74 @@ func identityString(id map[string]string) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// ErrNoVerifyConfig marks a keyless signature for which no verification
+// configuration (identity and issuer constraints) is given.
+var ErrNoVerifyConfig = errors.New("no SigstoreVerificationConfiguration/v1alpha1 (certificate identity and issuer constraints) configured")
+
+// SignatureVerifier returns the verification of Sigstore signatures under
+// vc (nil: none configured, every keyless signature fails with
+// ErrNoVerifyConfig), each with the trusted root that TrustedRootFromConfig
+// finds for its name in cfg. It returns who signed.
+func SignatureVerifier(cfg *config.Config, vc *VerifyConfig) func(descriptor.Signature) (string, error) {
+	return func(sig descriptor.Signature) (string, error) {
+		if err := CheckEnvelope(sig.Signature); err != nil {
+			return "", err
+		}
+		if vc == nil {
+			return "", fmt.Errorf("keyless signature %q: %w", sig.Name, ErrNoVerifyConfig)
+		}
+		tr, err := TrustedRootFromConfig(cfg, sig.Name)
+		if err != nil {
+			return "", err
+		}
+		id, err := (&Verifier{Config: *vc, TrustedRoot: tr}).Verify(sig.Digest, sig.Signature)
+		if err != nil {
+			return "", err
+		}
+		return id.String(), nil
+	}
+}
+
+// VerifyConfigFromConfig returns the SigstoreVerificationConfiguration of
+// signing.config.ocm.software's verifier entry for a signature, nil if the
+// entry is absent or of another type.
+func VerifyConfigFromConfig(cfg *config.Config, signature string) (*VerifyConfig, error) {
+	if cfg == nil {
+		return nil, nil
+	}
+	doc, source, err := cfg.SignerDocument(signature, true)
+	if err != nil || doc == nil {
+		return nil, err
+	}
+	if t, err := ConfigType(doc); err != nil || t != VerifyConfigType {
+		return nil, err
+	}
+	vc, err := ParseVerifyConfig(doc)
+	if err != nil {
+		return nil, fmt.Errorf("config file %s: %s verifier: %w", source, config.SigningType, err)
+	}
+	return &vc, nil
+}
+
+// SignConfigFromConfig returns the SigstoreSigningConfiguration of
+// signing.config.ocm.software's signer entry for a signature, nil if the
+// entry is absent or of another type.
+func SignConfigFromConfig(cfg *config.Config, signature string) (*SignConfig, error) {
+	if cfg == nil {
+		return nil, nil
+	}
+	doc, source, err := cfg.SignerDocument(signature, false)
+	if err != nil || doc == nil {
+		return nil, err
+	}
+	if t, err := ConfigType(doc); err != nil || t != SignConfigType {
+		return nil, err
+	}
+	sc, err := ParseSignConfig(doc)
+	if err != nil {
+		return nil, fmt.Errorf("config file %s: %s signer: %w", source, config.SigningType, err)
+	}
+	return &sc, nil
 }
