@@ -47,11 +47,16 @@ func NewIssuer() (*Issuer, error) {
 		})
 	})
 	mux.HandleFunc("/keys", func(w http.ResponseWriter, r *http.Request) {
-		pub := key.PublicKey
+		// Uncompressed point: 0x04 || X || Y, 32 bytes each for P-256.
+		pt, err := key.PublicKey.Bytes()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
 		b64 := base64.RawURLEncoding.EncodeToString
 		writeJSON(w, map[string]any{"keys": []map[string]string{{
 			"kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": issuerKeyID,
-			"x": b64(pad32(pub.X.Bytes())), "y": b64(pad32(pub.Y.Bytes())),
+			"x": b64(pt[1:33]), "y": b64(pt[33:65]),
 		}}})
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
