@@ -326,7 +326,7 @@ func (o *verifyOptions) run(cmd *cobra.Command, g *globalOptions, arg string) er
 	if ref.Version == "" {
 		return fmt.Errorf("%s: name the version to verify", arg)
 	}
-	keyless, err := o.keylessVerifier(g.config)
+	keyless, err := keylessVerifiers(g.config, o.verifierSpec)
 	if err != nil {
 		return err
 	}
@@ -342,7 +342,7 @@ func (o *verifyOptions) run(cmd *cobra.Command, g *globalOptions, arg string) er
 	}
 	opts := integrity.VerifyOptions{
 		Signatures: o.signatures, Content: !o.noContent, Keys: keys,
-		Verifiers: map[string]integrity.SignatureVerifier{sigstore.Algorithm: keyless, sigstore.AlgorithmLegacy: keyless},
+		Verifiers: keyless,
 		External:  g.externalContent(o.externalContent), Offline: !o.externalContent,
 	}
 	var rec delivery.Recorder
@@ -388,27 +388,28 @@ func (o *verifyOptions) record(cmd *cobra.Command, g *globalOptions, rec deliver
 	return w.Commit()
 }
 
-// keylessVerifier verifies Sigstore signatures with the
-// SigstoreVerificationConfiguration of --verifier-spec, else of the
-// configuration's verifier entry for each signature's name.
-func (o *verifyOptions) keylessVerifier(cfg *config.Config) (integrity.SignatureVerifier, error) {
+// keylessVerifiers verify Sigstore signatures with the
+// SigstoreVerificationConfiguration of the verifier spec file (--verifier-spec;
+// "" for none), else of the configuration's verifier entry for each
+// signature's name.
+func keylessVerifiers(cfg *config.Config, verifierSpec string) (map[string]integrity.SignatureVerifier, error) {
 	var spec *sigstore.VerifyConfig
-	if o.verifierSpec != "" {
-		data, err := os.ReadFile(o.verifierSpec)
+	if verifierSpec != "" {
+		data, err := os.ReadFile(verifierSpec)
 		if err != nil {
 			return nil, fmt.Errorf("--verifier-spec: %w", err)
 		}
 		if t, _ := sigstore.ConfigType(data); t == sigstore.VerifyConfigType {
 			vc, err := sigstore.ParseVerifyConfig(data)
 			if err != nil {
-				return nil, fmt.Errorf("--verifier-spec %s: %w", o.verifierSpec, err)
+				return nil, fmt.Errorf("--verifier-spec %s: %w", verifierSpec, err)
 			}
 			spec = &vc
-		} else if _, err := readSignerSpec(o.verifierSpec, config.SignerConfig{}); err != nil {
+		} else if _, err := readSignerSpec(verifierSpec, config.SignerConfig{}); err != nil {
 			return nil, fmt.Errorf("%w (or %s/v1alpha1)", err, sigstore.VerifyConfigType)
 		}
 	}
-	return func(sig descriptor.Signature) (string, error) {
+	verify := func(sig descriptor.Signature) (string, error) {
 		vc := spec
 		if vc == nil {
 			var err error
@@ -418,10 +419,11 @@ func (o *verifyOptions) keylessVerifier(cfg *config.Config) (integrity.Signature
 		}
 		signer, err := sigstore.SignatureVerifier(cfg, vc)(sig)
 		if errors.Is(err, sigstore.ErrNoVerifyConfig) {
-			err = fmt.Errorf("%w: give one with --verifier-spec", err)
+			err = fmt.Errorf("%w: give one with --verifier-spec or a signing.config.ocm.software verifier entry", err)
 		}
 		return signer, err
-	}, nil
+	}
+	return map[string]integrity.SignatureVerifier{sigstore.Algorithm: verify, sigstore.AlgorithmLegacy: verify}, nil
 }
 
 // externalHint adds the CLI's way out to errors of external content that

@@ -7,6 +7,7 @@ package main
 // starts with ks.
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -157,6 +158,12 @@ func TestKeylessSignerSpecAndEnvToken(t *testing.T) {
 	out := agRun(t, "--config", cfg, "verify", "cv", src+"//"+cv)
 	if !strings.Contains(out, "verified (identity bob@example.com, issuer "+st.Issuer.URL+")") {
 		t.Fatalf("verify output:\n%s", out)
+	}
+	// download --verify checks the keyless signature the same way.
+	dl := filepath.Join(t.TempDir(), "readme")
+	agRun(t, "--config", cfg, "download", "resource", src+"//"+cv, "--identity", "name=readme", "--output", dl, "--verify")
+	if got, err := os.ReadFile(dl); err != nil || string(got) != "app\n" {
+		t.Fatalf("downloaded %q, %v", got, err)
 	}
 }
 
