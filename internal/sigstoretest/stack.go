@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -54,7 +55,14 @@ type Stack struct {
 	// Startup is how long starting the stack took.
 	Startup time.Duration
 
-	procs []*exec.Cmd
+	procs []proc
+}
+
+// proc is a started service; done closes when its Wait returned (one
+// goroutine waits, Close only kills and waits for done).
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{}
 }
 
 var (
@@ -123,10 +131,16 @@ func Shared(tb testing.TB) *Stack {
 // TestMain's body: os.Exit(sigstoretest.Main(m)).
 func Main(m *testing.M) int {
 	code := m.Run()
+	StopShared()
+	return code
+}
+
+// StopShared stops the shared stack if one was started (for a TestMain
+// whose m.Run is called elsewhere).
+func StopShared() {
 	if shared != nil {
 		shared.Close()
 	}
-	return code
 }
 
 // Start starts every service of the stack from the binaries in dir.
@@ -159,14 +173,17 @@ func Start(dir string) (s *Stack, err error) {
 	}
 	s.FulcioURL = "http://127.0.0.1:" + ports[0]
 	if err := s.spawn("fulcio", "serve", "--ca=ephemeralca", "--config-path="+fcfgPath, "--host=127.0.0.1", "--port="+ports[0],
-		"--grpc-host=127.0.0.1", "--grpc-port="+ports[1], "--metrics-port="+ports[2], "--ct-log-url=", "--log_type=prod"); err != nil {
+		"--grpc-host=127.0.0.1", "--grpc-port="+ports[1], "--metrics-port="+ports[2], "--ct-log-url=", "--log_type=prod",
+		// Its legacy gRPC server listens on a fixed abstract socket by
+		// default: two stacks on one machine (parallel test binaries)
+		// would collide there.
+		"--legacy-unix-domain-socket=@ocm-"+filepath.Base(work)+"-fulcio"); err != nil {
 		return s, err
 	}
 	// Timestamp authority with an in-memory signer.
 	tsaBase := "http://127.0.0.1:" + ports[3]
 	s.TSAURL = tsaBase + "/api/v1/timestamp"
-	if err := s.spawn("timestamp-server", "serve", "--host=127.0.0.1", "--port="+ports[3], "--timestamp-signer=memory",
-		"--disable-ntp-monitoring", "--log-type=prod"); err != nil {
+	if err := s.spawn("timestamp-server", "--host=127.0.0.1", "--port="+ports[3]); err != nil {
 		return s, err
 	}
 	// Rekor v2 on local storage; the checkpoint origin is the host name of
@@ -264,10 +281,8 @@ func (s *Stack) Cosign() string { return filepath.Join(s.Dir, "cosign") }
 // Close stops every service and removes the state.
 func (s *Stack) Close() {
 	for _, p := range s.procs {
-		if p.Process != nil {
-			p.Process.Kill()
-			p.Wait()
-		}
+		p.cmd.Process.Kill()
+		<-p.done
 	}
 	if s.Issuer != nil {
 		s.Issuer.Close()
@@ -286,8 +301,9 @@ func (s *Stack) spawn(name string, args ...string) error {
 		log.Close()
 		return fmt.Errorf("starting %s: %w", name, err)
 	}
-	s.procs = append(s.procs, cmd)
-	go func() { cmd.Wait(); log.Close() }()
+	p := proc{cmd: cmd, done: make(chan struct{})}
+	s.procs = append(s.procs, p)
+	go func() { cmd.Wait(); log.Close(); close(p.done) }()
 	return nil
 }
 
@@ -310,7 +326,23 @@ func (s *Stack) await(url string) ([]byte, error) {
 		last = err
 		time.Sleep(100 * time.Millisecond)
 	}
-	return nil, fmt.Errorf("%s did not become ready: %v (logs in %s)", url, last, s.Work)
+	return nil, fmt.Errorf("%s did not become ready: %v%s", url, last, s.logTails())
+}
+
+// logTails returns the last lines of every service's log, for errors
+// (Close removes the logs).
+func (s *Stack) logTails() string {
+	var b strings.Builder
+	for _, p := range s.procs {
+		name := filepath.Base(p.cmd.Path)
+		data, _ := os.ReadFile(filepath.Join(s.Work, name+".log"))
+		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+		if len(lines) > 5 {
+			lines = lines[len(lines)-5:]
+		}
+		fmt.Fprintf(&b, "\n%s log:\n  %s", name, strings.Join(lines, "\n  "))
+	}
+	return b.String()
 }
 
 // TrustedRoot returns a Sigstore trusted root (JSON) for a Fulcio CA, a
