@@ -69,8 +69,13 @@ func SignerFromConfig(cfg *config.Config, signature string, sc SignConfig) (*Sig
 				ErrNoToken, signature, EnvIDToken, identityString(id))
 		}
 	}
-	if tr, err := TrustedRootFromConfig(cfg, signature); err == nil {
+	switch tr, err := TrustedRootFromConfig(cfg, signature); {
+	case err == nil:
 		s.TrustedRoot = tr
+	case !errors.Is(err, ErrNoTrustedRoot):
+		// A configured but unreadable trusted root is an error, not a
+		// reason to skip the check after signing.
+		return nil, err
 	}
 	return s, nil
 }
