@@ -70,6 +70,8 @@ var allowedModules = []string{
 //     the Rekor v1 API traces through it, a no-op without an SDK;
 //   - klog: the logger of certificate-transparency-go, whose SCT
 //     verification sigstore-go uses.
+//   - go-securesystemslib: DSSE envelopes and canonical JSON of Sigstore's
+//     bundle, TUF and in-toto code (OCM's own delivery records do not link it).
 var viaSigstore = map[string][]string{
 	"google.golang.org/grpc":          {"github.com/grpc-ecosystem/grpc-gateway/v2", "github.com/sigstore/rekor-tiles/v2"},
 	"go.opentelemetry.io/otel":        {"github.com/go-openapi/runtime"},
@@ -77,6 +79,8 @@ var viaSigstore = map[string][]string{
 	"go.opentelemetry.io/otel/metric": {"github.com/go-openapi/runtime"},
 	"go.opentelemetry.io/auto/sdk":    {"github.com/go-openapi/runtime"},
 	"k8s.io/klog/v2":                  {"github.com/google/certificate-transparency-go"},
+	"github.com/secure-systems-lab/go-securesystemslib": {"github.com/sigstore/sigstore", "github.com/sigstore/sigstore-go", "github.com/sigstore/rekor",
+		"github.com/theupdateframework/go-tuf", "github.com/theupdateframework/go-tuf/v2", "github.com/in-toto/in-toto-golang"},
 }
 
 // withoutSigstore drops the modules of viaSigstore from mods.
