@@ -7,7 +7,8 @@
 #   timestamp-server  RFC 3161 timestamp authority (in-memory signer)
 #   rekor-server      Rekor v2 transparency log (rekor-tiles, POSIX storage)
 #   cosign            independent verifier/signer for the cross-check
-# Cold: about 6.5 min on 2 cores (cosign alone ~4.5 min); cached: 0 s.
+# Cold: 6.5 min on 2 cores with a warm build cache, 27 min fully cold on a busy
+# machine (cosign is half of it); cached: 0 s.
 set -euo pipefail
 FULCIO_VERSION="${FULCIO_VERSION:-1.8.8}"
 TSA_VERSION="${TSA_VERSION:-2.1.3}"
