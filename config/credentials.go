@@ -31,6 +31,11 @@ const (
 	PropCertificate          = "certificate"
 	PropPrivateKey           = "privateKey"
 	PropCertificateAuthority = "certificateAuthority"
+	// OIDCIdentityToken/v1alpha1 and TrustedRoot/v1alpha1 (Sigstore).
+	PropToken               = "token"
+	PropTokenFile           = "tokenFile"
+	PropTrustedRootJSON     = "trustedRootJSON"
+	PropTrustedRootJSONFile = "trustedRootJSONFile"
 )
 
 // Credentials are the properties found for a consumer identity. String never
@@ -155,6 +160,17 @@ type CredentialType struct {
 	// Fields are the fields besides type; "properties" is the free-form
 	// property map of Credentials/v1.
 	Fields []string
+	// Version is the version the type is documented with ("" is v1).
+	Version string
+}
+
+// Type is the canonical versioned type name.
+func (t CredentialType) Type() string {
+	v := t.Version
+	if v == "" {
+		v = "v1"
+	}
+	return t.Names[0] + "/" + v
 }
 
 // credentialTypes is the one table of credential types; mergeCredentials
@@ -165,13 +181,17 @@ var credentialTypes = []CredentialType{
 	{Names: []string{"OCICredentials"}, Fields: []string{"username", "password", "accessToken", "identityToken"}},
 	{Names: []string{"HelmHTTPCredentials"}, Fields: []string{PropUsername, PropPassword, PropCertFile, PropKeyFile}},
 	{Names: []string{"WgetCredentials"}, Fields: []string{PropUsername, PropPassword, PropIdentityToken, PropCertificate, PropPrivateKey, PropCertificateAuthority}},
+	// Sigstore keyless signing (signing/sigstore): the OIDC identity token
+	// of the signer, the trusted root of the verifier.
+	{Names: []string{"OIDCIdentityToken"}, Fields: []string{PropToken, PropTokenFile}, Version: "v1alpha1"},
+	{Names: []string{"TrustedRoot"}, Fields: []string{PropTrustedRootJSON, PropTrustedRootJSONFile}, Version: "v1alpha1"},
 }
 
 // CredentialTypes lists the credential types configurations may use.
 func CredentialTypes() []CredentialType {
 	out := make([]CredentialType, len(credentialTypes))
 	for i, t := range credentialTypes {
-		out[i] = CredentialType{Names: append([]string(nil), t.Names...), Fields: append([]string(nil), t.Fields...)}
+		out[i] = CredentialType{Names: append([]string(nil), t.Names...), Fields: append([]string(nil), t.Fields...), Version: t.Version}
 	}
 	return out
 }
@@ -190,7 +210,7 @@ func knownCredentialType(base string) bool {
 func unsupportedCredentialType(typ string) error {
 	var names []string
 	for _, t := range credentialTypes {
-		names = append(names, t.Names[0]+"/v1")
+		names = append(names, t.Type())
 	}
 	return fmt.Errorf("unsupported credentials type %q (%s)", typ, strings.Join(names, ", "))
 }
@@ -249,9 +269,9 @@ func mergeCredentials(props map[string]string, raw json.RawMessage) error {
 		if oc.AccessToken != "" {
 			props["accessToken"] = oc.AccessToken
 		}
-	case "HelmHTTPCredentials", "WgetCredentials":
-		// Typed credentials of the Helm and wget accesses: their JSON
-		// field names are the property names the direct form uses.
+	case "HelmHTTPCredentials", "WgetCredentials", "OIDCIdentityToken", "TrustedRoot":
+		// Typed credentials whose JSON field names are the property
+		// names the direct form uses.
 		var fields map[string]any
 		if err := json.Unmarshal(raw, &fields); err != nil {
 			return err
@@ -267,6 +287,47 @@ func mergeCredentials(props map[string]string, raw json.RawMessage) error {
 		return unsupportedCredentialType(head.Type)
 	}
 	return nil
+}
+
+// keylessSignerTypes are the signer types of signing/sigstore, whose
+// settings are not RSA's: Signer skips them, SignerDocument returns them.
+var keylessSignerTypes = map[string]bool{"SigstoreSigningConfiguration": true, "SigstoreVerificationConfiguration": true}
+
+// SignerDocument returns the signer (or, with verifier, the verifier)
+// document of signing.config.ocm.software for a signature as written, the
+// entry naming the signature winning over one without a name, and the file
+// it came from; nil if there is none.
+func (c *Config) SignerDocument(signature string, verifier bool) ([]byte, string, error) {
+	field := "signer"
+	if verifier {
+		field = "verifier"
+	}
+	var named, fallback []byte
+	var namedSrc, fallbackSrc string
+	for _, e := range c.EntriesOfType(SigningType) {
+		var doc map[string]json.RawMessage
+		if err := json.Unmarshal(e.Raw, &doc); err != nil {
+			return nil, "", fmt.Errorf("config file %s: %s: %w", e.Source, e.Type, err)
+		}
+		raw, ok := doc[field]
+		if !ok {
+			continue
+		}
+		var name string
+		if s, ok := doc["signature"]; ok {
+			json.Unmarshal(s, &name)
+		}
+		switch name {
+		case signature:
+			named, namedSrc = raw, e.Source
+		case "":
+			fallback, fallbackSrc = raw, e.Source
+		}
+	}
+	if named != nil {
+		return named, namedSrc, nil
+	}
+	return fallback, fallbackSrc, nil
 }
 
 // SignerConfig is the signing.config.ocm.software/v1alpha1 choice for one
@@ -302,7 +363,12 @@ func (c *Config) Signer(signature string, verifier bool) (SignerConfig, error) {
 		if err := json.Unmarshal(raw, &head); err != nil {
 			return SignerConfig{}, fmt.Errorf("config file %s: %s.%s: %w", e.Source, e.Type, field, err)
 		}
-		if base, _, _ := strings.Cut(head.Type, "/"); base != "RSASigningConfiguration" {
+		base, _, _ := strings.Cut(head.Type, "/")
+		if keylessSignerTypes[base] {
+			// Read by SignerDocument and signing/sigstore.
+			continue
+		}
+		if base != "RSASigningConfiguration" {
 			return SignerConfig{}, fmt.Errorf("config file %s: %s.%s: unsupported type %q (RSASigningConfiguration/v1alpha1)", e.Source, e.Type, field, head.Type)
 		}
 		if err := json.Unmarshal(raw, &sc); err != nil {

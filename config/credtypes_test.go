@@ -12,7 +12,7 @@ import (
 func TestCredentialTypesTable(t *testing.T) {
 	for _, ct := range CredentialTypes() {
 		for _, name := range ct.Names {
-			for _, typ := range []string{name, name + "/v1"} {
+			for _, typ := range []string{name, name + "/" + strings.TrimPrefix(ct.Type(), ct.Names[0]+"/")} {
 				entry := map[string]any{"type": typ}
 				for _, f := range ct.Fields {
 					if f == "properties" {

@@ -22,13 +22,25 @@ type signatureExists string
 func (e signatureExists) Error() string        { return string(e) }
 func (e signatureExists) Is(target error) bool { return target == ErrSignatureExists }
 
+// DigestSigner signs a normalised-descriptor digest: signing.Signer (RSA)
+// or a keyless sigstore.Signer.
+type DigestSigner interface {
+	Sign(descriptor.DigestSpec) (descriptor.SignatureSpec, error)
+}
+
+// contextSigner is a DigestSigner that talks to services and so honours
+// cancellation.
+type contextSigner interface {
+	SignContext(context.Context, descriptor.DigestSpec) (descriptor.SignatureSpec, error)
+}
+
 // SignOptions say how to sign.
 type SignOptions struct {
 	Name          string // signature name (default "default")
 	Normalisation string // default jsonNormalisation/v4alpha1
 	Hash          string // default SHA-256
 	Force         bool   // replace a signature of the same name
-	Signer        signing.Signer
+	Signer        DigestSigner
 	// External and Offline: as in Options. Without External, a resource
 	// whose content lies outside the repository fails unless Offline is
 	// set and its digest is recorded.
@@ -70,7 +82,15 @@ func Sign(ctx context.Context, repo repository.Repository, component, version st
 	if err != nil {
 		return nil, nil, err
 	}
-	spec, err := opts.Signer.Sign(*d)
+	if opts.Signer == nil {
+		return nil, nil, errors.New("no signer given")
+	}
+	var spec descriptor.SignatureSpec
+	if cs, ok := opts.Signer.(contextSigner); ok {
+		spec, err = cs.SignContext(ctx, *d)
+	} else {
+		spec, err = opts.Signer.Sign(*d)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("signing %s:%s: %w", component, version, err)
 	}
@@ -108,7 +128,10 @@ func SignStored(ctx context.Context, store ocimap.WriteStore, where, component, 
 type SignatureResult struct {
 	Name      string
 	Algorithm string
-	Err       error
+	// Signer says who signed, where the signature tells (keyless
+	// signatures: certificate identity and OIDC issuer).
+	Signer string
+	Err    error
 }
 
 // VerifyResult is the outcome of verifying a component version.
@@ -123,6 +146,12 @@ type VerifyResult struct {
 // KeyLookup returns the verification options for a signature.
 type KeyLookup func(sig descriptor.Signature) (signing.VerifyOptions, error)
 
+// SignatureVerifier verifies the value of a signature of an algorithm
+// that KeyLookup does not serve (keyless Sigstore signatures) and says who
+// signed. The descriptor digest has been checked against the signature's
+// digest before it is called.
+type SignatureVerifier func(sig descriptor.Signature) (signer string, err error)
+
 // VerifyOptions say what to verify.
 type VerifyOptions struct {
 	// Signatures to verify; empty: all (there must be at least one).
@@ -130,6 +159,8 @@ type VerifyOptions struct {
 	// Content re-hashes blobs; references are always verified recursively.
 	Content bool
 	Keys    KeyLookup
+	// Verifiers verify signatures by algorithm instead of Keys.
+	Verifiers map[string]SignatureVerifier
 	// External reaches content outside the repository, so that Content
 	// checks it too. Without it, such content fails the verification
 	// unless Offline is set (then its recorded digest is taken as is).
@@ -178,7 +209,7 @@ func Verify(ctx context.Context, repo repository.Repository, component, version 
 	var errs []error
 	for _, s := range sigs {
 		r := SignatureResult{Name: s.Name, Algorithm: s.Signature.Algorithm}
-		r.Err = verifySignature(cd, s, opts.Keys)
+		r.Signer, r.Err = verifySignature(cd, s, opts)
 		if r.Err != nil {
 			errs = append(errs, fmt.Errorf("signature %q: %w", s.Name, r.Err))
 		}
@@ -201,25 +232,31 @@ func Verify(ctx context.Context, repo repository.Repository, component, version 
 	return out, out.Err
 }
 
-func verifySignature(cd *descriptor.Descriptor, s descriptor.Signature, keys KeyLookup) error {
+func verifySignature(cd *descriptor.Descriptor, s descriptor.Signature, opts VerifyOptions) (string, error) {
 	// An algorithm we cannot verify is named before anything else, so that
 	// it is not mistaken for a missing key or a digest problem.
-	if err := signing.CheckAlgorithm(s); err != nil {
-		return err
+	verifier, byAlgorithm := opts.Verifiers[s.Signature.Algorithm]
+	if !byAlgorithm {
+		if err := signing.CheckAlgorithm(s); err != nil {
+			return "", err
+		}
 	}
 	d, err := normalisation.Digest(cd, s.Digest.NormalisationAlgorithm, s.Digest.HashAlgorithm)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if d.Value != s.Digest.Value {
-		return fmt.Errorf("descriptor digest mismatch: signed %s %s, the descriptor normalises (%s) to %s", s.Digest.HashAlgorithm, s.Digest.Value, s.Digest.NormalisationAlgorithm, d.Value)
+		return "", fmt.Errorf("descriptor digest mismatch: signed %s %s, the descriptor normalises (%s) to %s", s.Digest.HashAlgorithm, s.Digest.Value, s.Digest.NormalisationAlgorithm, d.Value)
 	}
-	if keys == nil {
-		return errors.New("no verification key configured")
+	if byAlgorithm {
+		return verifier(s)
 	}
-	vo, err := keys(s)
+	if opts.Keys == nil {
+		return "", errors.New("no verification key configured")
+	}
+	vo, err := opts.Keys(s)
 	if err != nil {
-		return err
+		return "", err
 	}
-	return signing.Verify(s.Digest, s.Signature, vo)
+	return "", signing.Verify(s.Digest, s.Signature, vo)
 }

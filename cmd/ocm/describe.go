@@ -83,7 +83,7 @@ func typeDocs() []typeDoc {
 		}
 	}
 	for _, c := range config.CredentialTypes() {
-		d := typeDoc{Kind: "credential", Type: c.Names[0] + "/v1", Aliases: c.Names[1:]}
+		d := typeDoc{Kind: "credential", Type: c.Type(), Aliases: c.Names[1:]}
 		ex := "type: " + d.Type + "\n"
 		for _, f := range c.Fields {
 			if f == "properties" {

@@ -57,7 +57,7 @@ func TestDescribeTypesCoversRegistries(t *testing.T) {
 		want = append(want, "configuration/"+k)
 	}
 	for _, c := range config.CredentialTypes() {
-		want = append(want, "credential/"+c.Names[0]+"/v1")
+		want = append(want, "credential/"+c.Type())
 		for _, n := range c.Names[1:] {
 			want = append(want, "credential/"+n)
 		}

@@ -131,7 +131,11 @@ func (o *downloadOptions) run(cmd *cobra.Command, g *globalOptions, arg string) 
 		if err != nil {
 			return err
 		}
-		if _, err := integrity.Verify(ctx, repo, ref.Component, version, integrity.VerifyOptions{Signatures: o.signatures, Keys: keys}); err != nil {
+		keyless, err := keylessVerifiers(g.config, "")
+		if err != nil {
+			return err
+		}
+		if _, err := integrity.Verify(ctx, repo, ref.Component, version, integrity.VerifyOptions{Signatures: o.signatures, Keys: keys, Verifiers: keyless}); err != nil {
 			return keyHint(fmt.Errorf("not downloading: %w", err))
 		}
 	} else if len(o.signatures) > 0 || o.publicKey != "" {

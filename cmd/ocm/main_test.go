@@ -15,6 +15,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/ocmgo/ocm/internal/sigstoretest"
 	"github.com/ocmgo/ocm/internal/testutil"
 )
 
@@ -24,7 +25,9 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	// The Sigstore stack of the keyless tests, if one was started, stops
+	// after the tests.
+	os.Exit(sigstoretest.Main(m))
 }
 
 // run executes the CLI in-process.

@@ -22,6 +22,7 @@ import (
 	"github.com/ocmgo/ocm/repository"
 	"github.com/ocmgo/ocm/repository/ocimap"
 	"github.com/ocmgo/ocm/signing"
+	"github.com/ocmgo/ocm/signing/sigstore"
 )
 
 func newSignCommand(g *globalOptions) *cobra.Command {
@@ -55,9 +56,18 @@ The key comes from a credentials consumer with identity
 (properties private_key_pem[_file]; public_key_pem[_file] with a certificate
 chain for the PEM encoding). The algorithm and encoding come from
 signing.config.ocm.software/v1alpha1 (RSASigningConfiguration/v1alpha1;
-default RSASSA-PSS, Plain).`,
+default RSASSA-PSS, Plain).
+
+Keyless signing with Sigstore (algorithm Sigstore/v1alpha1, a Sigstore bundle
+as value, compatible with the reference OCM CLI and cosign): a signer of type
+SigstoreSigningConfiguration/v1alpha1 whose signingConfig names a Sigstore
+signing config file (Fulcio, timestamp authorities, Rekor logs). The OIDC
+identity token comes from $SIGSTORE_ID_TOKEN or from a credentials consumer
+{type: SigstoreSigner/v1alpha1, signature: <name>[, issuer, clientID]} with an
+OIDCIdentityToken/v1alpha1 credential (token or tokenFile).`,
 		Example: `  ocm sign cv ./transport-archive//example.com/app:1.0.0 --config ./signing.ocmconfig
-  ocm sign cv ./transport-archive//example.com/app:1.0.0 --signature release --hash SHA-512 --force`,
+  ocm sign cv ./transport-archive//example.com/app:1.0.0 --signature release --hash SHA-512 --force
+  SIGSTORE_ID_TOKEN=$(cat token.jwt) ocm sign cv ./transport-archive//example.com/app:1.0.0 --signer-spec sigstore-sign.yaml`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, g, args[0]) },
 	}
@@ -69,7 +79,7 @@ default RSASSA-PSS, Plain).`,
 	f.BoolVar(&o.dryRun, "dry-run", false, "compute and print the signature without writing it")
 	f.StringVarP(&o.output, "output", "o", "yaml", "output format of the signature: yaml or json")
 	enumFlag(cmd, "output", "yaml", "json")
-	f.StringVar(&o.signerSpec, "signer-spec", "", "RSASigningConfiguration/v1alpha1 file (signatureAlgorithm, signatureEncodingPolicy); overrides the configuration")
+	f.StringVar(&o.signerSpec, "signer-spec", "", "RSASigningConfiguration/v1alpha1 (signatureAlgorithm, signatureEncodingPolicy) or SigstoreSigningConfiguration/v1alpha1 (signingConfig, issuer, clientID) file; overrides the configuration")
 	f.BoolVar(&o.externalContent, "external-content", true, "re-hash content outside the repository (images in registries, Helm repositories, web servers); false signs their recorded digests as they are")
 	o.rec.add(cmd, false)
 	return cmd
@@ -89,6 +99,19 @@ func (o *signOptions) run(cmd *cobra.Command, g *globalOptions, arg string) erro
 	}
 	if o.rec.record && o.dryRun {
 		return fmt.Errorf("--record records what was done: not with --dry-run")
+	}
+	var rec delivery.Recorder
+	if o.rec.record {
+		// Delivery records are signed with an RSA key: the signer's own,
+		// or for a keyless signature the RSA key configured for the
+		// signature name. It is checked before the work.
+		var rsaSigner *signing.Signer
+		if s, ok := signer.(signing.Signer); ok {
+			rsaSigner = &s
+		}
+		if rec, err = g.recorder(o.signature, rsaSigner); err != nil {
+			return err
+		}
 	}
 	ctx := cmd.Context()
 	if o.dryRun {
@@ -122,11 +145,7 @@ func (o *signOptions) run(cmd *cobra.Command, g *globalOptions, arg string) erro
 		}
 	}
 	if o.rec.record {
-		rec, err := g.recorder(o.signature, &signer)
-		if err != nil {
-			return err
-		}
-		fp, err := delivery.Fingerprint(&signer.Key.PublicKey)
+		fp, err := delivery.Fingerprint(&rec.Signer.Key.PublicKey)
 		if err != nil {
 			return err
 		}
@@ -153,7 +172,7 @@ func signHint(err error) error {
 	return err
 }
 
-func (o *signOptions) signOptions(g *globalOptions, signer signing.Signer) integrity.SignOptions {
+func (o *signOptions) signOptions(g *globalOptions, signer integrity.DigestSigner) integrity.SignOptions {
 	return integrity.SignOptions{Name: o.signature, Normalisation: o.normalisation, Hash: o.hash, Force: o.force, Signer: signer,
 		External: g.externalContent(o.externalContent), Offline: !o.externalContent}
 }
@@ -174,18 +193,49 @@ func printSignature(cmd *cobra.Command, format string, sig *descriptor.Signature
 	return err
 }
 
-// signer resolves algorithm, encoding and key for the signature name.
-func (o *signOptions) signer(cfg *config.Config) (signing.Signer, error) {
+// signer resolves the signer of the signature name: a keyless Sigstore
+// signer when --signer-spec or the configuration's signer entry is a
+// SigstoreSigningConfiguration, else algorithm, encoding and RSA key.
+func (o *signOptions) signer(cfg *config.Config) (integrity.DigestSigner, error) {
+	if o.signerSpec != "" {
+		data, err := os.ReadFile(o.signerSpec)
+		if err != nil {
+			return nil, fmt.Errorf("--signer-spec: %w", err)
+		}
+		if t, _ := sigstore.ConfigType(data); t == sigstore.SignConfigType {
+			sc, err := sigstore.ParseSignConfig(data)
+			if err != nil {
+				return nil, fmt.Errorf("--signer-spec %s: %w", o.signerSpec, err)
+			}
+			return sigstoreSigner(cfg, o.signature, sc)
+		}
+	} else {
+		sc, err := sigstore.SignConfigFromConfig(cfg, o.signature)
+		if err != nil {
+			return nil, err
+		}
+		if sc != nil {
+			return sigstoreSigner(cfg, o.signature, *sc)
+		}
+	}
 	sc, err := cfg.Signer(o.signature, false)
 	if err != nil {
-		return signing.Signer{}, err
+		return nil, err
 	}
 	if o.signerSpec != "" {
 		if sc, err = readSignerSpec(o.signerSpec, sc); err != nil {
-			return signing.Signer{}, err
+			return nil, err
 		}
 	}
 	return signing.SignerFromConfig(cfg, o.signature, sc)
+}
+
+func sigstoreSigner(cfg *config.Config, signature string, sc sigstore.SignConfig) (integrity.DigestSigner, error) {
+	s, err := sigstore.SignerFromConfig(cfg, signature, sc)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 func readSignerSpec(path string, base config.SignerConfig) (config.SignerConfig, error) {
@@ -201,7 +251,7 @@ func readSignerSpec(path string, base config.SignerConfig) (config.SignerConfig,
 		return base, fmt.Errorf("--signer-spec %s: %w", path, err)
 	}
 	if t, _, _ := strings.Cut(spec.Type, "/"); t != "RSASigningConfiguration" {
-		return base, fmt.Errorf("--signer-spec %s: type %q is not supported (RSASigningConfiguration/v1alpha1)", path, spec.Type)
+		return base, fmt.Errorf("--signer-spec %s: type %q is not supported (RSASigningConfiguration/v1alpha1, %s/v1alpha1)", path, spec.Type, sigstore.SignConfigType)
 	}
 	if spec.SignatureAlgorithm != "" {
 		base.SignatureAlgorithm = spec.SignatureAlgorithm
@@ -242,15 +292,24 @@ cycles detected). Failures name the component version and element.
 
 Keys come from credentials consumers {type: RSA/v1alpha1, algorithm, signature}
 with public_key_pem[_file] (a public key, or CA certificates for PEM-encoded
-signatures), or from --public-key.`,
+signatures), or from --public-key.
+
+Keyless Sigstore signatures (Sigstore/v1alpha1) are verified offline against a
+trusted root from a credentials consumer {type: SigstoreVerifier/v1alpha1,
+signature: <name>} with a TrustedRoot/v1alpha1 credential (trustedRootJSON or
+trustedRootJSONFile), under the certificate identity and OIDC issuer
+constraints of a SigstoreVerificationConfiguration/v1alpha1 (--verifier-spec,
+or the verifier entry of signing.config.ocm.software). Without a trusted root
+they fail. The output names the signer identity and issuer.`,
 		Example: `  ocm verify cv ./transport-archive//example.com/app:1.0.0 --public-key key.pub
-  ocm verify cv ./transport-archive//example.com/app:1.0.0 --signature release --config verify.ocmconfig`,
+  ocm verify cv ./transport-archive//example.com/app:1.0.0 --signature release --config verify.ocmconfig
+  ocm verify cv ./transport-archive//example.com/app:1.0.0 --verifier-spec sigstore-verify.yaml --config trusted-root.ocmconfig`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, g, args[0]) },
 	}
 	f := cmd.Flags()
 	f.StringSliceVar(&o.signatures, "signature", nil, "signatures to verify (default: all)")
-	f.StringVar(&o.verifierSpec, "verifier-spec", "", "RSASigningConfiguration/v1alpha1 file; accepted for compatibility (the algorithm is read from each signature)")
+	f.StringVar(&o.verifierSpec, "verifier-spec", "", "SigstoreVerificationConfiguration/v1alpha1 file (certificate identity and OIDC issuer constraints for keyless signatures), or RSASigningConfiguration/v1alpha1, accepted for compatibility (the algorithm is read from each signature)")
 	f.StringVar(&o.publicKey, "public-key", "", "PEM file with the public key (or CA certificates) to verify every signature with")
 	f.BoolVar(&o.noContent, "no-content", false, "trust recorded resource digests instead of re-hashing blobs (faster, weaker)")
 	f.BoolVar(&o.externalContent, "external-content", true, "re-hash content outside the repository (images in registries, Helm repositories, web servers); false (offline, for archives that travelled without it) reports it as not checked and trusts its recorded digest")
@@ -267,10 +326,9 @@ func (o *verifyOptions) run(cmd *cobra.Command, g *globalOptions, arg string) er
 	if ref.Version == "" {
 		return fmt.Errorf("%s: name the version to verify", arg)
 	}
-	if o.verifierSpec != "" {
-		if _, err := readSignerSpec(o.verifierSpec, config.SignerConfig{}); err != nil {
-			return err
-		}
+	keyless, err := keylessVerifiers(g.config, o.verifierSpec)
+	if err != nil {
+		return err
 	}
 	ctx := cmd.Context()
 	repo, err := repository.OpenWithOptions(ctx, ref.Repository, g.repositoryOptions())
@@ -284,7 +342,8 @@ func (o *verifyOptions) run(cmd *cobra.Command, g *globalOptions, arg string) er
 	}
 	opts := integrity.VerifyOptions{
 		Signatures: o.signatures, Content: !o.noContent, Keys: keys,
-		External: g.externalContent(o.externalContent), Offline: !o.externalContent,
+		Verifiers: keyless,
+		External:  g.externalContent(o.externalContent), Offline: !o.externalContent,
 	}
 	var rec delivery.Recorder
 	if o.rec.record {
@@ -329,6 +388,44 @@ func (o *verifyOptions) record(cmd *cobra.Command, g *globalOptions, rec deliver
 	return w.Commit()
 }
 
+// keylessVerifiers verify Sigstore signatures with the
+// SigstoreVerificationConfiguration of the verifier spec file (--verifier-spec;
+// "" for none), else of the configuration's verifier entry for each
+// signature's name.
+func keylessVerifiers(cfg *config.Config, verifierSpec string) (map[string]integrity.SignatureVerifier, error) {
+	var spec *sigstore.VerifyConfig
+	if verifierSpec != "" {
+		data, err := os.ReadFile(verifierSpec)
+		if err != nil {
+			return nil, fmt.Errorf("--verifier-spec: %w", err)
+		}
+		if t, _ := sigstore.ConfigType(data); t == sigstore.VerifyConfigType {
+			vc, err := sigstore.ParseVerifyConfig(data)
+			if err != nil {
+				return nil, fmt.Errorf("--verifier-spec %s: %w", verifierSpec, err)
+			}
+			spec = &vc
+		} else if _, err := readSignerSpec(verifierSpec, config.SignerConfig{}); err != nil {
+			return nil, fmt.Errorf("%w (or %s/v1alpha1)", err, sigstore.VerifyConfigType)
+		}
+	}
+	verify := func(sig descriptor.Signature) (string, error) {
+		vc := spec
+		if vc == nil {
+			var err error
+			if vc, err = sigstore.VerifyConfigFromConfig(cfg, sig.Name); err != nil {
+				return "", err
+			}
+		}
+		signer, err := sigstore.SignatureVerifier(cfg, vc)(sig)
+		if errors.Is(err, sigstore.ErrNoVerifyConfig) {
+			err = fmt.Errorf("%w: give one with --verifier-spec or a signing.config.ocm.software verifier entry", err)
+		}
+		return signer, err
+	}
+	return map[string]integrity.SignatureVerifier{sigstore.Algorithm: verify, sigstore.AlgorithmLegacy: verify}, nil
+}
+
 // externalHint adds the CLI's way out to errors of external content that
 // could not be reached.
 func externalHint(err error) error {
@@ -367,6 +464,9 @@ func printVerification(cmd *cobra.Command, res *integrity.VerifyResult) {
 	cv := res.Component + ":" + res.Version
 	for _, s := range res.Signatures {
 		status := "verified"
+		if s.Signer != "" {
+			status += " (" + s.Signer + ")"
+		}
 		if s.Err != nil {
 			status = "FAILED: " + s.Err.Error()
 		}

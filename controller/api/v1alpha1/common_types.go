@@ -84,7 +84,11 @@ type Verification struct {
 	// +required
 	Signature string `json:"signature"`
 	// SecretRef names a Secret in the same namespace whose data key
-	// <signature> holds the PEM public key or CA certificate(s).
+	// <signature> holds the PEM public key or CA certificate(s). For a
+	// keyless Sigstore signature it holds the Sigstore trusted root JSON,
+	// and <signature>.verification.yaml the
+	// SigstoreVerificationConfiguration/v1alpha1 (certificate identity and
+	// OIDC issuer constraints).
 	// +optional
 	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
 	// Value is the PEM public key or CA certificate(s), base64-encoded.

@@ -143,13 +143,13 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Component, repoO
 				norm, hash = sig.Digest.NormalisationAlgorithm, sig.Digest.HashAlgorithm
 			}
 		}
-		keys, err := resolve.VerificationKeys(ctx, r.APIReader, obj.Namespace, obj.Spec.Verify)
+		keys, verifiers, err := resolve.VerificationKeys(ctx, r.APIReader, obj.Namespace, obj.Spec.Verify)
 		if err != nil {
 			return nil, "", err
 		}
 		// External content is re-hashed when a Resource selects it
 		// (ocm.VerifyResourceContent); here its signed digest is taken.
-		res, err := integrity.Verify(ctx, lib, name, version, integrity.VerifyOptions{Signatures: names, Content: true, Keys: keys, Offline: true})
+		res, err := integrity.Verify(ctx, lib, name, version, integrity.VerifyOptions{Signatures: names, Content: true, Keys: keys, Verifiers: verifiers, Offline: true})
 		if err != nil {
 			if res != nil {
 				// The checks ran and one failed: retrying will not help.
@@ -159,6 +159,11 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Component, repoO
 		}
 		digested = res.Versions[name+":"+version].Digested
 		msg += fmt.Sprintf(", signature(s) %s and content verified", strings.Join(names, ", "))
+		for _, sr := range res.Signatures {
+			if sr.Signer != "" {
+				msg += fmt.Sprintf("; %s signed by %s", sr.Name, sr.Signer)
+			}
+		}
 	} else {
 		// Without signatures to check, the reference digests are still
 		// recomputed, so that the published digest covers everything a

@@ -137,7 +137,7 @@ func Push(t testing.TB, host string, cv CV) {
 
 // Sign signs component:version in the registry at host with signer under
 // the signature name, and stores the signed descriptor.
-func Sign(t testing.TB, host, component, version, name string, signer signing.Signer) {
+func Sign(t testing.TB, host, component, version, name string, signer integrity.DigestSigner) {
 	t.Helper()
 	ctx := context.Background()
 	reg := Registry(t, host)
