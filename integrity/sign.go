@@ -46,6 +46,9 @@ type SignOptions struct {
 	// set and its digest is recorded.
 	External External
 	Offline  bool
+	// Concurrency bounds the versions loaded and blobs hashed at a time
+	// (zero: DefaultConcurrency).
+	Concurrency int
 }
 
 // Sign recomputes every digest of component:version from content
@@ -57,7 +60,7 @@ func Sign(ctx context.Context, repo repository.Repository, component, version st
 	if opts.Name == "" {
 		opts.Name = "default"
 	}
-	e := NewEngine(repo, Options{Normalisation: opts.Normalisation, Hash: opts.Hash, Content: true, External: opts.External, Offline: opts.Offline})
+	e := NewEngine(repo, Options{Normalisation: opts.Normalisation, Hash: opts.Hash, Content: true, External: opts.External, Offline: opts.Offline, Concurrency: opts.Concurrency})
 	res, err := e.Version(ctx, component, version)
 	if err != nil {
 		return nil, nil, err
@@ -166,6 +169,8 @@ type VerifyOptions struct {
 	// unless Offline is set (then its recorded digest is taken as is).
 	External External
 	Offline  bool
+	// Concurrency: as in SignOptions.
+	Concurrency int
 }
 
 // Verify checks the signatures of component:version: the normalised digest
@@ -215,7 +220,7 @@ func Verify(ctx context.Context, repo repository.Repository, component, version 
 		}
 		out.Signatures = append(out.Signatures, r)
 	}
-	e := NewEngine(repo, Options{Content: opts.Content, External: opts.External, Offline: opts.Offline, RequireDigests: true})
+	e := NewEngine(repo, Options{Content: opts.Content, External: opts.External, Offline: opts.Offline, RequireDigests: true, Concurrency: opts.Concurrency})
 	res, err := e.Check(ctx, cd)
 	if err != nil {
 		return nil, err

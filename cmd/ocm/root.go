@@ -216,6 +216,14 @@ func (g *globalOptions) openWritable(cmd *cobra.Command, spec reference.Reposito
 // componentVersionAliases are the reference CLI's names for component versions.
 var componentVersionAliases = []string{"cv", "cvs", "componentversion", "componentversions", "component-versions", "component", "components", "comp", "comps", "c"}
 
+// checkConcurrency checks --concurrency-limit.
+func checkConcurrency(n int) error {
+	if n < 1 {
+		return fmt.Errorf("--concurrency-limit %d: must be at least 1", n)
+	}
+	return nil
+}
+
 // oneOf checks an enumerated flag value.
 func oneOf(flag, value string, allowed ...string) error {
 	for _, a := range allowed {

@@ -32,6 +32,7 @@ func newSignCommand(g *globalOptions) *cobra.Command {
 }
 
 type signOptions struct {
+	concurrency                                        int
 	signature, hash, normalisation, output, signerSpec string
 	force, dryRun                                      bool
 	externalContent                                    bool
@@ -81,11 +82,15 @@ OIDCIdentityToken/v1alpha1 credential (token or tokenFile).`,
 	enumFlag(cmd, "output", "yaml", "json")
 	f.StringVar(&o.signerSpec, "signer-spec", "", "RSASigningConfiguration/v1alpha1 (signatureAlgorithm, signatureEncodingPolicy) or SigstoreSigningConfiguration/v1alpha1 (signingConfig, issuer, clientID) file; overrides the configuration")
 	f.BoolVar(&o.externalContent, "external-content", true, "re-hash content outside the repository (images in registries, Helm repositories, web servers); false signs their recorded digests as they are")
+	f.IntVar(&o.concurrency, "concurrency-limit", integrity.DefaultConcurrency, "component versions loaded, and blobs hashed, in parallel")
 	o.rec.add(cmd, false)
 	return cmd
 }
 
 func (o *signOptions) run(cmd *cobra.Command, g *globalOptions, arg string) error {
+	if err := checkConcurrency(o.concurrency); err != nil {
+		return err
+	}
 	ref, err := reference.Parse(arg)
 	if err != nil {
 		return err
@@ -174,7 +179,7 @@ func signHint(err error) error {
 
 func (o *signOptions) signOptions(g *globalOptions, signer integrity.DigestSigner) integrity.SignOptions {
 	return integrity.SignOptions{Name: o.signature, Normalisation: o.normalisation, Hash: o.hash, Force: o.force, Signer: signer,
-		External: g.externalContent(o.externalContent), Offline: !o.externalContent}
+		External: g.externalContent(o.externalContent), Offline: !o.externalContent, Concurrency: o.concurrency}
 }
 
 func printSignature(cmd *cobra.Command, format string, sig *descriptor.Signature) error {
@@ -269,6 +274,7 @@ func newVerifyCommand(g *globalOptions) *cobra.Command {
 }
 
 type verifyOptions struct {
+	concurrency     int
 	rec             recordFlags
 	signatures      []string
 	verifierSpec    string
@@ -313,12 +319,16 @@ they fail. The output names the signer identity and issuer.`,
 	f.StringVar(&o.publicKey, "public-key", "", "PEM file with the public key (or CA certificates) to verify every signature with")
 	f.BoolVar(&o.noContent, "no-content", false, "trust recorded resource digests instead of re-hashing blobs (faster, weaker)")
 	f.BoolVar(&o.externalContent, "external-content", true, "re-hash content outside the repository (images in registries, Helm repositories, web servers); false (offline, for archives that travelled without it) reports it as not checked and trusts its recorded digest")
+	f.IntVar(&o.concurrency, "concurrency-limit", integrity.DefaultConcurrency, "component versions loaded, and blobs hashed, in parallel")
 	f.BoolVar(&o.systemRoots, "use-system-roots", false, "also trust the system's CA certificates for PEM (certificate chain) signatures")
 	o.rec.add(cmd, true)
 	return cmd
 }
 
 func (o *verifyOptions) run(cmd *cobra.Command, g *globalOptions, arg string) error {
+	if err := checkConcurrency(o.concurrency); err != nil {
+		return err
+	}
 	ref, err := reference.Parse(arg)
 	if err != nil {
 		return err
@@ -344,6 +354,7 @@ func (o *verifyOptions) run(cmd *cobra.Command, g *globalOptions, arg string) er
 		Signatures: o.signatures, Content: !o.noContent, Keys: keys,
 		Verifiers: keyless,
 		External:  g.externalContent(o.externalContent), Offline: !o.externalContent,
+		Concurrency: o.concurrency,
 	}
 	var rec delivery.Recorder
 	if o.rec.record {

@@ -128,8 +128,8 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 		}
 		existing = transfer.ExistingReplace
 	}
-	if o.concurrency < 1 {
-		return fmt.Errorf("--concurrency-limit %d: must be at least 1", o.concurrency)
+	if err := checkConcurrency(o.concurrency); err != nil {
+		return err
 	}
 	ref, err := reference.Parse(srcArg)
 	if err != nil {
