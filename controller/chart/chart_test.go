@@ -179,6 +179,36 @@ func TestChartRendersValidManifests(t *testing.T) {
 	}
 }
 
+// managerArgs renders the chart with vals and returns the manager's args.
+func managerArgs(t *testing.T, vals map[string]any) []string {
+	t.Helper()
+	objs := checkTyped(t, render(t, load(t), vals))
+	containers, _, _ := unstructured.NestedSlice(objs["Deployment/ocm-ocm-controller"].Object, "spec", "template", "spec", "containers")
+	if len(containers) != 1 {
+		t.Fatalf("containers: %v", containers)
+	}
+	return toStrings(containers[0].(map[string]any)["args"])
+}
+
+// HTTP timeouts reach the manager as flags only when set; the defaults are
+// the manager's own.
+func TestChartHTTPTimeouts(t *testing.T) {
+	for _, a := range managerArgs(t, nil) {
+		if strings.HasPrefix(a, "--http-") {
+			t.Errorf("default values render %s", a)
+		}
+	}
+	args := strings.Join(managerArgs(t, map[string]any{"httpTimeouts": map[string]any{"dial": "5s", "responseHeader": "20s", "idleBody": "2m"}}), " ")
+	for _, want := range []string{"--http-dial-timeout=5s", "--http-response-header-timeout=20s", "--http-idle-body-timeout=2m"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("args %q lack %q", args, want)
+		}
+	}
+	if strings.Contains(args, "--http-tls-handshake-timeout") {
+		t.Errorf("args %q set an unset timeout", args)
+	}
+}
+
 func toStrings(v any) []string {
 	l, _ := v.([]any)
 	out := make([]string, 0, len(l))

@@ -24,12 +24,16 @@ const (
 	// SuspendedReason: spec.suspend is set; nothing is reconciled.
 	SuspendedReason = "Suspended"
 
-	GetConfigurationFailedReason    = "GetConfigurationFailed"
-	CheckVersionFailedReason        = "CheckVersionFailed"
-	ResourceIsNotAvailable          = "ResourceIsNotAvailable"
-	ReplicationFailedReason         = "ReplicationFailed"
-	GetRepositoryFailedReason       = "GetRepositoryFailed"
-	RepositoryUnreachableReason     = "RepositoryUnreachable"
+	GetConfigurationFailedReason = "GetConfigurationFailed"
+	CheckVersionFailedReason     = "CheckVersionFailed"
+	ResourceIsNotAvailable       = "ResourceIsNotAvailable"
+	ReplicationFailedReason      = "ReplicationFailed"
+	GetRepositoryFailedReason    = "GetRepositoryFailed"
+	RepositoryUnreachableReason  = "RepositoryUnreachable"
+	// TimeoutReason: a registry did not answer within the configured HTTP
+	// timeouts; the message names host, operation and the phase that timed
+	// out. Retried with backoff.
+	TimeoutReason                   = "Timeout"
 	InvalidRepositorySpecReason     = "InvalidRepositorySpec"
 	GetComponentVersionFailedReason = "GetComponentVersionFailed"
 	// VerificationFailedReason: a signature or a digest did not verify; the

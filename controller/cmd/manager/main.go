@@ -18,6 +18,7 @@ import (
 
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
 	"github.com/ocmgo/ocm/controller/internal/setup"
+	"github.com/ocmgo/ocm/httpclient"
 )
 
 // Leader election keeps its lease in the manager's namespace.
@@ -32,6 +33,7 @@ type options struct {
 	repositoryConcurrency int
 	componentConcurrency  int
 	resourceConcurrency   int
+	timeouts              httpclient.Timeouts
 }
 
 func main() {
@@ -43,6 +45,10 @@ func main() {
 	flag.IntVar(&o.repositoryConcurrency, "repository-controller-concurrency", 2, "Repositories reconciled in parallel")
 	flag.IntVar(&o.componentConcurrency, "component-controller-concurrency", 4, "Components reconciled in parallel")
 	flag.IntVar(&o.resourceConcurrency, "resource-controller-concurrency", 4, "Resources reconciled in parallel")
+	flag.DurationVar(&o.timeouts.Dial, "http-dial-timeout", 0, fmt.Sprintf("bound on connecting to a registry (0: %s, negative: none)", httpclient.DefaultDial))
+	flag.DurationVar(&o.timeouts.TLSHandshake, "http-tls-handshake-timeout", 0, fmt.Sprintf("bound on a registry's TLS handshake (0: %s, negative: none)", httpclient.DefaultTLSHandshake))
+	flag.DurationVar(&o.timeouts.ResponseHeader, "http-response-header-timeout", 0, fmt.Sprintf("bound on waiting for a registry's response headers (0: %s, negative: none)", httpclient.DefaultResponseHeader))
+	flag.DurationVar(&o.timeouts.IdleBody, "http-idle-body-timeout", 0, fmt.Sprintf("bound on a body transfer receiving or sending nothing; a slow transfer that keeps going is never cut (0: %s, negative: none)", httpclient.DefaultIdleBody))
 	zopts := zap.Options{}
 	zopts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -74,7 +80,7 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
-	if err := setup.All(mgr, setup.Options{RepositoryConcurrency: o.repositoryConcurrency, ComponentConcurrency: o.componentConcurrency, ResourceConcurrency: o.resourceConcurrency}); err != nil {
+	if err := setup.All(mgr, setup.Options{RepositoryConcurrency: o.repositoryConcurrency, ComponentConcurrency: o.componentConcurrency, ResourceConcurrency: o.resourceConcurrency, Timeouts: o.timeouts}); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

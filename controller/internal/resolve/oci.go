@@ -10,7 +10,6 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/ocmgo/ocm/config"
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/integrity"
@@ -85,8 +84,9 @@ var ErrContentNotReadable = errors.New("content not readable by the controller")
 // resource digest; OCI artifacts held in another registry by resolving the
 // reference, comparing the manifest digest, and streaming every blob of the
 // artifact against its descriptor. A resource without content passes;
-// other external content fails with ErrContentNotReadable.
-func VerifyResourceContent(ctx context.Context, repo repository.Repository, cfg *config.Config, cd *descriptor.Descriptor, i int) error {
+// other external content fails with ErrContentNotReadable. Other registries
+// are reached with opts (credentials, timeouts).
+func VerifyResourceContent(ctx context.Context, repo repository.Repository, opts repository.Options, cd *descriptor.Descriptor, i int) error {
 	r := &cd.Component.Resources[i]
 	if r.Access == nil || r.Access.IsNone() {
 		return nil
@@ -114,7 +114,7 @@ func VerifyResourceContent(ctx context.Context, repo repository.Repository, cfg 
 	if err != nil {
 		return fmt.Errorf("resource %s: %w", r.Name, err)
 	}
-	reg, err := repository.OpenImageRegistry(img, repository.Options{Config: cfg})
+	reg, err := repository.OpenImageRegistry(img, opts)
 	if err != nil {
 		return fmt.Errorf("resource %s: %w", r.Name, err)
 	}

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
+	"github.com/ocmgo/ocm/httpclient"
 )
 
 // Object is an API object with conditions and an observed generation.
@@ -162,20 +163,31 @@ func Stall(reason string, err error) error {
 // Retry marks a failure worth retrying with backoff, reported with reason.
 func Retry(reason string, err error) error { return &reasonError{reason: reason, err: err} }
 
+// RetryReason is the condition reason of a retried failure: Timeout when
+// an HTTP timeout of the library fired (more telling than the step that
+// was waiting), else the reason of a Retry error, else defaultReason.
+func RetryReason(err error, defaultReason string) string {
+	if errors.Is(err, httpclient.ErrTimeout) {
+		return v1alpha1.TimeoutReason
+	}
+	var re *reasonError
+	if errors.As(err, &re) {
+		return re.reason
+	}
+	return defaultReason
+}
+
 // Fail reports err on obj and returns what the reconciler returns: a
 // stalled error is marked Stalled and requeued after interval; any other is
-// marked Retrying (with its Retry reason, else defaultReason) and returned,
-// so the rate limiter backs off.
+// marked Retrying (reason Timeout when a registry did not answer in time,
+// else its Retry reason, else defaultReason) and returned, so the rate
+// limiter backs off.
 func Fail(obj Object, err error, defaultReason string, interval time.Duration) (ctrl.Result, error) {
 	var re *reasonError
 	if errors.As(err, &re) && re.stall {
 		MarkStalled(obj, re.reason, re.err)
 		return ctrl.Result{RequeueAfter: interval}, nil
 	}
-	reason := defaultReason
-	if re != nil {
-		reason = re.reason
-	}
-	MarkRetrying(obj, reason, err)
+	MarkRetrying(obj, RetryReason(err, defaultReason), err)
 	return ctrl.Result{}, err
 }

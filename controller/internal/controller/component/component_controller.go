@@ -22,6 +22,7 @@ import (
 	"github.com/ocmgo/ocm/controller/internal/resolve"
 	"github.com/ocmgo/ocm/controller/internal/status"
 	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/httpclient"
 	"github.com/ocmgo/ocm/integrity"
 	"github.com/ocmgo/ocm/repository"
 )
@@ -38,6 +39,9 @@ type Reconciler struct {
 	Recorder  status.Recorder
 	// Concurrency is the number of Components reconciled in parallel.
 	Concurrency int
+	// Timeouts bound the phases of every registry request (zero fields:
+	// the library's defaults).
+	Timeouts httpclient.Timeouts
 }
 
 // +kubebuilder:rbac:groups=delivery.ocm.software,resources=components,verbs=get;list;watch;update;patch
@@ -100,7 +104,7 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Component, repoO
 	if err != nil {
 		return nil, "", stall(v1alpha1.InvalidRepositorySpecReason, "Repository %s: %v", repoObj.Name, err)
 	}
-	lib, err := repository.OpenWithOptions(ctx, spec, repository.Options{Config: cfg})
+	lib, err := repository.OpenWithOptions(ctx, spec, shared.RepoOptions(cfg, r.Timeouts))
 	if err != nil {
 		return nil, "", err
 	}

@@ -44,6 +44,7 @@ import (
 	"github.com/ocmgo/ocm/controller/internal/status"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/download"
+	"github.com/ocmgo/ocm/httpclient"
 	"github.com/ocmgo/ocm/repository"
 )
 
@@ -84,6 +85,9 @@ type Reconciler struct {
 	// CacheMaxBytes caps it (default DefaultCacheMaxBytes).
 	CacheDir      string
 	CacheMaxBytes int64
+	// Timeouts bound the phases of every registry request (zero fields:
+	// the library's defaults).
+	Timeouts httpclient.Timeouts
 
 	applier *deploy.Applier
 	cache   *deploy.Cache
@@ -172,7 +176,7 @@ func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1
 	if err != nil {
 		return nil, status.Stall(v1alpha1.GetRepositoryFailedReason, err)
 	}
-	repo, err := repository.OpenWithOptions(ctx, spec, repository.Options{Config: cfg})
+	repo, err := repository.OpenWithOptions(ctx, spec, shared.RepoOptions(cfg, r.Timeouts))
 	if err != nil {
 		return nil, status.Retry(v1alpha1.GetRepositoryFailedReason, err)
 	}

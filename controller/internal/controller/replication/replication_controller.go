@@ -25,6 +25,7 @@ import (
 	shared "github.com/ocmgo/ocm/controller/internal/controller"
 	"github.com/ocmgo/ocm/controller/internal/resolve"
 	"github.com/ocmgo/ocm/controller/internal/status"
+	"github.com/ocmgo/ocm/httpclient"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
 	"github.com/ocmgo/ocm/transfer"
@@ -48,6 +49,9 @@ type Reconciler struct {
 	Concurrency int
 	// TransferConcurrency bounds parallel versions and blobs of one transfer.
 	TransferConcurrency int
+	// Timeouts bound the phases of every registry request (zero fields:
+	// the library's defaults).
+	Timeouts httpclient.Timeouts
 }
 
 // +kubebuilder:rbac:groups=delivery.ocm.software,resources=replications,verbs=get;list;watch;update;patch
@@ -147,7 +151,7 @@ var errDigestMismatch = errors.New("replicated component version differs from th
 
 // transfer copies the version and checks what the target now holds.
 func (r *Reconciler) transfer(ctx context.Context, obj *v1alpha1.Replication, srcSpec, dstSpec reference.Repository, cfg *config.Config, info v1alpha1.ComponentInfo) (transfer.Result, error) {
-	repoOpts := repository.Options{Config: cfg}
+	repoOpts := shared.RepoOptions(cfg, r.Timeouts)
 	src, err := repository.OpenStore(ctx, srcSpec, repoOpts)
 	if err != nil {
 		return transfer.Result{}, fmt.Errorf("source: %w", err)
@@ -176,7 +180,7 @@ func (r *Reconciler) transfer(ctx context.Context, obj *v1alpha1.Replication, sr
 		total.Skipped += res.Skipped
 		total.BytesCopied += res.BytesCopied
 	}
-	if err := verifyTarget(ctx, dstSpec, cfg, info); err != nil {
+	if err := verifyTarget(ctx, dstSpec, shared.RepoOptions(cfg, r.Timeouts), info); err != nil {
 		return total, err
 	}
 	return total, nil
@@ -184,8 +188,8 @@ func (r *Reconciler) transfer(ctx context.Context, obj *v1alpha1.Replication, sr
 
 // verifyTarget recomputes the component digest in the target: the copy must
 // be the version the Component verified, even if the source changed meanwhile.
-func verifyTarget(ctx context.Context, spec reference.Repository, cfg *config.Config, info v1alpha1.ComponentInfo) error {
-	repo, err := repository.OpenWithOptions(ctx, spec, repository.Options{Config: cfg})
+func verifyTarget(ctx context.Context, spec reference.Repository, opts repository.Options, info v1alpha1.ComponentInfo) error {
+	repo, err := repository.OpenWithOptions(ctx, spec, opts)
 	if err != nil {
 		return fmt.Errorf("reading back target: %w", err)
 	}

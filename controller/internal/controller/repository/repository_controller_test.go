@@ -3,6 +3,7 @@ package repository
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -102,6 +103,79 @@ func TestUnreachableRegistryBacksOff(t *testing.T) {
 	t.Logf("%d connection attempts in 6s (%d before)", n, before)
 	if n > 12 || n < 1 {
 		t.Fatalf("%d connection attempts in 6s; want a few (backoff), not none and not a hot loop", n)
+	}
+}
+
+// A registry that accepts connections and never answers fails the check
+// within the configured response-header timeout (reason Timeout, naming
+// host and phase), is retried with backoff, and does not hold the only
+// worker: another Repository is reconciled meanwhile.
+func TestSilentRegistryTimesOut(t *testing.T) {
+	ctx := context.Background()
+	c := testenv.Current.Client
+	ns := testenv.Namespace(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done); ln.Close() })
+	var attempts atomic.Int64
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			attempts.Add(1)
+			go func() { // read the request, never answer
+				defer conn.Close()
+				go func() { _, _ = io.Copy(io.Discard, conn) }()
+				<-done
+			}()
+		}
+	}()
+	silent := newRepository(ns, "silent", ociSpec(ln.Addr().String()), time.Hour)
+	start := time.Now()
+	if err := c.Create(ctx, silent); err != nil {
+		t.Fatal(err)
+	}
+	limit := testTimeouts.ResponseHeader + 5*time.Second // plus scheduling slack
+	testenv.Eventually(t, limit, func() error {
+		if err := testenv.WantCondition(ctx, silent, v1alpha1.ReadyCondition, metav1.ConditionFalse, v1alpha1.TimeoutReason); err != nil {
+			return err
+		}
+		return testenv.WantCondition(ctx, silent, v1alpha1.ReconcilingCondition, metav1.ConditionTrue, v1alpha1.ProgressingWithRetryReason)
+	})
+	elapsed := time.Since(start)
+	ready, _ := testenv.Condition(ctx, silent, v1alpha1.ReadyCondition)
+	t.Logf("Ready=False after %s: %s", elapsed.Round(time.Millisecond), ready.Message)
+	for _, want := range []string{ln.Addr().String(), "response header timeout after 2s"} {
+		if !strings.Contains(ready.Message, want) {
+			t.Errorf("message %q lacks %q", ready.Message, want)
+		}
+	}
+
+	// The single worker is free for other Repositories.
+	alive := newRepository(ns, "alive", ociSpec(testenv.StartRegistry(t)), time.Hour)
+	if err := c.Create(ctx, alive); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		return testenv.WantCondition(ctx, alive, v1alpha1.ReadyCondition, metav1.ConditionTrue, v1alpha1.SucceededReason)
+	})
+
+	// Retried with backoff: each attempt waits 2 s for the timeout, then
+	// 0.5 s, 1 s, 2 s... before the next, so 8 s see a few attempts.
+	before := attempts.Load()
+	time.Sleep(8 * time.Second)
+	n := attempts.Load() - before
+	t.Logf("%d attempts in 8s (%d before)", n, before)
+	if n < 1 || n > 5 {
+		t.Fatalf("%d attempts in 8s; want a few retries with backoff", n)
+	}
+	if err := testenv.WantCondition(ctx, silent, v1alpha1.ReadyCondition, metav1.ConditionFalse, v1alpha1.TimeoutReason); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	shared "github.com/ocmgo/ocm/controller/internal/controller"
 	"github.com/ocmgo/ocm/controller/internal/resolve"
 	"github.com/ocmgo/ocm/controller/internal/status"
+	"github.com/ocmgo/ocm/httpclient"
 	"github.com/ocmgo/ocm/repository"
 )
 
@@ -42,6 +43,9 @@ type Reconciler struct {
 	Recorder  status.Recorder
 	// Concurrency is the number of Resources reconciled in parallel.
 	Concurrency int
+	// Timeouts bound the phases of every registry request (zero fields:
+	// the library's defaults).
+	Timeouts httpclient.Timeouts
 }
 
 // +kubebuilder:rbac:groups=delivery.ocm.software,resources=resources,verbs=get;list;watch;update;patch
@@ -117,7 +121,7 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Resource, comp *
 	if err != nil {
 		return "", status.Stall(v1alpha1.InvalidRepositorySpecReason, err)
 	}
-	lib, err := repository.OpenWithOptions(ctx, spec, repository.Options{Config: cfg})
+	lib, err := repository.OpenWithOptions(ctx, spec, shared.RepoOptions(cfg, r.Timeouts))
 	if err != nil {
 		return "", err
 	}
@@ -160,7 +164,7 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Resource, comp *
 		return "", status.Stall(v1alpha1.GetResourceFailedReason, err)
 	}
 	if obj.Spec.VerificationPolicy != v1alpha1.VerificationPolicyNever {
-		switch err := resolve.VerifyResourceContent(ctx, lib, cfg, cd, idx); {
+		switch err := resolve.VerifyResourceContent(ctx, lib, shared.RepoOptions(cfg, r.Timeouts), cd, idx); {
 		case errors.Is(err, resolve.ErrContentNotReadable):
 			// Like the reference, such content is not a failure: the
 			// recorded digest stands, and the Ready message says so.
