@@ -199,10 +199,11 @@ type ResourceInfo struct {
 	// +kubebuilder:validation:Type=object
 	// +optional
 	Access apiextensionsv1.JSON `json:"access,omitempty"`
-	// Digest of the resource content as recorded in the descriptor, in the
-	// form <hashAlgorithm>:<value> (e.g. SHA-256:ab12…).
+	// Digest of the resource content as recorded in the descriptor
+	// ({hashAlgorithm, normalisationAlgorithm, value}, as in the
+	// descriptor and the reference's API).
 	// +optional
-	Digest string `json:"digest,omitempty"`
+	Digest *DigestSpec `json:"digest,omitempty"`
 	// Labels of the resource.
 	// +optional
 	Labels []Label `json:"labels,omitempty"`

@@ -55,9 +55,10 @@ type ResourceSpec struct {
 	// AdditionalStatusFields maps field names to CEL expressions over
 	// `resource` (the status.resource object) and `component`
 	// (status.component), evaluated into status.additional. The function
-	// toOCI() on an access or a reference string yields
-	// {registry, repository, tag, digest}, e.g.
-	// `resource.access.toOCI().registry`.
+	// toOCI(), as x.toOCI() or toOCI(x), on an OCI artifact access, a
+	// localBlob access (located in the component's OCI registry) or a
+	// reference string yields {host, registry, repository, tag, digest,
+	// reference}, e.g. `resource.access.toOCI().registry`.
 	// +kubebuilder:validation:Type=object
 	// +kubebuilder:pruning:PreserveUnknownFields
 	// +optional

@@ -58,19 +58,26 @@ func OCIArtifact(ctx context.Context, spec reference.Repository, repo repository
 		if !ocimap.IsManifest(desc.MediaType) {
 			return nil, nil
 		}
-		reg, err := oci.New(spec.BaseURL, spec.SubPath, oci.Options{})
-		if err != nil {
-			return nil, err
-		}
-		info := &v1alpha1.OCIArtifactInfo{
-			Registry:   reg.Host(),
-			Repository: path.Join(reg.SubPath(), ocimap.RepositoryName(cd.Component.Name)),
-			Digest:     desc.Digest.String(),
-		}
-		info.Reference = reference.Image{Registry: info.Registry, Repository: info.Repository, Digest: info.Digest}.String()
-		return info, nil
+		return blobCoordinates(spec, cd.Component.Name, desc.Digest.String())
 	}
 	return nil, nil
+}
+
+// blobCoordinates locates a blob or manifest of component in the OCI
+// registry spec names: its host, the repository
+// <subPath>/component-descriptors/<component>, and the digest.
+func blobCoordinates(spec reference.Repository, component, digest string) (*v1alpha1.OCIArtifactInfo, error) {
+	reg, err := oci.New(spec.BaseURL, spec.SubPath, oci.Options{})
+	if err != nil {
+		return nil, err
+	}
+	info := &v1alpha1.OCIArtifactInfo{
+		Registry:   reg.Host(),
+		Repository: path.Join(reg.SubPath(), ocimap.RepositoryName(component)),
+		Digest:     digest,
+	}
+	info.Reference = reference.Image{Registry: info.Registry, Repository: info.Repository, Digest: info.Digest}.String()
+	return info, nil
 }
 
 // ErrContentNotReadable marks a resource whose content the controller

@@ -208,8 +208,8 @@ func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1
 		return nil, err
 	}
 	rd := cd.Component.Resources[idx].Digest
-	if want := res.Status.Resource.Digest; want != "" && (rd == nil || rd.HashAlgorithm+":"+rd.Value != want) {
-		return nil, status.Stall(v1alpha1.VerificationFailedReason, fmt.Errorf("resource %s: descriptor digest differs from the Resource's %s", res.Status.Resource.Name, want))
+	if want := res.Status.Resource.Digest; want != nil && (rd == nil || rd.HashAlgorithm != want.HashAlgorithm || rd.NormalisationAlgorithm != want.NormalisationAlgorithm || rd.Value != want.Value) {
+		return nil, status.Stall(v1alpha1.VerificationFailedReason, fmt.Errorf("resource %s: descriptor digest differs from the Resource's %s:%s", res.Status.Resource.Name, want.HashAlgorithm, want.Value))
 	}
 	key, err := cacheKey(&cd.Component.Resources[idx])
 	if err != nil {

@@ -258,7 +258,7 @@ func TestDeployerTamperedDescriptor(t *testing.T) {
 	if err := testenv.Current.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: "swap"}, res); err != nil {
 		t.Fatal(err)
 	}
-	res.Status.Resource.Digest = ""
+	res.Status.Resource.Digest = nil
 	if err := testenv.Current.Client.Status().Update(ctx, res); err != nil {
 		t.Fatal(err)
 	}
