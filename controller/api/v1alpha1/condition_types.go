@@ -12,6 +12,10 @@ const (
 	// without a change of the spec or of referenced objects; it retries only
 	// at the interval.
 	StalledCondition = "Stalled"
+	// HeldBackCondition is True on a Deployer that serves its last applied
+	// version because the current one is refused or not ready; its reason
+	// and message say why.
+	HeldBackCondition = "HeldBack"
 	// TransferInProgressCondition is True while a Replication copies a
 	// component version.
 	TransferInProgressCondition = "TransferInProgress"

@@ -80,6 +80,38 @@ type DeployerStatus struct {
 	// Deployed lists the objects applied from the Resource.
 	// +optional
 	Deployed []DeployedObjectReference `json:"deployed,omitempty"`
+
+	// LastApplied is the version whose objects were last applied in full.
+	// While a newer version is refused or the Resource is not Ready, the
+	// Deployer keeps serving this one (correcting drift, pruning), and the
+	// HeldBack condition says why.
+	// +optional
+	LastApplied *AppliedVersion `json:"lastApplied,omitempty"`
+}
+
+// AppliedVersion identifies a deployed resource: the component version
+// holding it (with the digest it was verified against) and the resource.
+type AppliedVersion struct {
+	// Component is the component version, its repository and digest.
+	Component ComponentInfo `json:"component"`
+	// Resource identifies the resource in it.
+	Resource AppliedResource `json:"resource"`
+}
+
+// AppliedResource identifies a resource of a component version and its
+// recorded digest.
+type AppliedResource struct {
+	// Name of the resource.
+	Name string `json:"name"`
+	// Version of the resource.
+	// +optional
+	Version string `json:"version,omitempty"`
+	// ExtraIdentity attributes of the resource.
+	// +optional
+	ExtraIdentity map[string]string `json:"extraIdentity,omitempty"`
+	// Digest of the resource content as recorded in the descriptor.
+	// +optional
+	Digest *DigestSpec `json:"digest,omitempty"`
 }
 
 // Deployer applies the content of a Resource to the cluster with

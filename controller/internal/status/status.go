@@ -46,6 +46,14 @@ func remove(obj Object, typ string) {
 	obj.SetConditions(conds)
 }
 
+// SetCondition sets one condition of obj (for kinds' own condition types).
+func SetCondition(obj Object, typ string, st metav1.ConditionStatus, reason, msg string) {
+	set(obj, typ, st, reason, msg)
+}
+
+// RemoveCondition removes one condition of obj.
+func RemoveCondition(obj Object, typ string) { remove(obj, typ) }
+
 // maxMessage keeps condition messages within the API's 32768-byte limit,
 // which an error naming many failed elements could otherwise exceed.
 const maxMessage = 4096

@@ -118,30 +118,91 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 }
 
 func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Deployer) (result ctrl.Result, retErr error) {
-
 	res, err := r.readyResource(ctx, obj)
 	if err != nil {
-		// The Resource watch triggers this Deployer when that changes.
+		if res == nil || obj.Status.LastApplied == nil {
+			// The Resource watch triggers this Deployer when that changes.
+			status.RemoveCondition(obj, v1alpha1.HeldBackCondition)
+			status.MarkReconciling(obj, v1alpha1.ResourceIsNotAvailable, "%s", err)
+			return ctrl.Result{}, nil
+		}
+		// Keep serving what was applied last (drift, prune) until the
+		// Resource is Ready again; its watch brings us back then.
 		status.MarkReconciling(obj, v1alpha1.ResourceIsNotAvailable, "%s", err)
+		if herr := r.serveLastApplied(ctx, obj, res, v1alpha1.ResourceIsNotAvailable, err); herr != nil {
+			return status.Fail(obj, herr, v1alpha1.ApplyFailed, DefaultInterval)
+		}
 		return ctrl.Result{}, nil
 	}
 	interval := res.Spec.Interval.Duration
 	if interval <= 0 {
 		interval = DefaultInterval
 	}
+	want := appliedVersion(res)
 	start := time.Now()
-	applied, err := r.deploy(ctx, obj, res)
+	applied, err := r.deploy(ctx, obj, res, want, false)
 	if err != nil {
-		return status.Fail(obj, err, v1alpha1.ApplyFailed, interval)
+		result, failErr := status.Fail(obj, err, v1alpha1.ApplyFailed, interval)
+		if last := obj.Status.LastApplied; last != nil && !sameVersion(*last, want) {
+			// A newer version is refused (or cannot be had right now):
+			// the last one stays in force, with drift corrected.
+			if herr := r.serveLastApplied(ctx, obj, res, status.RetryReason(err, v1alpha1.ApplyFailed), err); herr != nil {
+				failErr = errors.Join(failErr, herr)
+			}
+		}
+		return result, failErr
 	}
 	obj.Status.Deployed = applied
+	obj.Status.LastApplied = &want
+	status.RemoveCondition(obj, v1alpha1.HeldBackCondition)
 	status.MarkReady(obj, v1alpha1.SucceededReason, "Applied version %s of %s (%d objects)", res.Status.Resource.Version, res.Status.Component.Component+":"+res.Status.Component.Version, len(applied))
 	log.FromContext(ctx).V(1).Info("applied", "objects", len(applied), "duration", time.Since(start).String())
 	return ctrl.Result{RequeueAfter: interval}, nil
 }
 
+// serveLastApplied re-applies the last applied version (correcting drift
+// and pruning as for any apply) while the current one is held back for
+// cause, and records why in the HeldBack condition.
+func (r *Reconciler) serveLastApplied(ctx context.Context, obj *v1alpha1.Deployer, res *v1alpha1.Resource, reason string, cause error) error {
+	last := *obj.Status.LastApplied
+	what := fmt.Sprintf("version %s of %s:%s", last.Resource.Version, last.Component.Component, last.Component.Version)
+	applied, err := r.deploy(ctx, obj, res, last, true)
+	if err != nil {
+		status.SetCondition(obj, v1alpha1.HeldBackCondition, metav1.ConditionTrue, reason,
+			fmt.Sprintf("%v; re-applying the last applied %s failed too: %v", cause, what, err))
+		return fmt.Errorf("re-applying the last applied %s: %w", what, err)
+	}
+	obj.Status.Deployed = applied
+	status.SetCondition(obj, v1alpha1.HeldBackCondition, metav1.ConditionTrue, reason,
+		fmt.Sprintf("%v; serving the last applied %s (%d objects)", cause, what, len(applied)))
+	log.FromContext(ctx).Info("held back; serving the last applied version", "reason", reason, "cause", cause.Error(),
+		"component", last.Component.Component, "version", last.Component.Version, "objects", len(applied))
+	return nil
+}
+
+// appliedVersion is what res currently selects.
+func appliedVersion(res *v1alpha1.Resource) v1alpha1.AppliedVersion {
+	ri := res.Status.Resource
+	return v1alpha1.AppliedVersion{
+		Component: *res.Status.Component.DeepCopy(),
+		Resource:  v1alpha1.AppliedResource{Name: ri.Name, Version: ri.Version, ExtraIdentity: maps.Clone(ri.ExtraIdentity), Digest: ri.Digest.DeepCopy()},
+	}
+}
+
+func sameVersion(a, b v1alpha1.AppliedVersion) bool {
+	return a.Component.Component == b.Component.Component && a.Component.Version == b.Component.Version &&
+		equalDigest(a.Component.Digest, b.Component.Digest) && a.Resource.Name == b.Resource.Name &&
+		a.Resource.Version == b.Resource.Version && maps.Equal(a.Resource.ExtraIdentity, b.Resource.ExtraIdentity) &&
+		equalDigest(a.Resource.Digest, b.Resource.Digest)
+}
+
+func equalDigest(a, b *v1alpha1.DigestSpec) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
+}
+
 // readyResource returns the referenced Resource when it is Ready and has
-// resolved a resource.
+// resolved a resource; otherwise an error saying why, and the Resource if
+// it exists (its last resolved version may still be served).
 func (r *Reconciler) readyResource(ctx context.Context, obj *v1alpha1.Deployer) (*v1alpha1.Resource, error) {
 	key := types.NamespacedName{Namespace: obj.Spec.ResourceRef.Namespace, Name: obj.Spec.ResourceRef.Name}
 	if key.Namespace == "" {
@@ -155,24 +216,33 @@ func (r *Reconciler) readyResource(ctx context.Context, obj *v1alpha1.Deployer) 
 		return nil, fmt.Errorf("resource %s: %w", key, err)
 	}
 	if !res.DeletionTimestamp.IsZero() {
-		return nil, fmt.Errorf("resource %s is being deleted", key)
+		return res, fmt.Errorf("resource %s is being deleted", key)
 	}
 	if !status.IsReady(res) {
-		return nil, fmt.Errorf("resource %s is not ready", key)
+		if c := status.Ready(res); c != nil && c.Message != "" {
+			return res, fmt.Errorf("resource %s is not ready: %s", key, c.Message)
+		}
+		return res, fmt.Errorf("resource %s is not ready", key)
 	}
 	if res.Status.Resource == nil || res.Status.Component == nil || res.Status.Component.RepositorySpec == nil {
-		return nil, fmt.Errorf("resource %s has not resolved a resource yet", key)
+		return res, fmt.Errorf("resource %s has not resolved a resource yet", key)
 	}
 	return res, nil
 }
 
-// deploy downloads, verifies, decodes and applies; it returns the deployed objects.
-func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1alpha1.Resource) ([]v1alpha1.DeployedObjectReference, error) {
+// deploy downloads, verifies, decodes and applies version v of res's
+// resource; it returns the deployed objects. lastApplied marks a re-apply
+// of the version last applied, whose cluster compatibility was checked
+// when it was first applied.
+func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1alpha1.Resource, v v1alpha1.AppliedVersion, lastApplied bool) ([]v1alpha1.DeployedObjectReference, error) {
+	if v.Component.RepositorySpec == nil {
+		return nil, status.Stall(v1alpha1.GetRepositoryFailedReason, fmt.Errorf("%s:%s: no repository spec", v.Component.Component, v.Component.Version))
+	}
 	cfg, err := shared.Configure(ctx, r.Client, r.APIReader, obj, res, &obj.Status.EffectiveOCMConfig)
 	if err != nil {
 		return nil, err
 	}
-	spec, err := repository.ParseSpec(res.Status.Component.RepositorySpec.Raw)
+	spec, err := repository.ParseSpec(v.Component.RepositorySpec.Raw)
 	if err != nil {
 		return nil, status.Stall(v1alpha1.GetRepositoryFailedReason, err)
 	}
@@ -182,7 +252,7 @@ func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1
 	}
 	defer repo.Close()
 
-	comp := res.Status.Component
+	comp := v.Component
 	graph, err := resolve.CheckGraph(ctx, repo, comp.Component, comp.Version)
 	if err != nil {
 		return nil, status.Retry(v1alpha1.GetComponentVersionFailedReason, fmt.Errorf("component version %s:%s: %w", comp.Component, comp.Version, err))
@@ -200,16 +270,18 @@ func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1
 	// Status.component names the version holding the resource (the end of
 	// a referencePath), with the digest its parent records for it.
 	cd := graph.Root.Digested
-	idx, err := findResource(cd, res.Status.Resource)
+	idx, err := findResource(cd, v.Resource)
 	if err != nil {
 		return nil, status.Stall(v1alpha1.GetOCMResourceFailedReason, err)
 	}
-	if err := r.checkCompatibility(ctx, obj, repo, cd); err != nil {
-		return nil, err
+	if !lastApplied {
+		if err := r.checkCompatibility(ctx, obj, repo, cd); err != nil {
+			return nil, err
+		}
 	}
 	rd := cd.Component.Resources[idx].Digest
-	if want := res.Status.Resource.Digest; want != nil && (rd == nil || rd.HashAlgorithm != want.HashAlgorithm || rd.NormalisationAlgorithm != want.NormalisationAlgorithm || rd.Value != want.Value) {
-		return nil, status.Stall(v1alpha1.VerificationFailedReason, fmt.Errorf("resource %s: descriptor digest differs from the Resource's %s:%s", res.Status.Resource.Name, want.HashAlgorithm, want.Value))
+	if want := v.Resource.Digest; want != nil && (rd == nil || rd.HashAlgorithm != want.HashAlgorithm || rd.NormalisationAlgorithm != want.NormalisationAlgorithm || rd.Value != want.Value) {
+		return nil, status.Stall(v1alpha1.VerificationFailedReason, fmt.Errorf("resource %s: descriptor digest differs from the Resource's %s:%s", v.Resource.Name, want.HashAlgorithm, want.Value))
 	}
 	key, err := cacheKey(&cd.Component.Resources[idx])
 	if err != nil {
@@ -272,7 +344,7 @@ func isMismatch(err error) bool {
 }
 
 // findResource finds the resource the Resource resolved, by its identity.
-func findResource(cd *descriptor.Descriptor, info *v1alpha1.ResourceInfo) (int, error) {
+func findResource(cd *descriptor.Descriptor, info v1alpha1.AppliedResource) (int, error) {
 	id := descriptor.Identity{"name": info.Name}
 	maps.Copy(id, info.ExtraIdentity)
 	if info.Version != "" {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -278,6 +279,65 @@ func TestDeployerTamperedDescriptor(t *testing.T) {
 	}
 	if err := testenv.Current.Client.Delete(ctx, d); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A newer version the Deployer itself refuses (its descriptor is not the
+// one the Component verified) is held back: the Deployer stays on the
+// version it applied last, re-creates a deleted object of it, and says why
+// in HeldBack; nothing of the refused version is applied.
+func TestDeployerRefusedVersionServesLastApplied(t *testing.T) {
+	ctx := context.Background()
+	c := testenv.Current.Client
+	ns := testenv.Namespace(t)
+	host := testenv.StartRegistry(t)
+	const comp = "acme.org/hold"
+	push := func(version string, names ...string) {
+		testenv.Push(t, host, testenv.CV{Name: comp, Version: version, Resources: []testenv.Resource{
+			{Name: "manifests", Version: version, Data: cms(ns, names...), MediaType: "application/x-yaml"},
+		}})
+	}
+	push("1.0.0", "keep-a", "keep-b")
+	markResolved(t, ns, "hold", host, comp, "1.0.0", "manifests")
+	d := &v1alpha1.Deployer{ObjectMeta: metav1.ObjectMeta{Name: "hold-" + ns}, Spec: v1alpha1.DeployerSpec{ResourceRef: v1alpha1.ObjectKey{Namespace: ns, Name: "hold"}}}
+	if err := c.Create(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(ctx, d) })
+	testenv.Eventually(t, 30*time.Second, func() error {
+		return testenv.WantCondition(ctx, d, v1alpha1.ReadyCondition, metav1.ConditionTrue, v1alpha1.SucceededReason)
+	})
+
+	// 1.1.0 is resolved, then its tag moved to other content.
+	push("1.1.0", "new-c")
+	markResolved(t, ns, "hold", host, comp, "1.1.0", "manifests")
+	push("1.1.0", "evil")
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if err := testenv.WantCondition(ctx, d, v1alpha1.ReadyCondition, metav1.ConditionFalse, v1alpha1.VerificationFailedReason); err != nil {
+			return err
+		}
+		return testenv.WantCondition(ctx, d, v1alpha1.HeldBackCondition, metav1.ConditionTrue, v1alpha1.VerificationFailedReason)
+	})
+	held, _ := testenv.Condition(ctx, d, v1alpha1.HeldBackCondition)
+	for _, want := range []string{comp + ":1.1.0", "serving the last applied version 1.0.0 of " + comp + ":1.0.0 (2 objects)"} {
+		if !strings.Contains(held.Message, want) {
+			t.Errorf("HeldBack message %q lacks %q", held.Message, want)
+		}
+	}
+	if err := c.Delete(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "keep-b"}}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		_, err := getCM(ns, "keep-b")
+		return err
+	})
+	for _, n := range []string{"new-c", "evil"} {
+		if err := wantGone(ns, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d.Status.LastApplied == nil || d.Status.LastApplied.Component.Version != "1.0.0" {
+		t.Fatalf("lastApplied %+v", d.Status.LastApplied)
 	}
 }
 

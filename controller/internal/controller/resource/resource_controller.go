@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -78,7 +79,12 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Resource) (res
 		interval = orDefault(comp.Spec.Interval.Duration, DefaultInterval)
 	}
 	if !status.IsReady(comp) || comp.Status.Component.Version == "" {
-		status.MarkReconciling(obj, v1alpha1.ReferenceNotReadyReason, "waiting for Component %s to be ready", comp.Name)
+		// The Component's own message says why (e.g. a refused version).
+		why := ""
+		if c := status.Ready(comp); c != nil && c.Status == metav1.ConditionFalse && c.Message != "" {
+			why = ": " + c.Message
+		}
+		status.MarkReconciling(obj, v1alpha1.ReferenceNotReadyReason, "waiting for Component %s to be ready%s", comp.Name, why)
 		return ctrl.Result{RequeueAfter: interval}, nil
 	}
 
@@ -170,7 +176,7 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Resource, comp *
 			// recorded digest stands, and the Ready message says so.
 			note = fmt.Sprintf(", content not verified (%v; recorded digest trusted)", err)
 		case errors.Is(err, resolve.ErrIntegrity):
-			return "", status.Stall(v1alpha1.VerificationFailedReason, err)
+			return "", status.Stall(v1alpha1.VerificationFailedReason, fmt.Errorf("%s:%s refused: %w", cd.Component.Name, cd.Component.Version, err))
 		case err != nil:
 			return "", err
 		default:
