@@ -282,6 +282,20 @@ type ConditionedObject interface {
 	SetObservedGeneration(int64)
 }
 
+// Reconcilable is an object with Flux's reconcile settings: spec.timeout
+// and status.lastHandledReconcileAt.
+// +kubebuilder:object:generate=false
+type Reconcilable interface {
+	GetTimeout() *metav1.Duration
+	GetLastHandledReconcileAt() string
+	SetLastHandledReconcileAt(string)
+}
+
+// ReconcileRequestAnnotation asks for a reconciliation now; its value is
+// reported in status.lastHandledReconcileAt once handled (Flux's annotation,
+// which `flux reconcile` sets).
+const ReconcileRequestAnnotation = "reconcile.fluxcd.io/requestedAt"
+
 // OCMConfigurable is an object with ocmConfig entries and a propagated,
 // effective configuration in its status.
 // +kubebuilder:object:generate=false

@@ -59,6 +59,13 @@ type DeployerSpec struct {
 	// Suspend stops reconciliation of this Deployer while true.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+
+	// Timeout bounds one reconciliation (default 10m); when it fires, the
+	// reconciliation fails with reason Timeout and is retried with backoff.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +optional
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }
 
 // DeployerStatus is the observed state of a Deployer.
@@ -72,6 +79,11 @@ type DeployerStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// LastHandledReconcileAt is the value of the reconcile.fluxcd.io/requestedAt
+	// annotation when it was last handled, as with Flux.
+	// +optional
+	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`
 
 	// EffectiveOCMConfig lists the configuration sources applied, in order.
 	// +optional
@@ -146,5 +158,9 @@ func (in *Deployer) GetObservedGeneration() int64              { return in.Statu
 func (in *Deployer) SetObservedGeneration(g int64)             { in.Status.ObservedGeneration = g }
 func (in *Deployer) GetSpecifiedOCMConfig() []OCMConfiguration { return in.Spec.OCMConfig }
 func (in *Deployer) GetEffectiveOCMConfig() []OCMConfiguration { return in.Status.EffectiveOCMConfig }
+
+func (in *Deployer) GetTimeout() *metav1.Duration       { return in.Spec.Timeout }
+func (in *Deployer) GetLastHandledReconcileAt() string  { return in.Status.LastHandledReconcileAt }
+func (in *Deployer) SetLastHandledReconcileAt(v string) { in.Status.LastHandledReconcileAt = v }
 
 func init() { register(&Deployer{}, &DeployerList{}) }

@@ -31,6 +31,13 @@ type ReplicationSpec struct {
 	// Suspend stops reconciliation of this Replication while true.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+
+	// Timeout bounds one reconciliation (default 30m); when it fires, the
+	// reconciliation fails with reason Timeout and is retried with backoff.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +optional
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }
 
 // TransferEvent records a failed transfer attempt.
@@ -59,6 +66,11 @@ type ReplicationStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// LastHandledReconcileAt is the value of the reconcile.fluxcd.io/requestedAt
+	// annotation when it was last handled, as with Flux.
+	// +optional
+	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`
 
 	// LastTransferredVersion is the version of the last successful transfer.
 	// +optional
@@ -115,5 +127,9 @@ func (in *Replication) GetSpecifiedOCMConfig() []OCMConfiguration { return in.Sp
 func (in *Replication) GetEffectiveOCMConfig() []OCMConfiguration {
 	return in.Status.EffectiveOCMConfig
 }
+
+func (in *Replication) GetTimeout() *metav1.Duration       { return in.Spec.Timeout }
+func (in *Replication) GetLastHandledReconcileAt() string  { return in.Status.LastHandledReconcileAt }
+func (in *Replication) SetLastHandledReconcileAt(v string) { in.Status.LastHandledReconcileAt = v }
 
 func init() { register(&Replication{}, &ReplicationList{}) }

@@ -5,6 +5,7 @@
 package status
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -20,10 +21,12 @@ import (
 	"github.com/ocmgo/ocm/httpclient"
 )
 
-// Object is an API object with conditions and an observed generation.
+// Object is an API object with conditions, an observed generation and
+// Flux's reconcile settings.
 type Object interface {
 	client.Object
 	v1alpha1.ConditionedObject
+	v1alpha1.Reconcilable
 }
 
 // Recorder is the part of an events.k8s.io recorder the helpers use
@@ -172,10 +175,11 @@ func Stall(reason string, err error) error {
 func Retry(reason string, err error) error { return &reasonError{reason: reason, err: err} }
 
 // RetryReason is the condition reason of a retried failure: Timeout when
-// an HTTP timeout of the library fired (more telling than the step that
-// was waiting), else the reason of a Retry error, else defaultReason.
+// an HTTP timeout of the library or the reconciliation's timeout fired
+// (more telling than the step that was waiting), else the reason of a
+// Retry error, else defaultReason.
 func RetryReason(err error, defaultReason string) string {
-	if errors.Is(err, httpclient.ErrTimeout) {
+	if errors.Is(err, httpclient.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
 		return v1alpha1.TimeoutReason
 	}
 	var re *reasonError

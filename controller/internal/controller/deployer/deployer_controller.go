@@ -40,6 +40,7 @@ import (
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
 	shared "github.com/ocmgo/ocm/controller/internal/controller"
 	"github.com/ocmgo/ocm/controller/internal/deploy"
+	"github.com/ocmgo/ocm/controller/internal/metrics"
 	"github.com/ocmgo/ocm/controller/internal/resolve"
 	"github.com/ocmgo/ocm/controller/internal/status"
 	"github.com/ocmgo/ocm/descriptor"
@@ -67,6 +68,8 @@ const (
 	resourceRefIndex = ".spec.resourceRef"
 	// DefaultInterval re-applies a Ready deployment when its Resource sets no interval.
 	DefaultInterval = 10 * time.Minute
+	// DefaultTimeout bounds one reconciliation unless spec.timeout is set.
+	DefaultTimeout = 10 * time.Minute
 	// DefaultCacheMaxBytes caps the on-disk download cache.
 	DefaultCacheMaxBytes = 2 << 30
 )
@@ -111,7 +114,7 @@ type Reconciler struct {
 // Reconcile deploys one Deployer's resource.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	return status.Lifecycle[*v1alpha1.Deployer]{
-		Client: r.Client, Recorder: r.Recorder, Finalize: r.finalize,
+		Client: r.Client, Recorder: r.Recorder, Kind: v1alpha1.KindDeployer, Timeout: DefaultTimeout, Finalize: r.finalize,
 		Finalizers: []string{v1alpha1.DeployerApplySetPruneFinalizer, v1alpha1.DeployerWatchFinalizer},
 		Suspended:  func(o *v1alpha1.Deployer) bool { return o.Spec.Suspend },
 	}.Run(ctx, req, &v1alpha1.Deployer{}, r.reconcile)
@@ -156,7 +159,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Deployer) (res
 	obj.Status.LastApplied = &want
 	status.RemoveCondition(obj, v1alpha1.HeldBackCondition)
 	status.MarkReady(obj, v1alpha1.SucceededReason, "Applied version %s of %s (%d objects)", res.Status.Resource.Version, res.Status.Component.Component+":"+res.Status.Component.Version, len(applied))
-	log.FromContext(ctx).V(1).Info("applied", "objects", len(applied), "duration", time.Since(start).String())
+	log.FromContext(ctx).V(1).Info("deployed", "objects", len(applied), "duration", time.Since(start).String())
 	return ctrl.Result{RequeueAfter: interval}, nil
 }
 
@@ -288,10 +291,16 @@ func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1
 		return nil, status.Stall(v1alpha1.GetOCMResourceFailedReason, err)
 	}
 
+	filled := false
 	path, release, err := r.cache.Get(ctx, key, func(ctx context.Context, p string) error {
+		filled = true
 		_, err := download.Resource(ctx, repo, cd, idx, p, download.Options{Extraction: download.ExtractDisable})
 		return err
 	})
+	if err == nil {
+		metrics.CacheRequests.WithLabelValues(map[bool]string{true: "miss", false: "hit"}[filled]).Inc()
+		metrics.CacheBytes.Set(float64(r.cache.Size()))
+	}
 	if err != nil {
 		var mm *blob.MismatchError
 		if errors.As(err, &mm) || isMismatch(err) {
@@ -333,6 +342,10 @@ func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1
 	for i, a := range out.Applied {
 		refs[i] = v1alpha1.DeployedObjectReference{APIVersion: a.APIVersion, Kind: a.Kind, Name: a.Name, Namespace: a.Namespace, UID: a.UID}
 	}
+	metrics.DeployedObjects.WithLabelValues("apply").Add(float64(len(out.Applied)))
+	metrics.DeployedObjects.WithLabelValues("prune").Add(float64(len(out.Pruned)))
+	log.FromContext(ctx).Info("applied", "component", comp.Component, "version", comp.Version, "resource", v.Resource.Name,
+		"applied", len(out.Applied), "pruned", len(out.Pruned), "lastApplied", lastApplied)
 	return refs, nil
 }
 
@@ -456,9 +469,8 @@ func (r *Reconciler) finalize(ctx context.Context, obj *v1alpha1.Deployer) (ctrl
 			status.MarkRetrying(obj, v1alpha1.DeletionFailedReason, err)
 			return ctrl.Result{}, errors.Join(err, status.PatchStatus(ctx, r.Client, obj, base))
 		}
-		if len(pruned) > 0 {
-			log.FromContext(ctx).Info("pruned deployed objects", "count", len(pruned))
-		}
+		metrics.DeployedObjects.WithLabelValues("prune").Add(float64(len(pruned)))
+		log.FromContext(ctx).Info("pruned on deletion", "pruned", len(pruned))
 	}
 	base := obj.DeepCopy()
 	controllerutil.RemoveFinalizer(obj, v1alpha1.DeployerApplySetPruneFinalizer)

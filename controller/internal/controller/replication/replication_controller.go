@@ -68,7 +68,8 @@ type Reconciler struct {
 // Reconcile replicates one Replication's component version.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	return status.Lifecycle[*v1alpha1.Replication]{
-		Client: r.Client, Recorder: r.Recorder, Finalizers: []string{v1alpha1.ReplicationFinalizer}, Finalize: r.finalize,
+		Client: r.Client, Recorder: r.Recorder, Kind: v1alpha1.KindReplication, Timeout: TransferTimeout,
+		Finalizers: []string{v1alpha1.ReplicationFinalizer}, Finalize: r.finalize,
 		Suspended: func(o *v1alpha1.Replication) bool { return o.Spec.Suspend },
 	}.Run(ctx, req, &v1alpha1.Replication{}, r.reconcile)
 }
@@ -128,9 +129,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Replication) (
 	}
 
 	started := metav1.Now()
-	tctx, cancel := context.WithTimeout(ctx, TransferTimeout)
-	defer cancel()
-	res, err := r.transfer(tctx, srcSpec, dstSpec, cfg, topts, info)
+	res, err := r.transfer(ctx, srcSpec, dstSpec, cfg, topts, info)
 	if err != nil {
 		obj.Status.LastFailedTransferEvents = append(obj.Status.LastFailedTransferEvents, v1alpha1.TransferEvent{
 			Component: info.Component, Version: info.Version, StartTime: started, EndTime: metav1.Now(), Error: err.Error(),

@@ -5,7 +5,6 @@ package repository
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -21,8 +20,9 @@ import (
 	"github.com/ocmgo/ocm/repository"
 )
 
-// CheckTimeout bounds one reachability check as a whole, besides the
-// per-phase HTTP timeouts (Timeouts), so that nothing can hold a worker.
+// CheckTimeout bounds one reachability check as a whole (unless
+// spec.timeout is set), besides the per-phase HTTP timeouts (Timeouts), so
+// that nothing can hold a worker.
 const CheckTimeout = 30 * time.Second
 
 // checkTimeout is CheckTimeout, or longer when the configured phases of
@@ -56,7 +56,8 @@ type Reconciler struct {
 // Reconcile checks one Repository.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	return status.Lifecycle[*v1alpha1.Repository]{
-		Client: r.Client, Recorder: r.Recorder, Finalizers: []string{v1alpha1.RepositoryFinalizer}, Finalize: r.finalize,
+		Client: r.Client, Recorder: r.Recorder, Kind: v1alpha1.KindRepository, Timeout: checkTimeout(r.Timeouts),
+		Finalizers: []string{v1alpha1.RepositoryFinalizer}, Finalize: r.finalize,
 		Suspended: func(o *v1alpha1.Repository) bool { return o.Spec.Suspend },
 	}.Run(ctx, req, &v1alpha1.Repository{}, r.reconcile)
 }
@@ -74,15 +75,8 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Repository) (r
 		return status.Fail(obj, err, v1alpha1.GetConfigurationFailedReason, interval)
 	}
 
-	limit := checkTimeout(r.Timeouts)
-	checkCtx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
-	if err := repository.Ping(checkCtx, spec, shared.RepoOptions(cfg, r.Timeouts)); err != nil {
+	if err := repository.Ping(ctx, spec, shared.RepoOptions(cfg, r.Timeouts)); err != nil {
 		reason := status.RetryReason(err, v1alpha1.RepositoryUnreachableReason)
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			reason = v1alpha1.TimeoutReason
-			err = fmt.Errorf("no answer within %s: %w", limit, err)
-		}
 		err = fmt.Errorf("%s is not reachable: %w", spec, err)
 		status.MarkRetrying(obj, reason, err)
 		log.FromContext(ctx).Info("repository unreachable", "repository", spec.String(), "reason", reason, "error", err.Error())

@@ -179,6 +179,79 @@ func TestSilentRegistryTimesOut(t *testing.T) {
 	}
 }
 
+// A Flux reconcile request (reconcile.fluxcd.io/requestedAt, as `flux
+// reconcile` sets it) is reported handled in status.lastHandledReconcileAt.
+func TestReconcileRequestHandled(t *testing.T) {
+	ctx := context.Background()
+	c := testenv.Current.Client
+	ns := testenv.Namespace(t)
+	repo := newRepository(ns, "requested", ociSpec(testenv.StartRegistry(t)), time.Hour)
+	if err := c.Create(ctx, repo); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 20*time.Second, func() error {
+		return testenv.WantCondition(ctx, repo, v1alpha1.ReadyCondition, metav1.ConditionTrue, v1alpha1.SucceededReason)
+	})
+	if repo.Status.LastHandledReconcileAt != "" {
+		t.Fatalf("lastHandledReconcileAt %q without a request", repo.Status.LastHandledReconcileAt)
+	}
+	for _, at := range []string{"2026-12-03T12:00:00Z", "2026-12-03T12:00:01Z"} {
+		repo.Annotations = map[string]string{v1alpha1.ReconcileRequestAnnotation: at}
+		if err := c.Update(ctx, repo); err != nil {
+			t.Fatal(err)
+		}
+		testenv.Eventually(t, 10*time.Second, func() error {
+			if err := c.Get(ctx, client.ObjectKeyFromObject(repo), repo); err != nil {
+				return err
+			}
+			if repo.Status.LastHandledReconcileAt != at {
+				return fmt.Errorf("lastHandledReconcileAt %q, want %q", repo.Status.LastHandledReconcileAt, at)
+			}
+			return nil
+		})
+	}
+}
+
+// spec.timeout bounds a reconciliation: shorter than the HTTP timeouts, it
+// is what fires at a silent registry (reason Timeout).
+func TestSpecTimeout(t *testing.T) {
+	ctx := context.Background()
+	c := testenv.Current.Client
+	ns := testenv.Namespace(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done); ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { <-done; conn.Close() }()
+		}
+	}()
+	repo := newRepository(ns, "bounded", ociSpec(ln.Addr().String()), time.Hour)
+	repo.Spec.Timeout = &metav1.Duration{Duration: 500 * time.Millisecond}
+	if err := c.Create(ctx, repo); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 5*time.Second, func() error {
+		return testenv.WantCondition(ctx, repo, v1alpha1.ReadyCondition, metav1.ConditionFalse, v1alpha1.TimeoutReason)
+	})
+	ready, _ := testenv.Condition(ctx, repo, v1alpha1.ReadyCondition)
+	if !strings.Contains(ready.Message, "context deadline exceeded") || strings.Contains(ready.Message, "response header timeout") {
+		t.Errorf("message %q: want the reconciliation's deadline, not an HTTP phase timeout", ready.Message)
+	}
+	bad := newRepository(ns, "bad-timeout", ociSpec(ln.Addr().String()), time.Hour)
+	bad.Spec.Timeout = &metav1.Duration{Duration: -time.Second}
+	if err := c.Create(ctx, bad); err == nil || !strings.Contains(err.Error(), "spec.timeout") {
+		t.Errorf("negative timeout accepted: %v", err)
+	}
+}
+
 func TestCTFPath(t *testing.T) {
 	ctx := context.Background()
 	c := testenv.Current.Client

@@ -30,7 +30,7 @@ import (
 )
 
 // ResolveTimeout bounds one reconciliation including the content check,
-// which streams the resource.
+// which streams the resource, unless spec.timeout is set.
 const ResolveTimeout = 10 * time.Minute
 
 // DefaultInterval applies when neither the Resource nor its Component names one.
@@ -59,7 +59,8 @@ type Reconciler struct {
 // Reconcile resolves one Resource.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	return status.Lifecycle[*v1alpha1.Resource]{
-		Client: r.Client, Recorder: r.Recorder, Finalizers: []string{v1alpha1.ResourceFinalizer}, Finalize: r.finalize,
+		Client: r.Client, Recorder: r.Recorder, Kind: v1alpha1.KindResource, Timeout: ResolveTimeout,
+		Finalizers: []string{v1alpha1.ResourceFinalizer}, Finalize: r.finalize,
 		Suspended: func(o *v1alpha1.Resource) bool { return o.Spec.Suspend },
 	}.Run(ctx, req, &v1alpha1.Resource{}, r.reconcile)
 }
@@ -93,11 +94,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Resource) (res
 		return status.Fail(obj, err, v1alpha1.GetConfigurationFailedReason, interval)
 	}
 
-	// A context of its own: the deferred status write must not inherit
-	// this deadline's cancellation.
-	rctx, cancel := context.WithTimeout(ctx, ResolveTimeout)
-	defer cancel()
-	note, err := r.resolve(rctx, obj, comp, cfg)
+	note, err := r.resolve(ctx, obj, comp, cfg)
 	if errors.Is(err, errComponentDrift) {
 		err = status.Retry(v1alpha1.ComponentDriftResolutionInProgress, err)
 	}

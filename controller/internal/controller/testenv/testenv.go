@@ -7,9 +7,11 @@ package testenv
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -91,6 +93,21 @@ func Fuzzing() bool {
 }
 
 func Main(m *testing.M, setup func(ctrl.Manager) error) int {
+	return MainWith(m, Options{}, setup)
+}
+
+// Options adjust the manager Main starts.
+type Options struct {
+	// MetricsAddr serves the manager's /metrics there (host:port); empty
+	// disables it.
+	MetricsAddr string
+	// Log, if set, receives the reconcilers' logs as JSON lines (info and
+	// above), for tests of what is logged.
+	Log io.Writer
+}
+
+// MainWith is Main with options.
+func MainWith(m *testing.M, o Options, setup func(ctrl.Manager) error) int {
 	flag.Parse()
 	if testing.Short() {
 		fmt.Println("envtest suites skipped with -short")
@@ -101,7 +118,11 @@ func Main(m *testing.M, setup func(ctrl.Manager) error) int {
 		// process would otherwise start (and keep) etcd and an apiserver.
 		return m.Run()
 	}
-	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.Level(zapLevel())))
+	if o.Log != nil {
+		ctrl.SetLogger(zap.New(zap.WriteTo(o.Log), zap.JSONEncoder(), zap.Level(zapcore.InfoLevel)))
+	} else {
+		ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.Level(zapLevel())))
+	}
 	dir, err := assets()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "envtest assets:", err)
@@ -131,7 +152,7 @@ func Main(m *testing.M, setup func(ctrl.Manager) error) int {
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
+		Metrics:                metricsserver.Options{BindAddress: cmp.Or(o.MetricsAddr, "0")},
 		HealthProbeBindAddress: "0",
 	})
 	if err != nil {

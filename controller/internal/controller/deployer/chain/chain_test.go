@@ -24,12 +24,20 @@ import (
 	"github.com/ocmgo/ocm/controller/internal/setup"
 )
 
+// metricsAddr is where the manager serves /metrics; logs collects what
+// the reconcilers log.
+var (
+	metricsAddr string
+	logs        syncBuffer
+)
+
 func TestMain(m *testing.M) {
 	cacheDir, err := os.MkdirTemp("", "deployer-cache-")
 	if err != nil {
 		panic(err)
 	}
-	code := testenv.Main(m, func(mgr ctrl.Manager) error {
+	metricsAddr = freeAddr()
+	code := testenv.MainWith(m, testenv.Options{MetricsAddr: metricsAddr, Log: &logs}, func(mgr ctrl.Manager) error {
 		return setup.All(mgr, setup.Options{DeployerCacheDir: cacheDir})
 	})
 
