@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -295,6 +296,59 @@ func TestKustomizeBase(t *testing.T) {
 		got, err := os.ReadFile(filepath.Join("../config/default/crds", filepath.Base(g)))
 		if err != nil || !bytes.Equal(got, want) {
 			t.Errorf("config/default/crds/%s differs from %s (cp config/crd/bases/*.yaml config/default/crds/)", filepath.Base(g), g)
+		}
+	}
+}
+
+// kustomizeObjects builds config/default.
+func kustomizeObjects(t *testing.T) []*unstructured.Unstructured {
+	t.Helper()
+	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), "../config/default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var objs []*unstructured.Unstructured
+	for _, r := range m.Resources() {
+		js, err := r.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := map[string]any{}
+		if err := utilyaml.Unmarshal(js, &o); err != nil {
+			t.Fatal(err)
+		}
+		objs = append(objs, &unstructured.Unstructured{Object: o})
+	}
+	return objs
+}
+
+// Leader election works under the shipped RBAC: the lease is kept in the
+// namespace of the leader-election Role (--leader-election-namespace),
+// and that Role lets it record its core/v1 events.
+func TestLeaderElectionRBAC(t *testing.T) {
+	for name, objs := range map[string][]*unstructured.Unstructured{"chart": render(t, load(t), nil), "config/default": kustomizeObjects(t)} {
+		var role, deploy *unstructured.Unstructured
+		for _, o := range objs {
+			switch {
+			case o.GetKind() == "Role" && strings.HasSuffix(o.GetName(), "-leader-election"):
+				role = o
+			case o.GetKind() == "Deployment":
+				deploy = o
+			}
+		}
+		if role == nil || deploy == nil {
+			t.Fatalf("%s: leader-election Role %v, Deployment %v", name, role != nil, deploy != nil)
+		}
+		got := rbacGrants([]*unstructured.Unstructured{role})
+		for _, g := range []string{"coordination.k8s.io/leases/update", "coordination.k8s.io/leases/create", "/events/create", "/events/patch"} {
+			if !got[g] {
+				t.Errorf("%s: leader-election Role lacks %s", name, g)
+			}
+		}
+		ctrs, _, _ := unstructured.NestedSlice(deploy.Object, "spec", "template", "spec", "containers")
+		args := toStrings(ctrs[0].(map[string]any)["args"])
+		if want := "--leader-election-namespace=" + role.GetNamespace(); !slices.Contains(args, want) {
+			t.Errorf("%s: args %v lack %s", name, args, want)
 		}
 	}
 }

@@ -123,23 +123,13 @@ func MainWith(m *testing.M, o Options, setup func(ctrl.Manager) error) int {
 	} else {
 		ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.Level(zapLevel())))
 	}
-	dir, err := assets()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "envtest assets:", err)
-		return 1
-	}
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(moduleDir(), "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-		BinaryAssetsDirectory: dir,
-	}
 	start := time.Now()
-	cfg, err := env.Start()
+	cfg, stop, err := StartAPIServer()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting envtest:", err)
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer func() { _ = env.Stop() }()
+	defer stop()
 	fmt.Printf("envtest started in %s\n", time.Since(start).Round(time.Millisecond))
 
 	scheme := k8sruntime.NewScheme()
@@ -176,6 +166,25 @@ func MainWith(m *testing.M, o Options, setup func(ctrl.Manager) error) int {
 		}
 	}
 	return code
+}
+
+// StartAPIServer starts etcd and kube-apiserver with this module's CRDs
+// installed, for tests that run a manager of their own; stop ends them.
+func StartAPIServer() (*rest.Config, func(), error) {
+	dir, err := assets()
+	if err != nil {
+		return nil, nil, fmt.Errorf("envtest assets: %w", err)
+	}
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join(moduleDir(), "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		BinaryAssetsDirectory: dir,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, nil, fmt.Errorf("starting envtest: %w", err)
+	}
+	return cfg, func() { _ = env.Stop() }, nil
 }
 
 // zapLevel keeps the reconcilers' logs quiet unless OCM_TEST_VERBOSE is set.
