@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -116,10 +117,16 @@ func TestChartRendersValidManifests(t *testing.T) {
 	for _, want := range []string{
 		"Deployment/ocm-ocm-controller", "ServiceAccount/ocm-ocm-controller", "Service/ocm-ocm-controller-metrics",
 		"ClusterRole/ocm-ocm-controller-manager", "ClusterRoleBinding/ocm-ocm-controller-manager",
-		"ClusterRole/ocm-ocm-controller-deployer", "Role/ocm-ocm-controller-leader-election",
+		"Role/ocm-ocm-controller-leader-election",
 	} {
 		if objs[want] == nil {
 			t.Errorf("missing %s", want)
+		}
+	}
+	// Deny by default: nothing lets Deployers apply anything.
+	for key := range objs {
+		if strings.Contains(key, "-deployer") {
+			t.Errorf("default values render %s", key)
 		}
 	}
 	d := objs["Deployment/ocm-ocm-controller"]
@@ -159,11 +166,24 @@ func TestChartRendersValidManifests(t *testing.T) {
 			}
 		}
 		if g := toStrings(rm["apiGroups"]); len(g) == 1 && g[0] == "" {
+			impersonation := slices.Equal(toStrings(rm["resources"]), []string{"serviceaccounts"}) && slices.Equal(toStrings(rm["verbs"]), []string{"impersonate"})
 			for _, v := range toStrings(rm["verbs"]) {
-				if v != "get" && v != "list" && v != "watch" {
+				if v != "get" && v != "list" && v != "watch" && !impersonation {
 					t.Errorf("manager role may do more than read core objects: %v", rm)
 				}
 			}
+		}
+	}
+
+	// Deployer rights are granted explicitly, cluster-wide or per namespace.
+	grant := []any{map[string]any{"apiGroups": []any{""}, "resources": []any{"configmaps"}, "verbs": []any{"get", "create", "patch"}}}
+	objs = checkTyped(t, render(t, c, map[string]any{"deployer": map[string]any{"rbac": map[string]any{
+		"rules":      grant,
+		"namespaced": []any{map[string]any{"namespace": "team-a", "rules": grant}},
+	}}}))
+	for _, want := range []string{"ClusterRole/ocm-ocm-controller-deployer", "ClusterRoleBinding/ocm-ocm-controller-deployer", "Role/ocm-ocm-controller-deployer", "RoleBinding/ocm-ocm-controller-deployer"} {
+		if objs[want] == nil || (strings.HasPrefix(want, "Role") && objs[want].GetNamespace() != "team-a") {
+			t.Errorf("missing %s (have %v)", want, slices.Sorted(maps.Keys(objs)))
 		}
 	}
 

@@ -58,6 +58,9 @@ const (
 	ResourceNotSynced                  = "ResourceNotSynced"
 	ResolutionInProgress               = "ResolutionInProgress"
 	ComponentDriftResolutionInProgress = "ComponentDriftResolutionInProgress"
+	// ObjectConflictReason: an object of the resource already belongs to
+	// another Deployer (or ApplySet); the message names it.
+	ObjectConflictReason = "ObjectConflict"
 	// ReferenceNotReadyReason: a referenced Repository/Component/Resource is not Ready yet.
 	ReferenceNotReadyReason = "ReferenceNotReady"
 )

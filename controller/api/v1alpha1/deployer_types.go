@@ -51,6 +51,14 @@ type DeployerSpec struct {
 	// +optional
 	OCMConfig []OCMConfiguration `json:"ocmConfig,omitempty"`
 
+	// ServiceAccountName names a ServiceAccount in the Resource's namespace
+	// that the Deployer impersonates for everything it applies and prunes,
+	// as Flux's Kustomization does: the objects can do no more than that
+	// ServiceAccount may. Without it the manager's own rights apply, which
+	// are none beyond its API by default.
+	// +optional
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+
 	// Compatibility describes this cluster for deployables that declare
 	// requirements.
 	// +optional

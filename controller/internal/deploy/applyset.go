@@ -76,9 +76,13 @@ func (r ObjectRef) String() string {
 
 // Applier applies Sources with server-side apply under an ApplySet.
 type Applier struct {
+	// Dynamic and Metadata reach the members of the set (possibly as an
+	// impersonated ServiceAccount).
 	Dynamic  dynamic.Interface
 	Metadata metadata.Interface
-	Mapper   meta.RESTMapper
+	// ParentDynamic reaches the ApplySet parent; nil means Dynamic.
+	ParentDynamic dynamic.Interface
+	Mapper        meta.RESTMapper
 	// FieldManager owns the applied fields; applies use Force, so the
 	// desired state wins over other managers (drift correction).
 	FieldManager string
@@ -207,7 +211,7 @@ func finish(res *Result, applied []indexed) *Result {
 }
 
 func (a *Applier) getParent(ctx context.Context, parent Parent) (*unstructured.Unstructured, error) {
-	ri, err := a.resource(parent.GVK(), parent.Namespace)
+	ri, err := a.parentResource(parent)
 	if err != nil {
 		return nil, fmt.Errorf("ApplySet parent %s %s: %w", parent.Kind, parent.Name, err)
 	}
@@ -247,7 +251,7 @@ func (a *Applier) patchParent(ctx context.Context, parent Parent, id string, gks
 	if err != nil {
 		return err
 	}
-	ri, err := a.resource(parent.GVK(), parent.Namespace)
+	ri, err := a.parentResource(parent)
 	if err != nil {
 		return fmt.Errorf("ApplySet parent: %w", err)
 	}
@@ -334,15 +338,20 @@ func (a *Applier) namespaced(gk schema.GroupKind, bundleScopes map[schema.GroupK
 	return false, fmt.Errorf("resolving %s: %w", gkString(gk), err)
 }
 
-func (a *Applier) resource(gvk schema.GroupVersionKind, namespace string) (dynamic.ResourceInterface, error) {
+func (a *Applier) parentResource(parent Parent) (dynamic.ResourceInterface, error) {
+	gvk := parent.GVK()
 	m, err := a.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if err != nil {
 		return nil, err
 	}
-	if m.Scope.Name() == meta.RESTScopeNameNamespace {
-		return a.Dynamic.Resource(m.Resource).Namespace(namespace), nil
+	d := a.ParentDynamic
+	if d == nil {
+		d = a.Dynamic
 	}
-	return a.Dynamic.Resource(m.Resource), nil
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		return d.Resource(m.Resource).Namespace(parent.Namespace), nil
+	}
+	return d.Resource(m.Resource), nil
 }
 
 // applyPass applies the first-class kinds (first=true) or all others.
@@ -411,6 +420,9 @@ func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured, id
 	} else {
 		u.SetNamespace("")
 	}
+	if err := a.checkClaim(ctx, m.Resource, u, id); err != nil {
+		return ObjectRef{}, err
+	}
 	// Server-managed fields must not be part of an apply configuration.
 	u.SetResourceVersion("")
 	u.SetManagedFields(nil)
@@ -423,6 +435,46 @@ func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured, id
 	}
 	ref.UID = out.GetUID()
 	return ref, nil
+}
+
+// checkClaim refuses an object that exists as a member of another set:
+// a forced apply would silently take it from its owner, and each would
+// then revert the other's changes.
+func (a *Applier) checkClaim(ctx context.Context, gvr schema.GroupVersionResource, u *unstructured.Unstructured, id string) error {
+	have, err := a.Metadata.Resource(gvr).Namespace(u.GetNamespace()).Get(ctx, u.GetName(), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		// No read access is not a conflict; the apply reports what it may not do.
+		if apierrors.IsForbidden(err) {
+			return nil
+		}
+		return fmt.Errorf("reading %s %s: %w", u.GetKind(), u.GetName(), err)
+	}
+	other := have.GetLabels()[LabelApplySetPartOf]
+	if other == "" || other == id {
+		return nil
+	}
+	owner := "ApplySet " + other
+	for _, ref := range have.GetOwnerReferences() {
+		if ref.Controller != nil && *ref.Controller {
+			owner = ref.Kind + " " + ref.Name
+		}
+	}
+	ref := ObjectRef{APIVersion: u.GetAPIVersion(), Kind: u.GetKind(), Name: u.GetName(), Namespace: u.GetNamespace()}
+	return &ConflictError{Object: ref, Owner: owner}
+}
+
+// ConflictError: an object of the resource belongs to another set.
+type ConflictError struct {
+	Object ObjectRef
+	// Owner names the set's parent ("Deployer x") or the set.
+	Owner string
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("%s already belongs to %s; refusing to take it over", e.Object, e.Owner)
 }
 
 func (a *Applier) waitEstablished(ctx context.Context, names []string) error {

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -26,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -93,9 +95,14 @@ type Reconciler struct {
 	Timeouts httpclient.Timeouts
 
 	applier *deploy.Applier
-	cache   *deploy.Cache
-	watcher *driftWatcher
-	cluster *clusterWatcher
+	// restConfig and impersonated build and keep the appliers of
+	// Deployers with a serviceAccountName, by namespace/name.
+	restConfig   *rest.Config
+	mu           sync.Mutex
+	impersonated map[string]*deploy.Applier
+	cache        *deploy.Cache
+	watcher      *driftWatcher
+	cluster      *clusterWatcher
 }
 
 // +kubebuilder:rbac:groups=delivery.ocm.software,resources=deployers,verbs=get;list;watch;update;patch
@@ -106,6 +113,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list;watch
 // +kubebuilder:rbac:groups=nfd.k8s-sigs.io,resources=nodefeatures,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=impersonate
 //
 // Applying what a resource contains needs rights on those kinds; they are
 // granted separately (the chart's deployer ClusterRole, config/default's
@@ -321,7 +329,11 @@ func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1
 		defaultNS = res.Namespace
 	}
 	parent := deploy.Parent{APIVersion: v1alpha1.GroupVersion.String(), Kind: v1alpha1.KindDeployer, Name: obj.Name}
-	out, err := r.applier.Apply(ctx, parent, src, deploy.ApplyOptions{
+	applier, err := r.applierFor(obj)
+	if err != nil {
+		return nil, status.Retry(v1alpha1.ApplyFailed, err)
+	}
+	out, err := applier.Apply(ctx, parent, src, deploy.ApplyOptions{
 		Mutate:           stamper(obj, res, &cd.Component.Resources[idx], cd),
 		Owner:            ownerRef(obj),
 		DefaultNamespace: defaultNS,
@@ -329,6 +341,12 @@ func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1
 	var se *deploy.SourceError
 	if errors.As(err, &se) {
 		return nil, status.Stall(v1alpha1.MarshalFailedReason, err)
+	}
+	var ce *deploy.ConflictError
+	if errors.As(err, &ce) {
+		// Until the other Deployer lets go of the object (or this one's
+		// resource stops containing it).
+		return nil, status.Stall(v1alpha1.ObjectConflictReason, err)
 	}
 	if out != nil {
 		// Watch what was applied even after a partial failure, so drift on
@@ -444,6 +462,41 @@ func stamper(obj *v1alpha1.Deployer, res *v1alpha1.Resource, r *descriptor.Resou
 	}
 }
 
+// applierFor returns the applier for obj's objects: the manager's own, or
+// one impersonating obj's ServiceAccount (in the Resource's namespace), so
+// that a Deployer can do no more than that ServiceAccount may. The
+// ApplySet parent (the Deployer) is always written as the manager.
+func (r *Reconciler) applierFor(obj *v1alpha1.Deployer) (*deploy.Applier, error) {
+	sa := obj.Spec.ServiceAccountName
+	if sa == "" {
+		return r.applier, nil
+	}
+	ns := obj.Spec.ResourceRef.Namespace
+	if ns == "" {
+		ns = metav1.NamespaceDefault
+	}
+	key := ns + "/" + sa
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if a, ok := r.impersonated[key]; ok {
+		return a, nil
+	}
+	cfg := rest.CopyConfig(r.restConfig)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + ns + ":" + sa}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("client for ServiceAccount %s: %w", key, err)
+	}
+	md, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("client for ServiceAccount %s: %w", key, err)
+	}
+	a := *r.applier
+	a.Dynamic, a.Metadata, a.ParentDynamic = dyn, md, r.applier.Dynamic
+	r.impersonated[key] = &a
+	return &a, nil
+}
+
 // watch starts drift watches for the kinds applied.
 func (r *Reconciler) watch(applied []deploy.ObjectRef) {
 	seen := map[schema.GroupVersionKind]bool{}
@@ -463,7 +516,11 @@ func (r *Reconciler) watch(applied []deploy.ObjectRef) {
 func (r *Reconciler) finalize(ctx context.Context, obj *v1alpha1.Deployer) (ctrl.Result, error) {
 	if controllerutil.ContainsFinalizer(obj, v1alpha1.DeployerApplySetPruneFinalizer) {
 		parent := deploy.Parent{APIVersion: v1alpha1.GroupVersion.String(), Kind: v1alpha1.KindDeployer, Name: obj.Name}
-		pruned, err := r.applier.Prune(ctx, parent)
+		applier, err := r.applierFor(obj)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		pruned, err := applier.Prune(ctx, parent)
 		if err != nil {
 			base := obj.DeepCopy()
 			status.MarkRetrying(obj, v1alpha1.DeletionFailedReason, err)
@@ -503,6 +560,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.CacheMaxBytes = int64(envInt("OCM_DEPLOYER_CACHE_MAX_BYTES", DefaultCacheMaxBytes))
 	}
 	cfg := mgr.GetConfig()
+	r.restConfig, r.impersonated = cfg, map[string]*deploy.Applier{}
 	dyn, err := dynamic.NewForConfigAndClient(cfg, mgr.GetHTTPClient())
 	if err != nil {
 		return fmt.Errorf("deployer: %w", err)

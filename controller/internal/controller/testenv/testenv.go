@@ -104,6 +104,10 @@ type Options struct {
 	// Log, if set, receives the reconcilers' logs as JSON lines (info and
 	// above), for tests of what is logged.
 	Log io.Writer
+	// ManagerConfig, if set, prepares the cluster with the admin config
+	// and returns the config the manager runs with (e.g. impersonating the
+	// chart's ServiceAccount under the chart's RBAC).
+	ManagerConfig func(admin *rest.Config) (*rest.Config, error)
 }
 
 // MainWith is Main with options.
@@ -140,7 +144,14 @@ func MainWith(m *testing.M, o Options, setup func(ctrl.Manager) error) int {
 		fmt.Fprintln(os.Stderr, "client:", err)
 		return 1
 	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	mgrCfg := cfg
+	if o.ManagerConfig != nil {
+		if mgrCfg, err = o.ManagerConfig(cfg); err != nil {
+			fmt.Fprintln(os.Stderr, "manager config:", err)
+			return 1
+		}
+	}
+	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: cmp.Or(o.MetricsAddr, "0")},
 		HealthProbeBindAddress: "0",
