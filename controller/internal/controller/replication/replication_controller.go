@@ -209,7 +209,7 @@ func transferOptions(cfg *config.Config, timeouts httpclient.Timeouts) (transfer
 	opts.Recursive = ts.Recursive == config.RecursiveAll
 	if ts.CopyMode == config.CopyModeAllResources {
 		opts.CopyResources = true
-		opts.External = access.New(access.Options{Config: cfg, Timeouts: timeouts})
+		opts.External = access.New(shared.AccessOptions(cfg, timeouts))
 	}
 	if ts.UploadType == config.UploadAsOCIArtifact {
 		opts.UploadAs = transfer.UploadOCIArtifact

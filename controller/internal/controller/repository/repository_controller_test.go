@@ -179,6 +179,53 @@ func TestSilentRegistryTimesOut(t *testing.T) {
 	}
 }
 
+// silentListener accepts connections and never answers, until the test ends.
+func silentListener(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done); ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { <-done; conn.Close() }()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// An http.config.ocm.software entry in the Repository's ocmConfig sets its
+// timeouts, over the manager's defaults.
+func TestHTTPConfigFromOCMConfig(t *testing.T) {
+	ctx := context.Background()
+	c := testenv.Current.Client
+	ns := testenv.Namespace(t)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "http"}, Data: map[string]string{
+		".ocmconfig": "type: generic.config.ocm.software/v1\nconfigurations:\n- type: http.config.ocm.software/v1alpha1\n  responseHeaderTimeout: 1s\n",
+	}}
+	if err := c.Create(ctx, cm); err != nil {
+		t.Fatal(err)
+	}
+	repo := newRepository(ns, "configured", ociSpec(silentListener(t)), time.Hour)
+	repo.Spec.OCMConfig = []v1alpha1.OCMConfiguration{{Kind: "ConfigMap", Name: "http"}}
+	if err := c.Create(ctx, repo); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		return testenv.WantCondition(ctx, repo, v1alpha1.ReadyCondition, metav1.ConditionFalse, v1alpha1.TimeoutReason)
+	})
+	ready, _ := testenv.Condition(ctx, repo, v1alpha1.ReadyCondition)
+	if !strings.Contains(ready.Message, "response header timeout after 1s") {
+		t.Errorf("message %q: want the configured 1s bound (manager default: %s)", ready.Message, testTimeouts.ResponseHeader)
+	}
+}
+
 // A Flux reconcile request (reconcile.fluxcd.io/requestedAt, as `flux
 // reconcile` sets it) is reported handled in status.lastHandledReconcileAt.
 func TestReconcileRequestHandled(t *testing.T) {
