@@ -161,10 +161,14 @@ func (a *Applier) Apply(ctx context.Context, parent Parent, src Source, opts App
 		mu.Unlock()
 	}
 	// Pass 2: CRDs and Namespaces; pass 3: the rest.
-	if err := a.applyPass(ctx, src, id, opts, true, record); err != nil {
+	claimed, err := a.claims(ctx, id, gks, nses)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.applyPass(ctx, src, id, opts, claimed, true, record); err != nil {
 		return finish(res, applied), err
 	}
-	if err := a.applyPass(ctx, src, id, opts, false, record); err != nil {
+	if err := a.applyPass(ctx, src, id, opts, claimed, false, record); err != nil {
 		return finish(res, applied), err
 	}
 	finish(res, applied)
@@ -355,7 +359,7 @@ func (a *Applier) parentResource(parent Parent) (dynamic.ResourceInterface, erro
 }
 
 // applyPass applies the first-class kinds (first=true) or all others.
-func (a *Applier) applyPass(ctx context.Context, src Source, id string, opts ApplyOptions, first bool, record func(int, ObjectRef)) error {
+func (a *Applier) applyPass(ctx context.Context, src Source, id string, opts ApplyOptions, claimed map[string]string, first bool, record func(int, ObjectRef)) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(a.concurrency())
 	var crds []string
@@ -372,7 +376,7 @@ func (a *Applier) applyPass(ctx context.Context, src Source, id string, opts App
 		}
 		idx := i
 		g.Go(func() error {
-			ref, err := a.applyOne(gctx, u, id, opts)
+			ref, err := a.applyOne(gctx, u, id, opts, claimed)
 			if err != nil {
 				return err
 			}
@@ -393,7 +397,7 @@ func (a *Applier) applyPass(ctx context.Context, src Source, id string, opts App
 	return nil
 }
 
-func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured, id string, opts ApplyOptions) (ObjectRef, error) {
+func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured, id string, opts ApplyOptions, claimed map[string]string) (ObjectRef, error) {
 	if opts.Mutate != nil {
 		opts.Mutate(u)
 	}
@@ -420,8 +424,9 @@ func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured, id
 	} else {
 		u.SetNamespace("")
 	}
-	if err := a.checkClaim(ctx, m.Resource, u, id); err != nil {
-		return ObjectRef{}, err
+	if owner, ok := claimed[claimKey(gvk.GroupKind(), u.GetNamespace(), u.GetName())]; ok {
+		ref := ObjectRef{APIVersion: u.GetAPIVersion(), Kind: u.GetKind(), Name: u.GetName(), Namespace: u.GetNamespace()}
+		return ObjectRef{}, &ConflictError{Object: ref, Owner: owner}
 	}
 	// Server-managed fields must not be part of an apply configuration.
 	u.SetResourceVersion("")
@@ -437,33 +442,55 @@ func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured, id
 	return ref, nil
 }
 
-// checkClaim refuses an object that exists as a member of another set:
-// a forced apply would silently take it from its owner, and each would
-// then revert the other's changes.
-func (a *Applier) checkClaim(ctx context.Context, gvr schema.GroupVersionResource, u *unstructured.Unstructured, id string) error {
-	have, err := a.Metadata.Resource(gvr).Namespace(u.GetNamespace()).Get(ctx, u.GetName(), metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		// No read access is not a conflict; the apply reports what it may not do.
-		if apierrors.IsForbidden(err) {
-			return nil
+// claims lists the objects of the given group kinds and namespaces that
+// are members of another set, by "group/Kind/namespace/name", with the
+// owner to name: applying them (forced) would silently take them from
+// their owner, and each would then revert the other's changes. One list
+// per kind and namespace; kinds not known yet (CRDs in the bundle) and
+// lists the applier may not do are skipped.
+func (a *Applier) claims(ctx context.Context, id string, gks, nses sets.Set[string]) (map[string]string, error) {
+	out := map[string]string{}
+	sel := LabelApplySetPartOf + "," + LabelApplySetPartOf + "!=" + id
+	for _, s := range sets.List(gks) {
+		m, err := a.Mapper.RESTMapping(parseGK(s))
+		if err != nil {
+			continue
 		}
-		return fmt.Errorf("reading %s %s: %w", u.GetKind(), u.GetName(), err)
-	}
-	other := have.GetLabels()[LabelApplySetPartOf]
-	if other == "" || other == id {
-		return nil
-	}
-	owner := "ApplySet " + other
-	for _, ref := range have.GetOwnerReferences() {
-		if ref.Controller != nil && *ref.Controller {
-			owner = ref.Kind + " " + ref.Name
+		namespaces := []string{""}
+		if m.Scope.Name() == meta.RESTScopeNameNamespace {
+			namespaces = sets.List(nses)
+		}
+		for _, ns := range namespaces {
+			opts := metav1.ListOptions{LabelSelector: sel, Limit: 500}
+			for {
+				list, err := a.Metadata.Resource(m.Resource).Namespace(ns).List(ctx, opts)
+				if apierrors.IsForbidden(err) || apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) {
+					break
+				}
+				if err != nil {
+					return nil, fmt.Errorf("listing %s in %q: %w", m.Resource.Resource, ns, err)
+				}
+				for _, it := range list.Items {
+					owner := "ApplySet " + it.GetLabels()[LabelApplySetPartOf]
+					for _, ref := range it.GetOwnerReferences() {
+						if ref.Controller != nil && *ref.Controller {
+							owner = ref.Kind + " " + ref.Name
+						}
+					}
+					out[claimKey(m.GroupVersionKind.GroupKind(), it.GetNamespace(), it.GetName())] = owner
+				}
+				if list.Continue == "" {
+					break
+				}
+				opts.Continue = list.Continue
+			}
 		}
 	}
-	ref := ObjectRef{APIVersion: u.GetAPIVersion(), Kind: u.GetKind(), Name: u.GetName(), Namespace: u.GetNamespace()}
-	return &ConflictError{Object: ref, Owner: owner}
+	return out, nil
+}
+
+func claimKey(gk schema.GroupKind, namespace, name string) string {
+	return gk.Group + "/" + gk.Kind + "/" + namespace + "/" + name
 }
 
 // ConflictError: an object of the resource belongs to another set.

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -26,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/dynamic"
+	authorizationv1client "k8s.io/client-go/kubernetes/typed/authorization/v1"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -351,7 +353,7 @@ func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1
 	if out != nil {
 		// Watch what was applied even after a partial failure, so drift on
 		// those is seen too.
-		r.watch(out.Applied)
+		r.watch(ctx, out.Applied)
 	}
 	if err != nil {
 		return nil, status.Retry(v1alpha1.ApplyFailed, err)
@@ -498,7 +500,7 @@ func (r *Reconciler) applierFor(obj *v1alpha1.Deployer) (*deploy.Applier, error)
 }
 
 // watch starts drift watches for the kinds applied.
-func (r *Reconciler) watch(applied []deploy.ObjectRef) {
+func (r *Reconciler) watch(ctx context.Context, applied []deploy.ObjectRef) {
 	seen := map[schema.GroupVersionKind]bool{}
 	for _, a := range applied {
 		gvk := schema.FromAPIVersionAndKind(a.APIVersion, a.Kind)
@@ -506,10 +508,30 @@ func (r *Reconciler) watch(applied []deploy.ObjectRef) {
 			continue
 		}
 		seen[gvk] = true
-		if m, err := r.applier.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err == nil {
-			r.watcher.Ensure(m.Resource)
+		if m, err := r.applier.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err == nil && !r.watcher.Ensure(ctx, m.Resource) {
+			log.FromContext(ctx).Info("drift is corrected at the interval only: the manager may not watch this kind", "resource", m.Resource.String())
 		}
 	}
+}
+
+// mayListAndWatch asks the API server whether the manager may list and
+// watch gvr in all namespaces. When it cannot tell, it says yes: the
+// informer then reports what is wrong.
+func mayListAndWatch(ctx context.Context, c authorizationv1client.SelfSubjectAccessReviewsGetter, gvr schema.GroupVersionResource) bool {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for _, verb := range []string{"list", "watch"} {
+		r, err := c.SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: verb, Group: gvr.Group, Version: gvr.Version, Resource: gvr.Resource},
+		}}, metav1.CreateOptions{})
+		if err != nil {
+			return true
+		}
+		if !r.Status.Allowed {
+			return false
+		}
+	}
+	return true
 }
 
 // finalize prunes the ApplySet and releases the Deployer.
@@ -580,6 +602,13 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return fmt.Errorf("deployer: %w", err)
 	}
 	r.watcher = newDriftWatcher(md)
+	authz, err := authorizationv1client.NewForConfigAndClient(cfg, mgr.GetHTTPClient())
+	if err != nil {
+		return fmt.Errorf("deployer: %w", err)
+	}
+	r.watcher.mayWatch = func(ctx context.Context, gvr schema.GroupVersionResource) bool {
+		return mayListAndWatch(ctx, authz, gvr)
+	}
 	if err := mgr.Add(r.watcher); err != nil {
 		return fmt.Errorf("deployer: %w", err)
 	}

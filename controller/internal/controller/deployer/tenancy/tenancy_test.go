@@ -4,14 +4,17 @@
 package tenancy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,12 +47,32 @@ import (
 
 const releaseNS, managerSA = "ocm-system", "ocm-ocm-controller"
 
+// logs collects what the reconcilers log.
+var logs syncBuffer
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 func TestMain(m *testing.M) {
 	cacheDir, err := os.MkdirTemp("", "deployer-cache-")
 	if err != nil {
 		panic(err)
 	}
-	code := testenv.MainWith(m, testenv.Options{ManagerConfig: asChartInstallsIt}, func(mgr ctrl.Manager) error {
+	code := testenv.MainWith(m, testenv.Options{ManagerConfig: asChartInstallsIt, Log: &logs}, func(mgr ctrl.Manager) error {
 		return (&deployer.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), CacheDir: cacheDir}).SetupWithManager(mgr)
 	})
 	os.RemoveAll(cacheDir)
@@ -231,6 +254,12 @@ func TestServiceAccountConfinesDeployer(t *testing.T) {
 	})
 	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: "mine"}, &corev1.ConfigMap{}); err != nil {
 		t.Fatal(err)
+	}
+	// The manager itself may not watch ConfigMaps: no informer that
+	// would fail forever, and the log says drift waits for the interval.
+	lines := regexp.MustCompile(`.*"msg":"drift is corrected at the interval only.*`).FindAllString(logs.String(), -1)
+	if len(lines) == 0 || !strings.Contains(lines[0], `"resource":"/v1, Resource=configmaps"`) {
+		t.Errorf("no log line says ConfigMap drift waits for the interval: %v", lines)
 	}
 
 	resolved(t, ns, "foreign", host, "acme.org/foreign", manifest("ConfigMap", other, "intruder"))
