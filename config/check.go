@@ -11,7 +11,7 @@ import (
 
 // KnownTypes are the configuration types something in this implementation
 // reads (with or without a version); the generic wrapper is unpacked by Parse.
-var KnownTypes = []string{CredentialsType, SigningType, HTTPType, DeliveryType}
+var KnownTypes = []string{CredentialsType, SigningType, HTTPType, DeliveryType, TransferType}
 
 // Problem is a part of the configuration that has no effect, so that it is
 // reported rather than silently ignored.

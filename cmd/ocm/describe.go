@@ -127,6 +127,7 @@ var configFields = map[string][]typeField{
 	config.SigningType:     {{Name: "signer", Type: "RSASigningConfiguration/v1alpha1"}, {Name: "verifier", Type: "RSASigningConfiguration/v1alpha1"}},
 	config.HTTPType:        httpConfigFields(),
 	config.DeliveryType:    {{Name: "record", Type: "bool"}, {Name: "signature", Type: "string"}},
+	config.TransferType:    {{Name: "recursive", Type: "int (-1: all references, 0: none)"}, {Name: "copyMode", Type: "localBlob|allResources"}, {Name: "uploadType", Type: "localBlob|ociArtifact"}},
 }
 
 // httpConfigFields are the fields of config.HTTPHost, plus hosts.
@@ -162,6 +163,11 @@ signer:
 	config.DeliveryType: `type: delivery.config.ocm.software/v1alpha1
 record: true
 signature: default
+`,
+	config.TransferType: `type: transfer.config.ocm.software/v1alpha1
+recursive: -1
+copyMode: allResources
+uploadType: localBlob
 `,
 	config.HTTPType: `type: http.config.ocm.software/v1alpha1
 tcpDialTimeout: 10s

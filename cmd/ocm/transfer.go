@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/ocmgo/ocm/compat/referrer"
+	"github.com/ocmgo/ocm/config"
 	"github.com/ocmgo/ocm/delivery"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/reference"
@@ -130,6 +131,26 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 	}
 	if err := checkConcurrency(o.concurrency); err != nil {
 		return err
+	}
+	// transfer.config.ocm.software entries set defaults for the flags the
+	// command line leaves unset, as with the reference CLI.
+	if g.config != nil {
+		ts, err := g.config.Transfer()
+		if err != nil {
+			return err
+		}
+		if ts != nil {
+			f := cmd.Flags()
+			if !f.Changed("recursive") {
+				o.recursive = ts.Recursive == config.RecursiveAll
+			}
+			if !f.Changed("copy-resources") && ts.CopyMode != "" {
+				o.copyResources = ts.CopyMode == config.CopyModeAllResources
+			}
+			if !f.Changed("upload-as") && ts.UploadType != "" {
+				o.uploadAs = ts.UploadType
+			}
+		}
 	}
 	ref, err := reference.Parse(srcArg)
 	if err != nil {

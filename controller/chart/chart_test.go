@@ -7,8 +7,10 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -115,10 +117,16 @@ func TestChartRendersValidManifests(t *testing.T) {
 	for _, want := range []string{
 		"Deployment/ocm-ocm-controller", "ServiceAccount/ocm-ocm-controller", "Service/ocm-ocm-controller-metrics",
 		"ClusterRole/ocm-ocm-controller-manager", "ClusterRoleBinding/ocm-ocm-controller-manager",
-		"ClusterRole/ocm-ocm-controller-deployer", "Role/ocm-ocm-controller-leader-election",
+		"Role/ocm-ocm-controller-leader-election",
 	} {
 		if objs[want] == nil {
 			t.Errorf("missing %s", want)
+		}
+	}
+	// Deny by default: nothing lets Deployers apply anything.
+	for key := range objs {
+		if strings.Contains(key, "-deployer") {
+			t.Errorf("default values render %s", key)
 		}
 	}
 	d := objs["Deployment/ocm-ocm-controller"]
@@ -158,11 +166,24 @@ func TestChartRendersValidManifests(t *testing.T) {
 			}
 		}
 		if g := toStrings(rm["apiGroups"]); len(g) == 1 && g[0] == "" {
+			impersonation := slices.Equal(toStrings(rm["resources"]), []string{"serviceaccounts"}) && slices.Equal(toStrings(rm["verbs"]), []string{"impersonate"})
 			for _, v := range toStrings(rm["verbs"]) {
-				if v != "get" && v != "list" && v != "watch" {
+				if v != "get" && v != "list" && v != "watch" && !impersonation {
 					t.Errorf("manager role may do more than read core objects: %v", rm)
 				}
 			}
+		}
+	}
+
+	// Deployer rights are granted explicitly, cluster-wide or per namespace.
+	grant := []any{map[string]any{"apiGroups": []any{""}, "resources": []any{"configmaps"}, "verbs": []any{"get", "create", "patch"}}}
+	objs = checkTyped(t, render(t, c, map[string]any{"deployer": map[string]any{"rbac": map[string]any{
+		"rules":      grant,
+		"namespaced": []any{map[string]any{"namespace": "team-a", "rules": grant}},
+	}}}))
+	for _, want := range []string{"ClusterRole/ocm-ocm-controller-deployer", "ClusterRoleBinding/ocm-ocm-controller-deployer", "Role/ocm-ocm-controller-deployer", "RoleBinding/ocm-ocm-controller-deployer"} {
+		if objs[want] == nil || (strings.HasPrefix(want, "Role") && objs[want].GetNamespace() != "team-a") {
+			t.Errorf("missing %s (have %v)", want, slices.Sorted(maps.Keys(objs)))
 		}
 	}
 
@@ -176,6 +197,36 @@ func TestChartRendersValidManifests(t *testing.T) {
 		if objs[gone] != nil {
 			t.Errorf("%s rendered although disabled", gone)
 		}
+	}
+}
+
+// managerArgs renders the chart with vals and returns the manager's args.
+func managerArgs(t *testing.T, vals map[string]any) []string {
+	t.Helper()
+	objs := checkTyped(t, render(t, load(t), vals))
+	containers, _, _ := unstructured.NestedSlice(objs["Deployment/ocm-ocm-controller"].Object, "spec", "template", "spec", "containers")
+	if len(containers) != 1 {
+		t.Fatalf("containers: %v", containers)
+	}
+	return toStrings(containers[0].(map[string]any)["args"])
+}
+
+// HTTP timeouts reach the manager as flags only when set; the defaults are
+// the manager's own.
+func TestChartHTTPTimeouts(t *testing.T) {
+	for _, a := range managerArgs(t, nil) {
+		if strings.HasPrefix(a, "--http-") {
+			t.Errorf("default values render %s", a)
+		}
+	}
+	args := strings.Join(managerArgs(t, map[string]any{"httpTimeouts": map[string]any{"dial": "5s", "responseHeader": "20s", "idleBody": "2m"}}), " ")
+	for _, want := range []string{"--http-dial-timeout=5s", "--http-response-header-timeout=20s", "--http-idle-body-timeout=2m"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("args %q lack %q", args, want)
+		}
+	}
+	if strings.Contains(args, "--http-tls-handshake-timeout") {
+		t.Errorf("args %q set an unset timeout", args)
 	}
 }
 
@@ -265,6 +316,59 @@ func TestKustomizeBase(t *testing.T) {
 		got, err := os.ReadFile(filepath.Join("../config/default/crds", filepath.Base(g)))
 		if err != nil || !bytes.Equal(got, want) {
 			t.Errorf("config/default/crds/%s differs from %s (cp config/crd/bases/*.yaml config/default/crds/)", filepath.Base(g), g)
+		}
+	}
+}
+
+// kustomizeObjects builds config/default.
+func kustomizeObjects(t *testing.T) []*unstructured.Unstructured {
+	t.Helper()
+	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), "../config/default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var objs []*unstructured.Unstructured
+	for _, r := range m.Resources() {
+		js, err := r.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := map[string]any{}
+		if err := utilyaml.Unmarshal(js, &o); err != nil {
+			t.Fatal(err)
+		}
+		objs = append(objs, &unstructured.Unstructured{Object: o})
+	}
+	return objs
+}
+
+// Leader election works under the shipped RBAC: the lease is kept in the
+// namespace of the leader-election Role (--leader-election-namespace),
+// and that Role lets it record its core/v1 events.
+func TestLeaderElectionRBAC(t *testing.T) {
+	for name, objs := range map[string][]*unstructured.Unstructured{"chart": render(t, load(t), nil), "config/default": kustomizeObjects(t)} {
+		var role, deploy *unstructured.Unstructured
+		for _, o := range objs {
+			switch {
+			case o.GetKind() == "Role" && strings.HasSuffix(o.GetName(), "-leader-election"):
+				role = o
+			case o.GetKind() == "Deployment":
+				deploy = o
+			}
+		}
+		if role == nil || deploy == nil {
+			t.Fatalf("%s: leader-election Role %v, Deployment %v", name, role != nil, deploy != nil)
+		}
+		got := rbacGrants([]*unstructured.Unstructured{role})
+		for _, g := range []string{"coordination.k8s.io/leases/update", "coordination.k8s.io/leases/create", "/events/create", "/events/patch"} {
+			if !got[g] {
+				t.Errorf("%s: leader-election Role lacks %s", name, g)
+			}
+		}
+		ctrs, _, _ := unstructured.NestedSlice(deploy.Object, "spec", "template", "spec", "containers")
+		args := toStrings(ctrs[0].(map[string]any)["args"])
+		if want := "--leader-election-namespace=" + role.GetNamespace(); !slices.Contains(args, want) {
+			t.Errorf("%s: args %v lack %s", name, args, want)
 		}
 	}
 }

@@ -203,10 +203,11 @@ type ResourceInfo struct {
 	// +kubebuilder:validation:Type=object
 	// +optional
 	Access apiextensionsv1.JSON `json:"access,omitempty"`
-	// Digest of the resource content as recorded in the descriptor, in the
-	// form <hashAlgorithm>:<value> (e.g. SHA-256:ab12…).
+	// Digest of the resource content as recorded in the descriptor
+	// ({hashAlgorithm, normalisationAlgorithm, value}, as in the
+	// descriptor and the reference's API).
 	// +optional
-	Digest string `json:"digest,omitempty"`
+	Digest *DigestSpec `json:"digest,omitempty"`
 	// Labels of the resource.
 	// +optional
 	Labels []Label `json:"labels,omitempty"`
@@ -284,6 +285,20 @@ type ConditionedObject interface {
 	GetObservedGeneration() int64
 	SetObservedGeneration(int64)
 }
+
+// Reconcilable is an object with Flux's reconcile settings: spec.timeout
+// and status.lastHandledReconcileAt.
+// +kubebuilder:object:generate=false
+type Reconcilable interface {
+	GetTimeout() *metav1.Duration
+	GetLastHandledReconcileAt() string
+	SetLastHandledReconcileAt(string)
+}
+
+// ReconcileRequestAnnotation asks for a reconciliation now; its value is
+// reported in status.lastHandledReconcileAt once handled (Flux's annotation,
+// which `flux reconcile` sets).
+const ReconcileRequestAnnotation = "reconcile.fluxcd.io/requestedAt"
 
 // OCMConfigurable is an object with ocmConfig entries and a propagated,
 // effective configuration in its status.

@@ -69,6 +69,13 @@ type ComponentSpec struct {
 	// Suspend stops reconciliation of this Component while true.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+
+	// Timeout bounds one reconciliation (default 10m); when it fires, the
+	// reconciliation fails with reason Timeout and is retried with backoff.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +optional
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }
 
 // ComponentStatus is the observed state of a Component.
@@ -82,6 +89,11 @@ type ComponentStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// LastHandledReconcileAt is the value of the reconcile.fluxcd.io/requestedAt
+	// annotation when it was last handled, as with Flux.
+	// +optional
+	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`
 
 	// Component is the version resolved by the last successful
 	// reconciliation.
@@ -125,5 +137,9 @@ func (in *Component) GetObservedGeneration() int64              { return in.Stat
 func (in *Component) SetObservedGeneration(g int64)             { in.Status.ObservedGeneration = g }
 func (in *Component) GetSpecifiedOCMConfig() []OCMConfiguration { return in.Spec.OCMConfig }
 func (in *Component) GetEffectiveOCMConfig() []OCMConfiguration { return in.Status.EffectiveOCMConfig }
+
+func (in *Component) GetTimeout() *metav1.Duration       { return in.Spec.Timeout }
+func (in *Component) GetLastHandledReconcileAt() string  { return in.Status.LastHandledReconcileAt }
+func (in *Component) SetLastHandledReconcileAt(v string) { in.Status.LastHandledReconcileAt = v }
 
 func init() { register(&Component{}, &ComponentList{}) }

@@ -12,6 +12,10 @@ const (
 	// without a change of the spec or of referenced objects; it retries only
 	// at the interval.
 	StalledCondition = "Stalled"
+	// HeldBackCondition is True on a Deployer that serves its last applied
+	// version because the current one is refused or not ready; its reason
+	// and message say why.
+	HeldBackCondition = "HeldBack"
 	// TransferInProgressCondition is True while a Replication copies a
 	// component version.
 	TransferInProgressCondition = "TransferInProgress"
@@ -24,12 +28,16 @@ const (
 	// SuspendedReason: spec.suspend is set; nothing is reconciled.
 	SuspendedReason = "Suspended"
 
-	GetConfigurationFailedReason    = "GetConfigurationFailed"
-	CheckVersionFailedReason        = "CheckVersionFailed"
-	ResourceIsNotAvailable          = "ResourceIsNotAvailable"
-	ReplicationFailedReason         = "ReplicationFailed"
-	GetRepositoryFailedReason       = "GetRepositoryFailed"
-	RepositoryUnreachableReason     = "RepositoryUnreachable"
+	GetConfigurationFailedReason = "GetConfigurationFailed"
+	CheckVersionFailedReason     = "CheckVersionFailed"
+	ResourceIsNotAvailable       = "ResourceIsNotAvailable"
+	ReplicationFailedReason      = "ReplicationFailed"
+	GetRepositoryFailedReason    = "GetRepositoryFailed"
+	RepositoryUnreachableReason  = "RepositoryUnreachable"
+	// TimeoutReason: a registry did not answer within the configured HTTP
+	// timeouts; the message names host, operation and the phase that timed
+	// out. Retried with backoff.
+	TimeoutReason                   = "Timeout"
 	InvalidRepositorySpecReason     = "InvalidRepositorySpec"
 	GetComponentVersionFailedReason = "GetComponentVersionFailed"
 	// VerificationFailedReason: a signature or a digest did not verify; the
@@ -50,6 +58,9 @@ const (
 	ResourceNotSynced                  = "ResourceNotSynced"
 	ResolutionInProgress               = "ResolutionInProgress"
 	ComponentDriftResolutionInProgress = "ComponentDriftResolutionInProgress"
+	// ObjectConflictReason: an object of the resource already belongs to
+	// another Deployer (or ApplySet); the message names it.
+	ObjectConflictReason = "ObjectConflict"
 	// ReferenceNotReadyReason: a referenced Repository/Component/Resource is not Ready yet.
 	ReferenceNotReadyReason = "ReferenceNotReady"
 )

@@ -51,6 +51,14 @@ type DeployerSpec struct {
 	// +optional
 	OCMConfig []OCMConfiguration `json:"ocmConfig,omitempty"`
 
+	// ServiceAccountName names a ServiceAccount in the Resource's namespace
+	// that the Deployer impersonates for everything it applies and prunes,
+	// as Flux's Kustomization does: the objects can do no more than that
+	// ServiceAccount may. Without it the manager's own rights apply, which
+	// are none beyond its API by default.
+	// +optional
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+
 	// Compatibility describes this cluster for deployables that declare
 	// requirements.
 	// +optional
@@ -59,6 +67,13 @@ type DeployerSpec struct {
 	// Suspend stops reconciliation of this Deployer while true.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+
+	// Timeout bounds one reconciliation (default 10m); when it fires, the
+	// reconciliation fails with reason Timeout and is retried with backoff.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +optional
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }
 
 // DeployerStatus is the observed state of a Deployer.
@@ -73,6 +88,11 @@ type DeployerStatus struct {
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 
+	// LastHandledReconcileAt is the value of the reconcile.fluxcd.io/requestedAt
+	// annotation when it was last handled, as with Flux.
+	// +optional
+	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`
+
 	// EffectiveOCMConfig lists the configuration sources applied, in order.
 	// +optional
 	EffectiveOCMConfig []OCMConfiguration `json:"effectiveOCMConfig,omitempty"`
@@ -80,6 +100,38 @@ type DeployerStatus struct {
 	// Deployed lists the objects applied from the Resource.
 	// +optional
 	Deployed []DeployedObjectReference `json:"deployed,omitempty"`
+
+	// LastApplied is the version whose objects were last applied in full.
+	// While a newer version is refused or the Resource is not Ready, the
+	// Deployer keeps serving this one (correcting drift, pruning), and the
+	// HeldBack condition says why.
+	// +optional
+	LastApplied *AppliedVersion `json:"lastApplied,omitempty"`
+}
+
+// AppliedVersion identifies a deployed resource: the component version
+// holding it (with the digest it was verified against) and the resource.
+type AppliedVersion struct {
+	// Component is the component version, its repository and digest.
+	Component ComponentInfo `json:"component"`
+	// Resource identifies the resource in it.
+	Resource AppliedResource `json:"resource"`
+}
+
+// AppliedResource identifies a resource of a component version and its
+// recorded digest.
+type AppliedResource struct {
+	// Name of the resource.
+	Name string `json:"name"`
+	// Version of the resource.
+	// +optional
+	Version string `json:"version,omitempty"`
+	// ExtraIdentity attributes of the resource.
+	// +optional
+	ExtraIdentity map[string]string `json:"extraIdentity,omitempty"`
+	// Digest of the resource content as recorded in the descriptor.
+	// +optional
+	Digest *DigestSpec `json:"digest,omitempty"`
 }
 
 // Deployer applies the content of a Resource to the cluster with
@@ -114,5 +166,9 @@ func (in *Deployer) GetObservedGeneration() int64              { return in.Statu
 func (in *Deployer) SetObservedGeneration(g int64)             { in.Status.ObservedGeneration = g }
 func (in *Deployer) GetSpecifiedOCMConfig() []OCMConfiguration { return in.Spec.OCMConfig }
 func (in *Deployer) GetEffectiveOCMConfig() []OCMConfiguration { return in.Status.EffectiveOCMConfig }
+
+func (in *Deployer) GetTimeout() *metav1.Duration       { return in.Spec.Timeout }
+func (in *Deployer) GetLastHandledReconcileAt() string  { return in.Status.LastHandledReconcileAt }
+func (in *Deployer) SetLastHandledReconcileAt(v string) { in.Status.LastHandledReconcileAt = v }
 
 func init() { register(&Deployer{}, &DeployerList{}) }

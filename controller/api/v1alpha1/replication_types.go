@@ -4,18 +4,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// CopyMode says which resources a transfer copies by value.
-// +kubebuilder:validation:Enum=localBlob;allResources
-type CopyMode string
-
-const (
-	// CopyModeLocalBlob copies the version's own content (local blobs and
-	// the OCI artifacts stored with it); external references stay references.
-	CopyModeLocalBlob CopyMode = "localBlob"
-	// CopyModeAllResources also copies resources held elsewhere.
-	CopyModeAllResources CopyMode = "allResources"
-)
-
 // ReplicationSpec copies a Component's resolved version to a Repository.
 type ReplicationSpec struct {
 	// ComponentRef names the Component whose resolved version is copied.
@@ -26,13 +14,12 @@ type ReplicationSpec struct {
 	// +required
 	TargetRepositoryRef LocalObjectReference `json:"targetRepositoryRef"`
 
-	// TransferConfig says how the transfer is done.
-	// +optional
-	TransferConfig TransferConfig `json:"transferConfig,omitempty"`
-
 	// OCMConfig lists Secrets, ConfigMaps and OCM objects providing
-	// configuration (credentials for source and target, transfer
-	// settings), applied in order.
+	// configuration, applied in order: credentials for source and target,
+	// and transfer settings (transfer.config.ocm.software/v1alpha1:
+	// recursive -1 copies every referenced version, copyMode allResources
+	// also external content, uploadType ociArtifact stores OCI artifacts in
+	// their own repositories), as with the reference.
 	// +optional
 	OCMConfig []OCMConfiguration `json:"ocmConfig,omitempty"`
 
@@ -44,24 +31,13 @@ type ReplicationSpec struct {
 	// Suspend stops reconciliation of this Replication while true.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
-}
 
-// TransferConfig says how a Replication transfers.
-type TransferConfig struct {
-	// Inlined holds the transfer settings.
+	// Timeout bounds one reconciliation (default 30m); when it fires, the
+	// reconciliation fails with reason Timeout and is retried with backoff.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
 	// +optional
-	Inlined *InlineTransferConfig `json:"inlined,omitempty"`
-}
-
-// InlineTransferConfig holds transfer settings.
-type InlineTransferConfig struct {
-	// Recursive also copies every referenced component version.
-	// +optional
-	Recursive bool `json:"recursive,omitempty"`
-	// CopyMode: localBlob (default) or allResources.
-	// +kubebuilder:default=localBlob
-	// +optional
-	CopyMode CopyMode `json:"copyMode,omitempty"`
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }
 
 // TransferEvent records a failed transfer attempt.
@@ -90,6 +66,11 @@ type ReplicationStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// LastHandledReconcileAt is the value of the reconcile.fluxcd.io/requestedAt
+	// annotation when it was last handled, as with Flux.
+	// +optional
+	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`
 
 	// LastTransferredVersion is the version of the last successful transfer.
 	// +optional
@@ -146,5 +127,9 @@ func (in *Replication) GetSpecifiedOCMConfig() []OCMConfiguration { return in.Sp
 func (in *Replication) GetEffectiveOCMConfig() []OCMConfiguration {
 	return in.Status.EffectiveOCMConfig
 }
+
+func (in *Replication) GetTimeout() *metav1.Duration       { return in.Spec.Timeout }
+func (in *Replication) GetLastHandledReconcileAt() string  { return in.Status.LastHandledReconcileAt }
+func (in *Replication) SetLastHandledReconcileAt(v string) { in.Status.LastHandledReconcileAt = v }
 
 func init() { register(&Replication{}, &ReplicationList{}) }

@@ -30,6 +30,13 @@ type RepositorySpec struct {
 	// Suspend stops reconciliation of this Repository while true.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+
+	// Timeout bounds one reconciliation (default 30s); when it fires, the
+	// reconciliation fails with reason Timeout and is retried with backoff.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +optional
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }
 
 // RepositoryStatus is the observed state of a Repository.
@@ -43,6 +50,11 @@ type RepositoryStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// LastHandledReconcileAt is the value of the reconcile.fluxcd.io/requestedAt
+	// annotation when it was last handled, as with Flux.
+	// +optional
+	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`
 
 	// EffectiveOCMConfig lists the configuration sources applied, in order,
 	// including those inherited from referenced objects. Objects
@@ -83,5 +95,9 @@ func (in *Repository) GetSpecifiedOCMConfig() []OCMConfiguration { return in.Spe
 func (in *Repository) GetEffectiveOCMConfig() []OCMConfiguration {
 	return in.Status.EffectiveOCMConfig
 }
+
+func (in *Repository) GetTimeout() *metav1.Duration       { return in.Spec.Timeout }
+func (in *Repository) GetLastHandledReconcileAt() string  { return in.Status.LastHandledReconcileAt }
+func (in *Repository) SetLastHandledReconcileAt(v string) { in.Status.LastHandledReconcileAt = v }
 
 func init() { register(&Repository{}, &RepositoryList{}) }

@@ -52,12 +52,20 @@ type ResourceSpec struct {
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
 
+	// Timeout bounds one reconciliation (default 10m); when it fires, the
+	// reconciliation fails with reason Timeout and is retried with backoff.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +optional
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+
 	// AdditionalStatusFields maps field names to CEL expressions over
 	// `resource` (the status.resource object) and `component`
 	// (status.component), evaluated into status.additional. The function
-	// toOCI() on an access or a reference string yields
-	// {registry, repository, tag, digest}, e.g.
-	// `resource.access.toOCI().registry`.
+	// toOCI(), as x.toOCI() or toOCI(x), on an OCI artifact access, a
+	// localBlob access (located in the component's OCI registry) or a
+	// reference string yields {host, registry, repository, tag, digest,
+	// reference}, e.g. `resource.access.toOCI().registry`.
 	// +kubebuilder:validation:Type=object
 	// +kubebuilder:pruning:PreserveUnknownFields
 	// +optional
@@ -75,6 +83,11 @@ type ResourceStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// LastHandledReconcileAt is the value of the reconcile.fluxcd.io/requestedAt
+	// annotation when it was last handled, as with Flux.
+	// +optional
+	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`
 
 	// Resource describes the resolved resource.
 	// +optional
@@ -134,5 +147,9 @@ func (in *Resource) GetObservedGeneration() int64              { return in.Statu
 func (in *Resource) SetObservedGeneration(g int64)             { in.Status.ObservedGeneration = g }
 func (in *Resource) GetSpecifiedOCMConfig() []OCMConfiguration { return in.Spec.OCMConfig }
 func (in *Resource) GetEffectiveOCMConfig() []OCMConfiguration { return in.Status.EffectiveOCMConfig }
+
+func (in *Resource) GetTimeout() *metav1.Duration       { return in.Spec.Timeout }
+func (in *Resource) GetLastHandledReconcileAt() string  { return in.Status.LastHandledReconcileAt }
+func (in *Resource) SetLastHandledReconcileAt(v string) { in.Status.LastHandledReconcileAt = v }
 
 func init() { register(&Resource{}, &ResourceList{}) }

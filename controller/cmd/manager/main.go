@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
 	"github.com/ocmgo/ocm/controller/internal/setup"
+	"github.com/ocmgo/ocm/httpclient"
 )
 
 // Leader election keeps its lease in the manager's namespace.
@@ -29,9 +32,11 @@ type options struct {
 	probeAddr             string
 	leaderElect           bool
 	leaderElectionID      string
+	leaderElectionNS      string
 	repositoryConcurrency int
 	componentConcurrency  int
 	resourceConcurrency   int
+	timeouts              httpclient.Timeouts
 }
 
 func main() {
@@ -40,15 +45,20 @@ func main() {
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints")
 	flag.BoolVar(&o.leaderElect, "leader-elect", false, "elect a leader, so that only one replica reconciles")
 	flag.StringVar(&o.leaderElectionID, "leader-election-id", "controller.delivery.ocm.software", "name of the leader election lease")
+	flag.StringVar(&o.leaderElectionNS, "leader-election-namespace", "", "namespace of the leader election lease (default: the manager's own namespace)")
 	flag.IntVar(&o.repositoryConcurrency, "repository-controller-concurrency", 2, "Repositories reconciled in parallel")
 	flag.IntVar(&o.componentConcurrency, "component-controller-concurrency", 4, "Components reconciled in parallel")
 	flag.IntVar(&o.resourceConcurrency, "resource-controller-concurrency", 4, "Resources reconciled in parallel")
+	flag.DurationVar(&o.timeouts.Dial, "http-dial-timeout", 0, fmt.Sprintf("bound on connecting to a registry (0: %s, negative: none)", httpclient.DefaultDial))
+	flag.DurationVar(&o.timeouts.TLSHandshake, "http-tls-handshake-timeout", 0, fmt.Sprintf("bound on a registry's TLS handshake (0: %s, negative: none)", httpclient.DefaultTLSHandshake))
+	flag.DurationVar(&o.timeouts.ResponseHeader, "http-response-header-timeout", 0, fmt.Sprintf("bound on waiting for a registry's response headers (0: %s, negative: none)", httpclient.DefaultResponseHeader))
+	flag.DurationVar(&o.timeouts.IdleBody, "http-idle-body-timeout", 0, fmt.Sprintf("bound on a body transfer receiving or sending nothing; a slow transfer that keeps going is never cut (0: %s, negative: none)", httpclient.DefaultIdleBody))
 	zopts := zap.Options{}
 	zopts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zopts)))
 
-	if err := run(o); err != nil {
+	if err := run(ctrl.SetupSignalHandler(), ctrl.GetConfigOrDie(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "manager:", err)
 		os.Exit(1)
 	}
@@ -63,18 +73,24 @@ func NewScheme() *runtime.Scheme {
 	return s
 }
 
-func run(o options) error {
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
-		Scheme:                 NewScheme(),
-		Metrics:                metricsserver.Options{BindAddress: o.metricsAddr},
-		HealthProbeBindAddress: o.probeAddr,
-		LeaderElection:         o.leaderElect,
-		LeaderElectionID:       o.leaderElectionID,
+// run runs the manager against the API server of cfg until ctx ends.
+func run(ctx context.Context, cfg *rest.Config, o options) error {
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  NewScheme(),
+		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
+		HealthProbeBindAddress:  o.probeAddr,
+		LeaderElection:          o.leaderElect,
+		LeaderElectionID:        o.leaderElectionID,
+		LeaderElectionNamespace: o.leaderElectionNS,
+		// A stopping leader gives the lease up at once, so that a rolling
+		// update hands over without waiting for the lease to expire. Safe
+		// because the manager exits right after Start returns.
+		LeaderElectionReleaseOnCancel: true,
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
-	if err := setup.All(mgr, setup.Options{RepositoryConcurrency: o.repositoryConcurrency, ComponentConcurrency: o.componentConcurrency, ResourceConcurrency: o.resourceConcurrency}); err != nil {
+	if err := setup.All(mgr, setup.Options{RepositoryConcurrency: o.repositoryConcurrency, ComponentConcurrency: o.componentConcurrency, ResourceConcurrency: o.resourceConcurrency, Timeouts: o.timeouts}); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
@@ -83,5 +99,5 @@ func run(o options) error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return fmt.Errorf("ready check: %w", err)
 	}
-	return mgr.Start(ctrl.SetupSignalHandler())
+	return mgr.Start(ctx)
 }

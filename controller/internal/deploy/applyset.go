@@ -76,9 +76,13 @@ func (r ObjectRef) String() string {
 
 // Applier applies Sources with server-side apply under an ApplySet.
 type Applier struct {
+	// Dynamic and Metadata reach the members of the set (possibly as an
+	// impersonated ServiceAccount).
 	Dynamic  dynamic.Interface
 	Metadata metadata.Interface
-	Mapper   meta.RESTMapper
+	// ParentDynamic reaches the ApplySet parent; nil means Dynamic.
+	ParentDynamic dynamic.Interface
+	Mapper        meta.RESTMapper
 	// FieldManager owns the applied fields; applies use Force, so the
 	// desired state wins over other managers (drift correction).
 	FieldManager string
@@ -157,10 +161,14 @@ func (a *Applier) Apply(ctx context.Context, parent Parent, src Source, opts App
 		mu.Unlock()
 	}
 	// Pass 2: CRDs and Namespaces; pass 3: the rest.
-	if err := a.applyPass(ctx, src, id, opts, true, record); err != nil {
+	claimed, err := a.claims(ctx, id, gks, nses)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.applyPass(ctx, src, id, opts, claimed, true, record); err != nil {
 		return finish(res, applied), err
 	}
-	if err := a.applyPass(ctx, src, id, opts, false, record); err != nil {
+	if err := a.applyPass(ctx, src, id, opts, claimed, false, record); err != nil {
 		return finish(res, applied), err
 	}
 	finish(res, applied)
@@ -207,7 +215,7 @@ func finish(res *Result, applied []indexed) *Result {
 }
 
 func (a *Applier) getParent(ctx context.Context, parent Parent) (*unstructured.Unstructured, error) {
-	ri, err := a.resource(parent.GVK(), parent.Namespace)
+	ri, err := a.parentResource(parent)
 	if err != nil {
 		return nil, fmt.Errorf("ApplySet parent %s %s: %w", parent.Kind, parent.Name, err)
 	}
@@ -247,7 +255,7 @@ func (a *Applier) patchParent(ctx context.Context, parent Parent, id string, gks
 	if err != nil {
 		return err
 	}
-	ri, err := a.resource(parent.GVK(), parent.Namespace)
+	ri, err := a.parentResource(parent)
 	if err != nil {
 		return fmt.Errorf("ApplySet parent: %w", err)
 	}
@@ -334,19 +342,24 @@ func (a *Applier) namespaced(gk schema.GroupKind, bundleScopes map[schema.GroupK
 	return false, fmt.Errorf("resolving %s: %w", gkString(gk), err)
 }
 
-func (a *Applier) resource(gvk schema.GroupVersionKind, namespace string) (dynamic.ResourceInterface, error) {
+func (a *Applier) parentResource(parent Parent) (dynamic.ResourceInterface, error) {
+	gvk := parent.GVK()
 	m, err := a.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if err != nil {
 		return nil, err
 	}
-	if m.Scope.Name() == meta.RESTScopeNameNamespace {
-		return a.Dynamic.Resource(m.Resource).Namespace(namespace), nil
+	d := a.ParentDynamic
+	if d == nil {
+		d = a.Dynamic
 	}
-	return a.Dynamic.Resource(m.Resource), nil
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		return d.Resource(m.Resource).Namespace(parent.Namespace), nil
+	}
+	return d.Resource(m.Resource), nil
 }
 
 // applyPass applies the first-class kinds (first=true) or all others.
-func (a *Applier) applyPass(ctx context.Context, src Source, id string, opts ApplyOptions, first bool, record func(int, ObjectRef)) error {
+func (a *Applier) applyPass(ctx context.Context, src Source, id string, opts ApplyOptions, claimed map[string]string, first bool, record func(int, ObjectRef)) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(a.concurrency())
 	var crds []string
@@ -363,7 +376,7 @@ func (a *Applier) applyPass(ctx context.Context, src Source, id string, opts App
 		}
 		idx := i
 		g.Go(func() error {
-			ref, err := a.applyOne(gctx, u, id, opts)
+			ref, err := a.applyOne(gctx, u, id, opts, claimed)
 			if err != nil {
 				return err
 			}
@@ -384,7 +397,7 @@ func (a *Applier) applyPass(ctx context.Context, src Source, id string, opts App
 	return nil
 }
 
-func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured, id string, opts ApplyOptions) (ObjectRef, error) {
+func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured, id string, opts ApplyOptions, claimed map[string]string) (ObjectRef, error) {
 	if opts.Mutate != nil {
 		opts.Mutate(u)
 	}
@@ -411,6 +424,10 @@ func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured, id
 	} else {
 		u.SetNamespace("")
 	}
+	if owner, ok := claimed[claimKey(gvk.GroupKind(), u.GetNamespace(), u.GetName())]; ok {
+		ref := ObjectRef{APIVersion: u.GetAPIVersion(), Kind: u.GetKind(), Name: u.GetName(), Namespace: u.GetNamespace()}
+		return ObjectRef{}, &ConflictError{Object: ref, Owner: owner}
+	}
 	// Server-managed fields must not be part of an apply configuration.
 	u.SetResourceVersion("")
 	u.SetManagedFields(nil)
@@ -423,6 +440,68 @@ func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured, id
 	}
 	ref.UID = out.GetUID()
 	return ref, nil
+}
+
+// claims lists the objects of the given group kinds and namespaces that
+// are members of another set, by "group/Kind/namespace/name", with the
+// owner to name: applying them (forced) would silently take them from
+// their owner, and each would then revert the other's changes. One list
+// per kind and namespace; kinds not known yet (CRDs in the bundle) and
+// lists the applier may not do are skipped.
+func (a *Applier) claims(ctx context.Context, id string, gks, nses sets.Set[string]) (map[string]string, error) {
+	out := map[string]string{}
+	sel := LabelApplySetPartOf + "," + LabelApplySetPartOf + "!=" + id
+	for _, s := range sets.List(gks) {
+		m, err := a.Mapper.RESTMapping(parseGK(s))
+		if err != nil {
+			continue
+		}
+		namespaces := []string{""}
+		if m.Scope.Name() == meta.RESTScopeNameNamespace {
+			namespaces = sets.List(nses)
+		}
+		for _, ns := range namespaces {
+			opts := metav1.ListOptions{LabelSelector: sel, Limit: 500}
+			for {
+				list, err := a.Metadata.Resource(m.Resource).Namespace(ns).List(ctx, opts)
+				if apierrors.IsForbidden(err) || apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) {
+					break
+				}
+				if err != nil {
+					return nil, fmt.Errorf("listing %s in %q: %w", m.Resource.Resource, ns, err)
+				}
+				for _, it := range list.Items {
+					owner := "ApplySet " + it.GetLabels()[LabelApplySetPartOf]
+					for _, ref := range it.GetOwnerReferences() {
+						if ref.Controller != nil && *ref.Controller {
+							owner = ref.Kind + " " + ref.Name
+						}
+					}
+					out[claimKey(m.GroupVersionKind.GroupKind(), it.GetNamespace(), it.GetName())] = owner
+				}
+				if list.Continue == "" {
+					break
+				}
+				opts.Continue = list.Continue
+			}
+		}
+	}
+	return out, nil
+}
+
+func claimKey(gk schema.GroupKind, namespace, name string) string {
+	return gk.Group + "/" + gk.Kind + "/" + namespace + "/" + name
+}
+
+// ConflictError: an object of the resource belongs to another set.
+type ConflictError struct {
+	Object ObjectRef
+	// Owner names the set's parent ("Deployer x") or the set.
+	Owner string
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("%s already belongs to %s; refusing to take it over", e.Object, e.Owner)
 }
 
 func (a *Applier) waitEstablished(ctx context.Context, names []string) error {

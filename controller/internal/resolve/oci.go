@@ -10,7 +10,6 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/ocmgo/ocm/config"
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/integrity"
@@ -59,19 +58,26 @@ func OCIArtifact(ctx context.Context, spec reference.Repository, repo repository
 		if !ocimap.IsManifest(desc.MediaType) {
 			return nil, nil
 		}
-		reg, err := oci.New(spec.BaseURL, spec.SubPath, oci.Options{})
-		if err != nil {
-			return nil, err
-		}
-		info := &v1alpha1.OCIArtifactInfo{
-			Registry:   reg.Host(),
-			Repository: path.Join(reg.SubPath(), ocimap.RepositoryName(cd.Component.Name)),
-			Digest:     desc.Digest.String(),
-		}
-		info.Reference = reference.Image{Registry: info.Registry, Repository: info.Repository, Digest: info.Digest}.String()
-		return info, nil
+		return blobCoordinates(spec, cd.Component.Name, desc.Digest.String())
 	}
 	return nil, nil
+}
+
+// blobCoordinates locates a blob or manifest of component in the OCI
+// registry spec names: its host, the repository
+// <subPath>/component-descriptors/<component>, and the digest.
+func blobCoordinates(spec reference.Repository, component, digest string) (*v1alpha1.OCIArtifactInfo, error) {
+	reg, err := oci.New(spec.BaseURL, spec.SubPath, oci.Options{})
+	if err != nil {
+		return nil, err
+	}
+	info := &v1alpha1.OCIArtifactInfo{
+		Registry:   reg.Host(),
+		Repository: path.Join(reg.SubPath(), ocimap.RepositoryName(component)),
+		Digest:     digest,
+	}
+	info.Reference = reference.Image{Registry: info.Registry, Repository: info.Repository, Digest: info.Digest}.String()
+	return info, nil
 }
 
 // ErrContentNotReadable marks a resource whose content the controller
@@ -85,8 +91,9 @@ var ErrContentNotReadable = errors.New("content not readable by the controller")
 // resource digest; OCI artifacts held in another registry by resolving the
 // reference, comparing the manifest digest, and streaming every blob of the
 // artifact against its descriptor. A resource without content passes;
-// other external content fails with ErrContentNotReadable.
-func VerifyResourceContent(ctx context.Context, repo repository.Repository, cfg *config.Config, cd *descriptor.Descriptor, i int) error {
+// other external content fails with ErrContentNotReadable. Other registries
+// are reached with opts (credentials, timeouts).
+func VerifyResourceContent(ctx context.Context, repo repository.Repository, opts repository.Options, cd *descriptor.Descriptor, i int) error {
 	r := &cd.Component.Resources[i]
 	if r.Access == nil || r.Access.IsNone() {
 		return nil
@@ -114,7 +121,7 @@ func VerifyResourceContent(ctx context.Context, repo repository.Repository, cfg 
 	if err != nil {
 		return fmt.Errorf("resource %s: %w", r.Name, err)
 	}
-	reg, err := repository.OpenImageRegistry(img, repository.Options{Config: cfg})
+	reg, err := repository.OpenImageRegistry(img, opts)
 	if err != nil {
 		return fmt.Errorf("resource %s: %w", r.Name, err)
 	}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/google/cel-go/common/types"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -216,5 +218,68 @@ func TestAdditionalStatusFields(t *testing.T) {
 		if _, err := AdditionalStatusFields(&apiextensionsv1.JSON{Raw: []byte(bad)}, res, comp); err == nil {
 			t.Errorf("%s: no error", bad)
 		}
+	}
+}
+
+// toOCI() as the reference computes it: image references and OCI artifact
+// accesses parsed; local blobs located in the OCI registry of the
+// component version (subPath, component-descriptors/<name>, the
+// localReference as digest); clear errors otherwise.
+func TestToOCI(t *testing.T) {
+	const hex = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	comp := func(spec string) *v1alpha1.ComponentInfo {
+		return &v1alpha1.ComponentInfo{Component: "acme.org/app", Version: "1.0.0", RepositorySpec: &apiextensionsv1.JSON{Raw: []byte(spec)}}
+	}
+	oci := comp(`{"type":"OCIRegistry","baseUrl":"http://127.0.0.1:5000","subPath":"team/ocm"}`)
+	for _, tc := range []struct {
+		name, expr string
+		comp       *v1alpha1.ComponentInfo
+		want       map[string]string
+		err        string
+	}{
+		{name: "local blob", expr: `{"type":"localBlob","localReference":"sha256:` + hex + `","mediaType":"application/x-tar"}`, comp: oci,
+			want: map[string]string{"host": "127.0.0.1:5000", "registry": "127.0.0.1:5000", "repository": "team/ocm/component-descriptors/acme.org/app", "tag": "", "digest": "sha256:" + hex, "reference": "sha256:" + hex}},
+		{name: "local blob, archive form and versioned type", expr: `{"type":"localBlob/v1","localReference":"sha256.` + hex + `"}`, comp: comp(`{"type":"OCIRegistry/v1","baseUrl":"ghcr.io"}`),
+			want: map[string]string{"host": "ghcr.io", "registry": "ghcr.io", "repository": "component-descriptors/acme.org/app", "tag": "", "digest": "sha256:" + hex, "reference": "sha256:" + hex}},
+		{name: "oci artifact access", expr: `{"type":"OCIImage/v1","imageReference":"ghcr.io/acme/app:1.0@sha256:` + hex + `"}`,
+			want: map[string]string{"host": "ghcr.io", "registry": "ghcr.io", "repository": "acme/app", "tag": "1.0", "digest": "sha256:" + hex, "reference": "1.0@sha256:" + hex}},
+		{name: "untyped imageReference", expr: `{"imageReference":"ghcr.io/acme/app:1.0"}`,
+			want: map[string]string{"host": "ghcr.io", "registry": "ghcr.io", "repository": "acme/app", "tag": "1.0", "digest": "", "reference": "1.0"}},
+		{name: "string", expr: `"ghcr.io/acme/app:2.0"`,
+			want: map[string]string{"host": "ghcr.io", "registry": "ghcr.io", "repository": "acme/app", "tag": "2.0", "digest": "", "reference": "2.0"}},
+		{name: "local blob in a CTF", expr: `{"type":"localBlob","localReference":"sha256:` + hex + `"}`, comp: comp(`{"type":"CommonTransportFormat","filePath":"/x"}`), err: "no OCI coordinates"},
+		{name: "local blob without repository", expr: `{"type":"localBlob","localReference":"sha256:` + hex + `"}`, err: "repository is not known"},
+		{name: "local blob, bad reference", expr: `{"type":"localBlob","localReference":"nope"}`, comp: oci, err: "not a digest"},
+		{name: "other access", expr: `{"type":"helm","helmRepository":"https://charts.example","helmChart":"x:1"}`, err: `access type "helm"`},
+		{name: "list", expr: `[1]`, err: "want an access object or a string"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var v any
+			if err := json.Unmarshal([]byte(tc.expr), &v); err != nil {
+				t.Fatal(err)
+			}
+			got, err := ToOCI(types.DefaultTypeAdapter.NativeToValue(v), tc.comp)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !maps.Equal(got, tc.want) {
+				t.Fatalf("%v\nwant %v", got, tc.want)
+			}
+		})
+	}
+	// Both call forms of the reference work in expressions.
+	res := &v1alpha1.ResourceInfo{Access: apiextensionsv1.JSON{Raw: []byte(`{"type":"localBlob","localReference":"sha256:` + hex + `"}`)}}
+	got, err := AdditionalStatusFields(&apiextensionsv1.JSON{Raw: []byte(`{"a":"resource.access.toOCI().repository","b":"toOCI(resource.access).digest"}`)}, res, oci)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"a":"team/ocm/component-descriptors/acme.org/app","b":"sha256:` + hex + `"}`; string(got.Raw) != want {
+		t.Fatalf("%s, want %s", got.Raw, want)
 	}
 }

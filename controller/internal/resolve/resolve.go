@@ -194,7 +194,7 @@ func ResourceInfo(r *descriptor.Resource) (*v1alpha1.ResourceInfo, error) {
 		info.Access.Raw = raw
 	}
 	if r.Digest != nil {
-		info.Digest = r.Digest.HashAlgorithm + ":" + r.Digest.Value
+		info.Digest = &v1alpha1.DigestSpec{HashAlgorithm: r.Digest.HashAlgorithm, NormalisationAlgorithm: r.Digest.NormalisationAlgorithm, Value: r.Digest.Value}
 	}
 	for _, l := range r.Labels {
 		sl := v1alpha1.Label{Name: l.Name, Version: l.Version, Signing: bool(l.Signing)}

@@ -12,6 +12,7 @@ import (
 	"github.com/ocmgo/ocm/controller/internal/controller/replication"
 	"github.com/ocmgo/ocm/controller/internal/controller/repository"
 	"github.com/ocmgo/ocm/controller/internal/controller/resource"
+	"github.com/ocmgo/ocm/httpclient"
 )
 
 // Options tune the reconcilers; zero values mean each one's default.
@@ -22,6 +23,9 @@ type Options struct {
 	// reads OCM_DEPLOYER_* environment variables).
 	DeployerCacheDir      string
 	DeployerCacheMaxBytes int64
+	// Timeouts bound the phases of every registry request of every
+	// reconciler (zero fields: the library's defaults).
+	Timeouts httpclient.Timeouts
 }
 
 // All registers the Repository, Component, Resource, Deployer and
@@ -29,19 +33,19 @@ type Options struct {
 func All(mgr ctrl.Manager, o Options) error {
 	rec := mgr.GetEventRecorder("ocm-controller")
 	c, r := mgr.GetClient(), mgr.GetAPIReader()
-	if err := (&repository.Reconciler{Client: c, APIReader: r, Recorder: rec, Concurrency: o.RepositoryConcurrency}).SetupWithManager(mgr); err != nil {
+	if err := (&repository.Reconciler{Client: c, APIReader: r, Recorder: rec, Concurrency: o.RepositoryConcurrency, Timeouts: o.Timeouts}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("repository controller: %w", err)
 	}
-	if err := (&component.Reconciler{Client: c, APIReader: r, Recorder: rec, Concurrency: o.ComponentConcurrency}).SetupWithManager(mgr); err != nil {
+	if err := (&component.Reconciler{Client: c, APIReader: r, Recorder: rec, Concurrency: o.ComponentConcurrency, Timeouts: o.Timeouts}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("component controller: %w", err)
 	}
-	if err := (&resource.Reconciler{Client: c, APIReader: r, Recorder: rec, Concurrency: o.ResourceConcurrency}).SetupWithManager(mgr); err != nil {
+	if err := (&resource.Reconciler{Client: c, APIReader: r, Recorder: rec, Concurrency: o.ResourceConcurrency, Timeouts: o.Timeouts}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("resource controller: %w", err)
 	}
-	if err := (&deployer.Reconciler{Client: c, APIReader: r, Recorder: rec, CacheDir: o.DeployerCacheDir, CacheMaxBytes: o.DeployerCacheMaxBytes}).SetupWithManager(mgr); err != nil {
+	if err := (&deployer.Reconciler{Client: c, APIReader: r, Recorder: rec, CacheDir: o.DeployerCacheDir, CacheMaxBytes: o.DeployerCacheMaxBytes, Timeouts: o.Timeouts}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("deployer controller: %w", err)
 	}
-	if err := (&replication.Reconciler{Client: c, APIReader: r, Recorder: rec}).SetupWithManager(mgr); err != nil {
+	if err := (&replication.Reconciler{Client: c, APIReader: r, Recorder: rec, Timeouts: o.Timeouts}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("replication controller: %w", err)
 	}
 	return nil

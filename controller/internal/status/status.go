@@ -5,6 +5,7 @@
 package status
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -17,12 +18,15 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
+	"github.com/ocmgo/ocm/httpclient"
 )
 
-// Object is an API object with conditions and an observed generation.
+// Object is an API object with conditions, an observed generation and
+// Flux's reconcile settings.
 type Object interface {
 	client.Object
 	v1alpha1.ConditionedObject
+	v1alpha1.Reconcilable
 }
 
 // Recorder is the part of an events.k8s.io recorder the helpers use
@@ -44,6 +48,14 @@ func remove(obj Object, typ string) {
 	apimeta.RemoveStatusCondition(&conds, typ)
 	obj.SetConditions(conds)
 }
+
+// SetCondition sets one condition of obj (for kinds' own condition types).
+func SetCondition(obj Object, typ string, st metav1.ConditionStatus, reason, msg string) {
+	set(obj, typ, st, reason, msg)
+}
+
+// RemoveCondition removes one condition of obj.
+func RemoveCondition(obj Object, typ string) { remove(obj, typ) }
 
 // maxMessage keeps condition messages within the API's 32768-byte limit,
 // which an error naming many failed elements could otherwise exceed.
@@ -162,20 +174,32 @@ func Stall(reason string, err error) error {
 // Retry marks a failure worth retrying with backoff, reported with reason.
 func Retry(reason string, err error) error { return &reasonError{reason: reason, err: err} }
 
+// RetryReason is the condition reason of a retried failure: Timeout when
+// an HTTP timeout of the library or the reconciliation's timeout fired
+// (more telling than the step that was waiting), else the reason of a
+// Retry error, else defaultReason.
+func RetryReason(err error, defaultReason string) string {
+	if errors.Is(err, httpclient.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+		return v1alpha1.TimeoutReason
+	}
+	var re *reasonError
+	if errors.As(err, &re) {
+		return re.reason
+	}
+	return defaultReason
+}
+
 // Fail reports err on obj and returns what the reconciler returns: a
 // stalled error is marked Stalled and requeued after interval; any other is
-// marked Retrying (with its Retry reason, else defaultReason) and returned,
-// so the rate limiter backs off.
+// marked Retrying (reason Timeout when a registry did not answer in time,
+// else its Retry reason, else defaultReason) and returned, so the rate
+// limiter backs off.
 func Fail(obj Object, err error, defaultReason string, interval time.Duration) (ctrl.Result, error) {
 	var re *reasonError
 	if errors.As(err, &re) && re.stall {
 		MarkStalled(obj, re.reason, re.err)
 		return ctrl.Result{RequeueAfter: interval}, nil
 	}
-	reason := defaultReason
-	if re != nil {
-		reason = re.reason
-	}
-	MarkRetrying(obj, reason, err)
+	MarkRetrying(obj, RetryReason(err, defaultReason), err)
 	return ctrl.Result{}, err
 }

@@ -22,12 +22,13 @@ import (
 	"github.com/ocmgo/ocm/controller/internal/resolve"
 	"github.com/ocmgo/ocm/controller/internal/status"
 	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/httpclient"
 	"github.com/ocmgo/ocm/integrity"
 	"github.com/ocmgo/ocm/repository"
 )
 
 // ResolveTimeout bounds one resolution including content verification,
-// which streams every resource of the version.
+// which streams every resource of the version, unless spec.timeout is set.
 const ResolveTimeout = 10 * time.Minute
 
 // Reconciler reconciles Components.
@@ -38,6 +39,9 @@ type Reconciler struct {
 	Recorder  status.Recorder
 	// Concurrency is the number of Components reconciled in parallel.
 	Concurrency int
+	// Timeouts bound the phases of every registry request (zero fields:
+	// the library's defaults).
+	Timeouts httpclient.Timeouts
 }
 
 // +kubebuilder:rbac:groups=delivery.ocm.software,resources=components,verbs=get;list;watch;update;patch
@@ -54,7 +58,8 @@ func stall(reason string, format string, args ...any) error {
 // Reconcile resolves one Component.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	return status.Lifecycle[*v1alpha1.Component]{
-		Client: r.Client, Recorder: r.Recorder, Finalizers: []string{v1alpha1.ComponentFinalizer}, Finalize: r.finalize,
+		Client: r.Client, Recorder: r.Recorder, Kind: v1alpha1.KindComponent, Timeout: ResolveTimeout,
+		Finalizers: []string{v1alpha1.ComponentFinalizer}, Finalize: r.finalize,
 		Suspended: func(o *v1alpha1.Component) bool { return o.Spec.Suspend },
 	}.Run(ctx, req, &v1alpha1.Component{}, r.reconcile)
 }
@@ -80,11 +85,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Component) (re
 		return status.Fail(obj, err, v1alpha1.GetConfigurationFailedReason, interval)
 	}
 
-	// A context of its own: the deferred status write must not inherit
-	// this deadline's cancellation.
-	rctx, cancel := context.WithTimeout(ctx, ResolveTimeout)
-	defer cancel()
-	info, msg, err := r.resolve(rctx, obj, repo, cfg)
+	info, msg, err := r.resolve(ctx, obj, repo, cfg)
 	if err != nil {
 		return status.Fail(obj, err, v1alpha1.GetComponentVersionFailedReason, interval)
 	}
@@ -100,7 +101,7 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Component, repoO
 	if err != nil {
 		return nil, "", stall(v1alpha1.InvalidRepositorySpecReason, "Repository %s: %v", repoObj.Name, err)
 	}
-	lib, err := repository.OpenWithOptions(ctx, spec, repository.Options{Config: cfg})
+	lib, err := repository.OpenWithOptions(ctx, spec, shared.RepoOptions(cfg, r.Timeouts))
 	if err != nil {
 		return nil, "", err
 	}

@@ -16,8 +16,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -25,7 +27,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/dynamic"
+	authorizationv1client "k8s.io/client-go/kubernetes/typed/authorization/v1"
 	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -40,10 +44,12 @@ import (
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
 	shared "github.com/ocmgo/ocm/controller/internal/controller"
 	"github.com/ocmgo/ocm/controller/internal/deploy"
+	"github.com/ocmgo/ocm/controller/internal/metrics"
 	"github.com/ocmgo/ocm/controller/internal/resolve"
 	"github.com/ocmgo/ocm/controller/internal/status"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/download"
+	"github.com/ocmgo/ocm/httpclient"
 	"github.com/ocmgo/ocm/repository"
 )
 
@@ -66,6 +72,8 @@ const (
 	resourceRefIndex = ".spec.resourceRef"
 	// DefaultInterval re-applies a Ready deployment when its Resource sets no interval.
 	DefaultInterval = 10 * time.Minute
+	// DefaultTimeout bounds one reconciliation unless spec.timeout is set.
+	DefaultTimeout = 10 * time.Minute
 	// DefaultCacheMaxBytes caps the on-disk download cache.
 	DefaultCacheMaxBytes = 2 << 30
 )
@@ -84,11 +92,19 @@ type Reconciler struct {
 	// CacheMaxBytes caps it (default DefaultCacheMaxBytes).
 	CacheDir      string
 	CacheMaxBytes int64
+	// Timeouts bound the phases of every registry request (zero fields:
+	// the library's defaults).
+	Timeouts httpclient.Timeouts
 
 	applier *deploy.Applier
-	cache   *deploy.Cache
-	watcher *driftWatcher
-	cluster *clusterWatcher
+	// restConfig and impersonated build and keep the appliers of
+	// Deployers with a serviceAccountName, by namespace/name.
+	restConfig   *rest.Config
+	mu           sync.Mutex
+	impersonated map[string]*deploy.Applier
+	cache        *deploy.Cache
+	watcher      *driftWatcher
+	cluster      *clusterWatcher
 }
 
 // +kubebuilder:rbac:groups=delivery.ocm.software,resources=deployers,verbs=get;list;watch;update;patch
@@ -99,6 +115,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list;watch
 // +kubebuilder:rbac:groups=nfd.k8s-sigs.io,resources=nodefeatures,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=impersonate
 //
 // Applying what a resource contains needs rights on those kinds; they are
 // granted separately (the chart's deployer ClusterRole, config/default's
@@ -107,37 +124,98 @@ type Reconciler struct {
 // Reconcile deploys one Deployer's resource.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	return status.Lifecycle[*v1alpha1.Deployer]{
-		Client: r.Client, Recorder: r.Recorder, Finalize: r.finalize,
+		Client: r.Client, Recorder: r.Recorder, Kind: v1alpha1.KindDeployer, Timeout: DefaultTimeout, Finalize: r.finalize,
 		Finalizers: []string{v1alpha1.DeployerApplySetPruneFinalizer, v1alpha1.DeployerWatchFinalizer},
 		Suspended:  func(o *v1alpha1.Deployer) bool { return o.Spec.Suspend },
 	}.Run(ctx, req, &v1alpha1.Deployer{}, r.reconcile)
 }
 
 func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Deployer) (result ctrl.Result, retErr error) {
-
 	res, err := r.readyResource(ctx, obj)
 	if err != nil {
-		// The Resource watch triggers this Deployer when that changes.
+		if res == nil || obj.Status.LastApplied == nil {
+			// The Resource watch triggers this Deployer when that changes.
+			status.RemoveCondition(obj, v1alpha1.HeldBackCondition)
+			status.MarkReconciling(obj, v1alpha1.ResourceIsNotAvailable, "%s", err)
+			return ctrl.Result{}, nil
+		}
+		// Keep serving what was applied last (drift, prune) until the
+		// Resource is Ready again; its watch brings us back then.
 		status.MarkReconciling(obj, v1alpha1.ResourceIsNotAvailable, "%s", err)
+		if herr := r.serveLastApplied(ctx, obj, res, v1alpha1.ResourceIsNotAvailable, err); herr != nil {
+			return status.Fail(obj, herr, v1alpha1.ApplyFailed, DefaultInterval)
+		}
 		return ctrl.Result{}, nil
 	}
 	interval := res.Spec.Interval.Duration
 	if interval <= 0 {
 		interval = DefaultInterval
 	}
+	want := appliedVersion(res)
 	start := time.Now()
-	applied, err := r.deploy(ctx, obj, res)
+	applied, err := r.deploy(ctx, obj, res, want, false)
 	if err != nil {
-		return status.Fail(obj, err, v1alpha1.ApplyFailed, interval)
+		result, failErr := status.Fail(obj, err, v1alpha1.ApplyFailed, interval)
+		if last := obj.Status.LastApplied; last != nil && !sameVersion(*last, want) {
+			// A newer version is refused (or cannot be had right now):
+			// the last one stays in force, with drift corrected.
+			if herr := r.serveLastApplied(ctx, obj, res, status.RetryReason(err, v1alpha1.ApplyFailed), err); herr != nil {
+				failErr = errors.Join(failErr, herr)
+			}
+		}
+		return result, failErr
 	}
 	obj.Status.Deployed = applied
+	obj.Status.LastApplied = &want
+	status.RemoveCondition(obj, v1alpha1.HeldBackCondition)
 	status.MarkReady(obj, v1alpha1.SucceededReason, "Applied version %s of %s (%d objects)", res.Status.Resource.Version, res.Status.Component.Component+":"+res.Status.Component.Version, len(applied))
-	log.FromContext(ctx).V(1).Info("applied", "objects", len(applied), "duration", time.Since(start).String())
+	log.FromContext(ctx).V(1).Info("deployed", "objects", len(applied), "duration", time.Since(start).String())
 	return ctrl.Result{RequeueAfter: interval}, nil
 }
 
+// serveLastApplied re-applies the last applied version (correcting drift
+// and pruning as for any apply) while the current one is held back for
+// cause, and records why in the HeldBack condition.
+func (r *Reconciler) serveLastApplied(ctx context.Context, obj *v1alpha1.Deployer, res *v1alpha1.Resource, reason string, cause error) error {
+	last := *obj.Status.LastApplied
+	what := fmt.Sprintf("version %s of %s:%s", last.Resource.Version, last.Component.Component, last.Component.Version)
+	applied, err := r.deploy(ctx, obj, res, last, true)
+	if err != nil {
+		status.SetCondition(obj, v1alpha1.HeldBackCondition, metav1.ConditionTrue, reason,
+			fmt.Sprintf("%v; re-applying the last applied %s failed too: %v", cause, what, err))
+		return fmt.Errorf("re-applying the last applied %s: %w", what, err)
+	}
+	obj.Status.Deployed = applied
+	status.SetCondition(obj, v1alpha1.HeldBackCondition, metav1.ConditionTrue, reason,
+		fmt.Sprintf("%v; serving the last applied %s (%d objects)", cause, what, len(applied)))
+	log.FromContext(ctx).Info("held back; serving the last applied version", "reason", reason, "cause", cause.Error(),
+		"component", last.Component.Component, "version", last.Component.Version, "objects", len(applied))
+	return nil
+}
+
+// appliedVersion is what res currently selects.
+func appliedVersion(res *v1alpha1.Resource) v1alpha1.AppliedVersion {
+	ri := res.Status.Resource
+	return v1alpha1.AppliedVersion{
+		Component: *res.Status.Component.DeepCopy(),
+		Resource:  v1alpha1.AppliedResource{Name: ri.Name, Version: ri.Version, ExtraIdentity: maps.Clone(ri.ExtraIdentity), Digest: ri.Digest.DeepCopy()},
+	}
+}
+
+func sameVersion(a, b v1alpha1.AppliedVersion) bool {
+	return a.Component.Component == b.Component.Component && a.Component.Version == b.Component.Version &&
+		equalDigest(a.Component.Digest, b.Component.Digest) && a.Resource.Name == b.Resource.Name &&
+		a.Resource.Version == b.Resource.Version && maps.Equal(a.Resource.ExtraIdentity, b.Resource.ExtraIdentity) &&
+		equalDigest(a.Resource.Digest, b.Resource.Digest)
+}
+
+func equalDigest(a, b *v1alpha1.DigestSpec) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
+}
+
 // readyResource returns the referenced Resource when it is Ready and has
-// resolved a resource.
+// resolved a resource; otherwise an error saying why, and the Resource if
+// it exists (its last resolved version may still be served).
 func (r *Reconciler) readyResource(ctx context.Context, obj *v1alpha1.Deployer) (*v1alpha1.Resource, error) {
 	key := types.NamespacedName{Namespace: obj.Spec.ResourceRef.Namespace, Name: obj.Spec.ResourceRef.Name}
 	if key.Namespace == "" {
@@ -151,34 +229,43 @@ func (r *Reconciler) readyResource(ctx context.Context, obj *v1alpha1.Deployer) 
 		return nil, fmt.Errorf("resource %s: %w", key, err)
 	}
 	if !res.DeletionTimestamp.IsZero() {
-		return nil, fmt.Errorf("resource %s is being deleted", key)
+		return res, fmt.Errorf("resource %s is being deleted", key)
 	}
 	if !status.IsReady(res) {
-		return nil, fmt.Errorf("resource %s is not ready", key)
+		if c := status.Ready(res); c != nil && c.Message != "" {
+			return res, fmt.Errorf("resource %s is not ready: %s", key, c.Message)
+		}
+		return res, fmt.Errorf("resource %s is not ready", key)
 	}
 	if res.Status.Resource == nil || res.Status.Component == nil || res.Status.Component.RepositorySpec == nil {
-		return nil, fmt.Errorf("resource %s has not resolved a resource yet", key)
+		return res, fmt.Errorf("resource %s has not resolved a resource yet", key)
 	}
 	return res, nil
 }
 
-// deploy downloads, verifies, decodes and applies; it returns the deployed objects.
-func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1alpha1.Resource) ([]v1alpha1.DeployedObjectReference, error) {
+// deploy downloads, verifies, decodes and applies version v of res's
+// resource; it returns the deployed objects. lastApplied marks a re-apply
+// of the version last applied, whose cluster compatibility was checked
+// when it was first applied.
+func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1alpha1.Resource, v v1alpha1.AppliedVersion, lastApplied bool) ([]v1alpha1.DeployedObjectReference, error) {
+	if v.Component.RepositorySpec == nil {
+		return nil, status.Stall(v1alpha1.GetRepositoryFailedReason, fmt.Errorf("%s:%s: no repository spec", v.Component.Component, v.Component.Version))
+	}
 	cfg, err := shared.Configure(ctx, r.Client, r.APIReader, obj, res, &obj.Status.EffectiveOCMConfig)
 	if err != nil {
 		return nil, err
 	}
-	spec, err := repository.ParseSpec(res.Status.Component.RepositorySpec.Raw)
+	spec, err := repository.ParseSpec(v.Component.RepositorySpec.Raw)
 	if err != nil {
 		return nil, status.Stall(v1alpha1.GetRepositoryFailedReason, err)
 	}
-	repo, err := repository.OpenWithOptions(ctx, spec, repository.Options{Config: cfg})
+	repo, err := repository.OpenWithOptions(ctx, spec, shared.RepoOptions(cfg, r.Timeouts))
 	if err != nil {
 		return nil, status.Retry(v1alpha1.GetRepositoryFailedReason, err)
 	}
 	defer repo.Close()
 
-	comp := res.Status.Component
+	comp := v.Component
 	graph, err := resolve.CheckGraph(ctx, repo, comp.Component, comp.Version)
 	if err != nil {
 		return nil, status.Retry(v1alpha1.GetComponentVersionFailedReason, fmt.Errorf("component version %s:%s: %w", comp.Component, comp.Version, err))
@@ -196,26 +283,34 @@ func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1
 	// Status.component names the version holding the resource (the end of
 	// a referencePath), with the digest its parent records for it.
 	cd := graph.Root.Digested
-	idx, err := findResource(cd, res.Status.Resource)
+	idx, err := findResource(cd, v.Resource)
 	if err != nil {
 		return nil, status.Stall(v1alpha1.GetOCMResourceFailedReason, err)
 	}
-	if err := r.checkCompatibility(ctx, obj, repo, cd); err != nil {
-		return nil, err
+	if !lastApplied {
+		if err := r.checkCompatibility(ctx, obj, repo, cd); err != nil {
+			return nil, err
+		}
 	}
 	rd := cd.Component.Resources[idx].Digest
-	if want := res.Status.Resource.Digest; want != "" && (rd == nil || rd.HashAlgorithm+":"+rd.Value != want) {
-		return nil, status.Stall(v1alpha1.VerificationFailedReason, fmt.Errorf("resource %s: descriptor digest differs from the Resource's %s", res.Status.Resource.Name, want))
+	if want := v.Resource.Digest; want != nil && (rd == nil || rd.HashAlgorithm != want.HashAlgorithm || rd.NormalisationAlgorithm != want.NormalisationAlgorithm || rd.Value != want.Value) {
+		return nil, status.Stall(v1alpha1.VerificationFailedReason, fmt.Errorf("resource %s: descriptor digest differs from the Resource's %s:%s", v.Resource.Name, want.HashAlgorithm, want.Value))
 	}
 	key, err := cacheKey(&cd.Component.Resources[idx])
 	if err != nil {
 		return nil, status.Stall(v1alpha1.GetOCMResourceFailedReason, err)
 	}
 
+	filled := false
 	path, release, err := r.cache.Get(ctx, key, func(ctx context.Context, p string) error {
+		filled = true
 		_, err := download.Resource(ctx, repo, cd, idx, p, download.Options{Extraction: download.ExtractDisable})
 		return err
 	})
+	if err == nil {
+		metrics.CacheRequests.WithLabelValues(map[bool]string{true: "miss", false: "hit"}[filled]).Inc()
+		metrics.CacheBytes.Set(float64(r.cache.Size()))
+	}
 	if err != nil {
 		var mm *blob.MismatchError
 		if errors.As(err, &mm) || isMismatch(err) {
@@ -236,7 +331,11 @@ func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1
 		defaultNS = res.Namespace
 	}
 	parent := deploy.Parent{APIVersion: v1alpha1.GroupVersion.String(), Kind: v1alpha1.KindDeployer, Name: obj.Name}
-	out, err := r.applier.Apply(ctx, parent, src, deploy.ApplyOptions{
+	applier, err := r.applierFor(obj)
+	if err != nil {
+		return nil, status.Retry(v1alpha1.ApplyFailed, err)
+	}
+	out, err := applier.Apply(ctx, parent, src, deploy.ApplyOptions{
 		Mutate:           stamper(obj, res, &cd.Component.Resources[idx], cd),
 		Owner:            ownerRef(obj),
 		DefaultNamespace: defaultNS,
@@ -245,10 +344,16 @@ func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1
 	if errors.As(err, &se) {
 		return nil, status.Stall(v1alpha1.MarshalFailedReason, err)
 	}
+	var ce *deploy.ConflictError
+	if errors.As(err, &ce) {
+		// Until the other Deployer lets go of the object (or this one's
+		// resource stops containing it).
+		return nil, status.Stall(v1alpha1.ObjectConflictReason, err)
+	}
 	if out != nil {
 		// Watch what was applied even after a partial failure, so drift on
 		// those is seen too.
-		r.watch(out.Applied)
+		r.watch(ctx, out.Applied)
 	}
 	if err != nil {
 		return nil, status.Retry(v1alpha1.ApplyFailed, err)
@@ -257,6 +362,10 @@ func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1
 	for i, a := range out.Applied {
 		refs[i] = v1alpha1.DeployedObjectReference{APIVersion: a.APIVersion, Kind: a.Kind, Name: a.Name, Namespace: a.Namespace, UID: a.UID}
 	}
+	metrics.DeployedObjects.WithLabelValues("apply").Add(float64(len(out.Applied)))
+	metrics.DeployedObjects.WithLabelValues("prune").Add(float64(len(out.Pruned)))
+	log.FromContext(ctx).Info("applied", "component", comp.Component, "version", comp.Version, "resource", v.Resource.Name,
+		"applied", len(out.Applied), "pruned", len(out.Pruned), "lastApplied", lastApplied)
 	return refs, nil
 }
 
@@ -268,7 +377,7 @@ func isMismatch(err error) bool {
 }
 
 // findResource finds the resource the Resource resolved, by its identity.
-func findResource(cd *descriptor.Descriptor, info *v1alpha1.ResourceInfo) (int, error) {
+func findResource(cd *descriptor.Descriptor, info v1alpha1.AppliedResource) (int, error) {
 	id := descriptor.Identity{"name": info.Name}
 	maps.Copy(id, info.ExtraIdentity)
 	if info.Version != "" {
@@ -355,8 +464,43 @@ func stamper(obj *v1alpha1.Deployer, res *v1alpha1.Resource, r *descriptor.Resou
 	}
 }
 
+// applierFor returns the applier for obj's objects: the manager's own, or
+// one impersonating obj's ServiceAccount (in the Resource's namespace), so
+// that a Deployer can do no more than that ServiceAccount may. The
+// ApplySet parent (the Deployer) is always written as the manager.
+func (r *Reconciler) applierFor(obj *v1alpha1.Deployer) (*deploy.Applier, error) {
+	sa := obj.Spec.ServiceAccountName
+	if sa == "" {
+		return r.applier, nil
+	}
+	ns := obj.Spec.ResourceRef.Namespace
+	if ns == "" {
+		ns = metav1.NamespaceDefault
+	}
+	key := ns + "/" + sa
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if a, ok := r.impersonated[key]; ok {
+		return a, nil
+	}
+	cfg := rest.CopyConfig(r.restConfig)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + ns + ":" + sa}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("client for ServiceAccount %s: %w", key, err)
+	}
+	md, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("client for ServiceAccount %s: %w", key, err)
+	}
+	a := *r.applier
+	a.Dynamic, a.Metadata, a.ParentDynamic = dyn, md, r.applier.Dynamic
+	r.impersonated[key] = &a
+	return &a, nil
+}
+
 // watch starts drift watches for the kinds applied.
-func (r *Reconciler) watch(applied []deploy.ObjectRef) {
+func (r *Reconciler) watch(ctx context.Context, applied []deploy.ObjectRef) {
 	seen := map[schema.GroupVersionKind]bool{}
 	for _, a := range applied {
 		gvk := schema.FromAPIVersionAndKind(a.APIVersion, a.Kind)
@@ -364,25 +508,48 @@ func (r *Reconciler) watch(applied []deploy.ObjectRef) {
 			continue
 		}
 		seen[gvk] = true
-		if m, err := r.applier.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err == nil {
-			r.watcher.Ensure(m.Resource)
+		if m, err := r.applier.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err == nil && !r.watcher.Ensure(ctx, m.Resource) {
+			log.FromContext(ctx).Info("drift is corrected at the interval only: the manager may not watch this kind", "resource", m.Resource.String())
 		}
 	}
+}
+
+// mayListAndWatch asks the API server whether the manager may list and
+// watch gvr in all namespaces. When it cannot tell, it says yes: the
+// informer then reports what is wrong.
+func mayListAndWatch(ctx context.Context, c authorizationv1client.SelfSubjectAccessReviewsGetter, gvr schema.GroupVersionResource) bool {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for _, verb := range []string{"list", "watch"} {
+		r, err := c.SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: verb, Group: gvr.Group, Version: gvr.Version, Resource: gvr.Resource},
+		}}, metav1.CreateOptions{})
+		if err != nil {
+			return true
+		}
+		if !r.Status.Allowed {
+			return false
+		}
+	}
+	return true
 }
 
 // finalize prunes the ApplySet and releases the Deployer.
 func (r *Reconciler) finalize(ctx context.Context, obj *v1alpha1.Deployer) (ctrl.Result, error) {
 	if controllerutil.ContainsFinalizer(obj, v1alpha1.DeployerApplySetPruneFinalizer) {
 		parent := deploy.Parent{APIVersion: v1alpha1.GroupVersion.String(), Kind: v1alpha1.KindDeployer, Name: obj.Name}
-		pruned, err := r.applier.Prune(ctx, parent)
+		applier, err := r.applierFor(obj)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		pruned, err := applier.Prune(ctx, parent)
 		if err != nil {
 			base := obj.DeepCopy()
 			status.MarkRetrying(obj, v1alpha1.DeletionFailedReason, err)
 			return ctrl.Result{}, errors.Join(err, status.PatchStatus(ctx, r.Client, obj, base))
 		}
-		if len(pruned) > 0 {
-			log.FromContext(ctx).Info("pruned deployed objects", "count", len(pruned))
-		}
+		metrics.DeployedObjects.WithLabelValues("prune").Add(float64(len(pruned)))
+		log.FromContext(ctx).Info("pruned on deletion", "pruned", len(pruned))
 	}
 	base := obj.DeepCopy()
 	controllerutil.RemoveFinalizer(obj, v1alpha1.DeployerApplySetPruneFinalizer)
@@ -415,6 +582,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.CacheMaxBytes = int64(envInt("OCM_DEPLOYER_CACHE_MAX_BYTES", DefaultCacheMaxBytes))
 	}
 	cfg := mgr.GetConfig()
+	r.restConfig, r.impersonated = cfg, map[string]*deploy.Applier{}
 	dyn, err := dynamic.NewForConfigAndClient(cfg, mgr.GetHTTPClient())
 	if err != nil {
 		return fmt.Errorf("deployer: %w", err)
@@ -434,6 +602,13 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return fmt.Errorf("deployer: %w", err)
 	}
 	r.watcher = newDriftWatcher(md)
+	authz, err := authorizationv1client.NewForConfigAndClient(cfg, mgr.GetHTTPClient())
+	if err != nil {
+		return fmt.Errorf("deployer: %w", err)
+	}
+	r.watcher.mayWatch = func(ctx context.Context, gvr schema.GroupVersionResource) bool {
+		return mayListAndWatch(ctx, authz, gvr)
+	}
 	if err := mgr.Add(r.watcher); err != nil {
 		return fmt.Errorf("deployer: %w", err)
 	}

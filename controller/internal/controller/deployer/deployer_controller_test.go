@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,6 +56,13 @@ func cms(ns string, names ...string) []byte {
 // component digest recomputed now, the resource by name.
 func markResolved(t *testing.T, ns, name, host, component, version, resName string) {
 	t.Helper()
+	resolved(t, ns, name, host, component, version, resName)()
+}
+
+// resolved reads component:version now and returns a function that
+// records it in the Resource's status (see markResolved).
+func resolved(t *testing.T, ns, name, host, component, version, resName string) func() {
+	t.Helper()
 	ctx := context.Background()
 	c := testenv.Current.Client
 	res := &v1alpha1.Resource{}
@@ -95,12 +103,15 @@ func markResolved(t *testing.T, ns, name, host, component, version, resName stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	res.Status.Resource = info
-	res.Status.Component = &v1alpha1.ComponentInfo{RepositorySpec: &apiextensionsv1.JSON{Raw: repoSpec}, Component: component, Version: version, Digest: dg}
-	res.Status.ObservedGeneration = res.Generation
-	apimeta.SetStatusCondition(&res.Status.Conditions, metav1.Condition{Type: v1alpha1.ReadyCondition, Status: metav1.ConditionTrue, Reason: v1alpha1.SucceededReason, Message: version, ObservedGeneration: res.Generation})
-	if err := c.Status().Update(ctx, res); err != nil {
-		t.Fatal(err)
+	return func() {
+		t.Helper()
+		res.Status.Resource = info
+		res.Status.Component = &v1alpha1.ComponentInfo{RepositorySpec: &apiextensionsv1.JSON{Raw: repoSpec}, Component: component, Version: version, Digest: dg}
+		res.Status.ObservedGeneration = res.Generation
+		apimeta.SetStatusCondition(&res.Status.Conditions, metav1.Condition{Type: v1alpha1.ReadyCondition, Status: metav1.ConditionTrue, Reason: v1alpha1.SucceededReason, Message: version, ObservedGeneration: res.Generation})
+		if err := c.Status().Update(ctx, res); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -258,7 +269,7 @@ func TestDeployerTamperedDescriptor(t *testing.T) {
 	if err := testenv.Current.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: "swap"}, res); err != nil {
 		t.Fatal(err)
 	}
-	res.Status.Resource.Digest = ""
+	res.Status.Resource.Digest = nil
 	if err := testenv.Current.Client.Status().Update(ctx, res); err != nil {
 		t.Fatal(err)
 	}
@@ -278,6 +289,110 @@ func TestDeployerTamperedDescriptor(t *testing.T) {
 	}
 	if err := testenv.Current.Client.Delete(ctx, d); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A newer version the Deployer itself refuses (its descriptor is not the
+// one the Component verified) is held back: the Deployer stays on the
+// version it applied last, re-creates a deleted object of it, and says why
+// in HeldBack; nothing of the refused version is applied.
+func TestDeployerRefusedVersionServesLastApplied(t *testing.T) {
+	ctx := context.Background()
+	c := testenv.Current.Client
+	ns := testenv.Namespace(t)
+	host := testenv.StartRegistry(t)
+	const comp = "acme.org/hold"
+	push := func(version string, names ...string) {
+		testenv.Push(t, host, testenv.CV{Name: comp, Version: version, Resources: []testenv.Resource{
+			{Name: "manifests", Version: version, Data: cms(ns, names...), MediaType: "application/x-yaml"},
+		}})
+	}
+	push("1.0.0", "keep-a", "keep-b")
+	markResolved(t, ns, "hold", host, comp, "1.0.0", "manifests")
+	d := &v1alpha1.Deployer{ObjectMeta: metav1.ObjectMeta{Name: "hold-" + ns}, Spec: v1alpha1.DeployerSpec{ResourceRef: v1alpha1.ObjectKey{Namespace: ns, Name: "hold"}}}
+	if err := c.Create(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(ctx, d) })
+	testenv.Eventually(t, 30*time.Second, func() error {
+		return testenv.WantCondition(ctx, d, v1alpha1.ReadyCondition, metav1.ConditionTrue, v1alpha1.SucceededReason)
+	})
+
+	// 1.1.0 is resolved, and its tag moved to other content before the
+	// Deployer reads it.
+	push("1.1.0", "new-c")
+	record := resolved(t, ns, "hold", host, comp, "1.1.0", "manifests")
+	push("1.1.0", "evil")
+	record()
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if err := testenv.WantCondition(ctx, d, v1alpha1.ReadyCondition, metav1.ConditionFalse, v1alpha1.VerificationFailedReason); err != nil {
+			return err
+		}
+		return testenv.WantCondition(ctx, d, v1alpha1.HeldBackCondition, metav1.ConditionTrue, v1alpha1.VerificationFailedReason)
+	})
+	held, _ := testenv.Condition(ctx, d, v1alpha1.HeldBackCondition)
+	for _, want := range []string{comp + ":1.1.0", "serving the last applied version 1.0.0 of " + comp + ":1.0.0 (2 objects)"} {
+		if !strings.Contains(held.Message, want) {
+			t.Errorf("HeldBack message %q lacks %q", held.Message, want)
+		}
+	}
+	if err := c.Delete(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "keep-b"}}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		_, err := getCM(ns, "keep-b")
+		return err
+	})
+	for _, n := range []string{"new-c", "evil"} {
+		if err := wantGone(ns, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d.Status.LastApplied == nil || d.Status.LastApplied.Component.Version != "1.0.0" {
+		t.Fatalf("lastApplied %+v", d.Status.LastApplied)
+	}
+}
+
+// Two Deployers claiming one object: the second reports the conflict and
+// leaves the object to the first.
+func TestDeployerConflict(t *testing.T) {
+	ctx := context.Background()
+	c := testenv.Current.Client
+	ns := testenv.Namespace(t)
+	host := testenv.StartRegistry(t)
+	for _, comp := range []string{"acme.org/first", "acme.org/second"} {
+		testenv.Push(t, host, testenv.CV{Name: comp, Version: "1.0.0", Resources: []testenv.Resource{
+			{Name: "manifests", Version: "1.0.0", Data: cms(ns, "shared", "own-"+comp[len("acme.org/"):]), MediaType: "application/x-yaml"},
+		}})
+	}
+	markResolved(t, ns, "first", host, "acme.org/first", "1.0.0", "manifests")
+	markResolved(t, ns, "second", host, "acme.org/second", "1.0.0", "manifests")
+	first := &v1alpha1.Deployer{ObjectMeta: metav1.ObjectMeta{Name: "first-" + ns}, Spec: v1alpha1.DeployerSpec{ResourceRef: v1alpha1.ObjectKey{Namespace: ns, Name: "first"}}}
+	if err := c.Create(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(ctx, first) })
+	testenv.Eventually(t, 30*time.Second, func() error {
+		return testenv.WantCondition(ctx, first, v1alpha1.ReadyCondition, metav1.ConditionTrue, v1alpha1.SucceededReason)
+	})
+	second := &v1alpha1.Deployer{ObjectMeta: metav1.ObjectMeta{Name: "second-" + ns}, Spec: v1alpha1.DeployerSpec{ResourceRef: v1alpha1.ObjectKey{Namespace: ns, Name: "second"}}}
+	if err := c.Create(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(ctx, second) })
+	testenv.Eventually(t, 30*time.Second, func() error {
+		return testenv.WantCondition(ctx, second, v1alpha1.StalledCondition, metav1.ConditionTrue, v1alpha1.ObjectConflictReason)
+	})
+	cond, _ := testenv.Condition(ctx, second, v1alpha1.ReadyCondition)
+	if want := "ConfigMap/" + ns + "/shared already belongs to Deployer " + first.Name; !strings.Contains(cond.Message, want) {
+		t.Errorf("Ready message %q lacks %q", cond.Message, want)
+	}
+	cm, err := getCM(ns, "shared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if owner := metav1.GetControllerOf(cm); owner == nil || owner.Name != first.Name {
+		t.Fatalf("shared is controlled by %+v, want %s", owner, first.Name)
 	}
 }
 

@@ -24,6 +24,14 @@ import (
 type driftWatcher struct {
 	client metadata.Interface
 	events chan event.GenericEvent
+	// mayWatch, if set, says whether the manager may list and watch gvr
+	// cluster-wide. Without that right (deny by default, Deployers with a
+	// ServiceAccount) no informer is started, which would fail and retry
+	// forever; drift is then corrected at the interval.
+	mayWatch func(ctx context.Context, gvr schema.GroupVersionResource) bool
+	// denied holds when the right was last found missing, to ask again
+	// only every deniedRecheck.
+	denied map[schema.GroupVersionResource]time.Time
 
 	mu        sync.Mutex
 	ctx       context.Context
@@ -32,7 +40,7 @@ type driftWatcher struct {
 }
 
 func newDriftWatcher(c metadata.Interface) *driftWatcher {
-	return &driftWatcher{client: c, events: make(chan event.GenericEvent, 1024), informers: map[schema.GroupVersionResource]struct{}{}}
+	return &driftWatcher{client: c, events: make(chan event.GenericEvent, 1024), informers: map[schema.GroupVersionResource]struct{}{}, denied: map[schema.GroupVersionResource]time.Time{}}
 }
 
 // Start implements manager.Runnable: informers live as long as the manager.
@@ -52,19 +60,41 @@ func (w *driftWatcher) Start(ctx context.Context) error {
 // NeedLeaderElection: only the leader reconciles, so only it needs the watches.
 func (w *driftWatcher) NeedLeaderElection() bool { return true }
 
-// Ensure starts watching gvr once.
-func (w *driftWatcher) Ensure(gvr schema.GroupVersionResource) {
+// deniedRecheck is how often a missing watch right is asked for again.
+const deniedRecheck = 5 * time.Minute
+
+// Ensure starts watching gvr once; it reports false when the manager may
+// not watch gvr.
+func (w *driftWatcher) Ensure(ctx context.Context, gvr schema.GroupVersionResource) bool {
+	w.mu.Lock()
+	_, ok := w.informers[gvr]
+	at, wasDenied := w.denied[gvr]
+	w.mu.Unlock()
+	if ok {
+		return true
+	}
+	if wasDenied && time.Since(at) < deniedRecheck {
+		return false
+	}
+	if w.mayWatch != nil && !w.mayWatch(ctx, gvr) {
+		w.mu.Lock()
+		w.denied[gvr] = time.Now()
+		w.mu.Unlock()
+		return false
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	delete(w.denied, gvr)
 	if _, ok := w.informers[gvr]; ok {
-		return
+		return true
 	}
 	w.informers[gvr] = struct{}{}
 	if w.ctx == nil {
 		w.pending = append(w.pending, gvr)
-		return
+		return true
 	}
 	w.run(w.ctx, gvr)
+	return true
 }
 
 func (w *driftWatcher) run(ctx context.Context, gvr schema.GroupVersionResource) {

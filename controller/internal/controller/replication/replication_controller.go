@@ -9,7 +9,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -20,11 +22,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/ocmgo/ocm/access"
 	"github.com/ocmgo/ocm/config"
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
 	shared "github.com/ocmgo/ocm/controller/internal/controller"
 	"github.com/ocmgo/ocm/controller/internal/resolve"
 	"github.com/ocmgo/ocm/controller/internal/status"
+	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/httpclient"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
 	"github.com/ocmgo/ocm/transfer"
@@ -48,6 +53,9 @@ type Reconciler struct {
 	Concurrency int
 	// TransferConcurrency bounds parallel versions and blobs of one transfer.
 	TransferConcurrency int
+	// Timeouts bound the phases of every registry request (zero fields:
+	// the library's defaults).
+	Timeouts httpclient.Timeouts
 }
 
 // +kubebuilder:rbac:groups=delivery.ocm.software,resources=replications,verbs=get;list;watch;update;patch
@@ -60,7 +68,8 @@ type Reconciler struct {
 // Reconcile replicates one Replication's component version.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	return status.Lifecycle[*v1alpha1.Replication]{
-		Client: r.Client, Recorder: r.Recorder, Finalizers: []string{v1alpha1.ReplicationFinalizer}, Finalize: r.finalize,
+		Client: r.Client, Recorder: r.Recorder, Kind: v1alpha1.KindReplication, Timeout: TransferTimeout,
+		Finalizers: []string{v1alpha1.ReplicationFinalizer}, Finalize: r.finalize,
 		Suspended: func(o *v1alpha1.Replication) bool { return o.Spec.Suspend },
 	}.Run(ctx, req, &v1alpha1.Replication{}, r.reconcile)
 }
@@ -98,6 +107,12 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Replication) (
 		return status.Fail(obj, err, v1alpha1.GetConfigurationFailedReason, interval)
 	}
 
+	topts, err := transferOptions(cfg, r.Timeouts)
+	if err != nil {
+		status.MarkStalled(obj, v1alpha1.GetConfigurationFailedReason, err)
+		return ctrl.Result{RequeueAfter: interval}, nil
+	}
+
 	srcSpec, err := repository.ParseSpec(info.RepositorySpec.Raw)
 	if err != nil {
 		status.MarkStalled(obj, v1alpha1.InvalidRepositorySpecReason, err)
@@ -114,9 +129,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Replication) (
 	}
 
 	started := metav1.Now()
-	tctx, cancel := context.WithTimeout(ctx, TransferTimeout)
-	defer cancel()
-	res, err := r.transfer(tctx, obj, srcSpec, dstSpec, cfg, info)
+	res, err := r.transfer(ctx, srcSpec, dstSpec, cfg, topts, info)
 	if err != nil {
 		obj.Status.LastFailedTransferEvents = append(obj.Status.LastFailedTransferEvents, v1alpha1.TransferEvent{
 			Component: info.Component, Version: info.Version, StartTime: started, EndTime: metav1.Now(), Error: err.Error(),
@@ -131,7 +144,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Replication) (
 			status.MarkStalled(obj, v1alpha1.ReplicationFailedReason, err)
 			return ctrl.Result{RequeueAfter: interval}, nil
 		}
-		status.MarkRetrying(obj, v1alpha1.ReplicationFailedReason, err)
+		status.MarkRetrying(obj, status.RetryReason(err, v1alpha1.ReplicationFailedReason), err)
 		return ctrl.Result{}, err
 	}
 	obj.Status.LastTransferredVersion = info.Version
@@ -146,8 +159,8 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Replication) (
 var errDigestMismatch = errors.New("replicated component version differs from the verified one")
 
 // transfer copies the version and checks what the target now holds.
-func (r *Reconciler) transfer(ctx context.Context, obj *v1alpha1.Replication, srcSpec, dstSpec reference.Repository, cfg *config.Config, info v1alpha1.ComponentInfo) (transfer.Result, error) {
-	repoOpts := repository.Options{Config: cfg}
+func (r *Reconciler) transfer(ctx context.Context, srcSpec, dstSpec reference.Repository, cfg *config.Config, opts transfer.Options, info v1alpha1.ComponentInfo) (transfer.Result, error) {
+	repoOpts := shared.RepoOptions(cfg, r.Timeouts)
 	src, err := repository.OpenStore(ctx, srcSpec, repoOpts)
 	if err != nil {
 		return transfer.Result{}, fmt.Errorf("source: %w", err)
@@ -159,10 +172,7 @@ func (r *Reconciler) transfer(ctx context.Context, obj *v1alpha1.Replication, sr
 		return transfer.Result{}, fmt.Errorf("target: %w", err)
 	}
 	defer dst.Abort()
-	opts := transfer.Options{Concurrency: r.TransferConcurrency, SourceName: src.String()}
-	if in := obj.Spec.TransferConfig.Inlined; in != nil {
-		opts.Recursive = in.Recursive
-	}
+	opts.Concurrency, opts.SourceName = r.TransferConcurrency, src.String()
 	results, err := transfer.ComponentVersions(ctx, src, dst, []transfer.Ref{{Component: info.Component, Version: info.Version}}, opts)
 	if err != nil {
 		return transfer.Result{}, fmt.Errorf("transferring %s:%s to %s: %w", info.Component, info.Version, dstSpec, err)
@@ -176,25 +186,66 @@ func (r *Reconciler) transfer(ctx context.Context, obj *v1alpha1.Replication, sr
 		total.Skipped += res.Skipped
 		total.BytesCopied += res.BytesCopied
 	}
-	if err := verifyTarget(ctx, dstSpec, cfg, info); err != nil {
+	if err := verifyTarget(ctx, srcSpec, dstSpec, shared.RepoOptions(cfg, r.Timeouts), info, opts.Recursive); err != nil {
 		return total, err
 	}
 	return total, nil
 }
 
+// transferOptions reads the transfer.config.ocm.software entries of the
+// Replication's configuration, as the reference does: recursive -1 copies
+// every referenced version, copyMode allResources also external content
+// (reached with the same credentials and timeouts), uploadType ociArtifact
+// stores copied OCI artifacts in their own repositories.
+func transferOptions(cfg *config.Config, timeouts httpclient.Timeouts) (transfer.Options, error) {
+	var opts transfer.Options
+	ts, err := cfg.Transfer()
+	if err != nil {
+		return opts, fmt.Errorf("transfer configuration: %w", err)
+	}
+	if ts == nil {
+		return opts, nil
+	}
+	opts.Recursive = ts.Recursive == config.RecursiveAll
+	if ts.CopyMode == config.CopyModeAllResources {
+		opts.CopyResources = true
+		opts.External = access.New(shared.AccessOptions(cfg, timeouts))
+	}
+	if ts.UploadType == config.UploadAsOCIArtifact {
+		opts.UploadAs = transfer.UploadOCIArtifact
+	}
+	return opts, nil
+}
+
 // verifyTarget recomputes the component digest in the target: the copy must
-// be the version the Component verified, even if the source changed meanwhile.
-func verifyTarget(ctx context.Context, spec reference.Repository, cfg *config.Config, info v1alpha1.ComponentInfo) error {
-	repo, err := repository.OpenWithOptions(ctx, spec, repository.Options{Config: cfg})
+// be the version the Component verified, even if the source changed
+// meanwhile. A recursive copy is checked as a graph (every reference digest
+// recomputed from the copied versions). Otherwise the referenced versions
+// need not be in the target: the descriptor is checked with the reference
+// digests it records, and those it does not record are taken from the
+// source's graph (they are what the Component's digest covers).
+func verifyTarget(ctx context.Context, srcSpec, spec reference.Repository, opts repository.Options, info v1alpha1.ComponentInfo, recursive bool) error {
+	repo, err := repository.OpenWithOptions(ctx, spec, opts)
 	if err != nil {
 		return fmt.Errorf("reading back target: %w", err)
 	}
 	defer repo.Close()
-	g, err := resolve.CheckGraph(ctx, repo, info.Component, info.Version)
-	if err != nil {
-		return fmt.Errorf("reading back target: %w", err)
+	var cd *descriptor.Descriptor
+	if recursive {
+		g, err := resolve.CheckGraph(ctx, repo, info.Component, info.Version)
+		if err != nil {
+			return fmt.Errorf("reading back target: %w", err)
+		}
+		cd = g.Root.Digested
+	} else {
+		if cd, err = repo.GetComponentVersion(ctx, info.Component, info.Version); err != nil {
+			return fmt.Errorf("reading back target: %w", err)
+		}
+		if cd, err = withSourceReferenceDigests(ctx, srcSpec, opts, cd); err != nil {
+			return err
+		}
 	}
-	got, err := resolve.DigestOf(g.Root.Digested, info.Digest.NormalisationAlgorithm, info.Digest.HashAlgorithm)
+	got, err := resolve.DigestOf(cd, info.Digest.NormalisationAlgorithm, info.Digest.HashAlgorithm)
 	if err != nil {
 		return fmt.Errorf("reading back target: %w", err)
 	}
@@ -202,6 +253,41 @@ func verifyTarget(ctx context.Context, spec reference.Repository, cfg *config.Co
 		return fmt.Errorf("%w: target has %s, the Component verified %s", errDigestMismatch, got.Value, info.Digest.Value)
 	}
 	return nil
+}
+
+// withSourceReferenceDigests returns cd with the reference digests it does
+// not record filled in from the source's checked graph.
+func withSourceReferenceDigests(ctx context.Context, srcSpec reference.Repository, opts repository.Options, cd *descriptor.Descriptor) (*descriptor.Descriptor, error) {
+	missing := false
+	for _, r := range cd.Component.References {
+		missing = missing || r.Digest == nil
+	}
+	if !missing {
+		return cd, nil
+	}
+	src, err := repository.OpenWithOptions(ctx, srcSpec, opts)
+	if err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
+	defer src.Close()
+	g, err := resolve.CheckGraph(ctx, src, cd.Component.Name, cd.Component.Version)
+	if err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
+	out := *cd
+	out.Component.References = slices.Clone(cd.Component.References)
+	for i := range out.Component.References {
+		r := &out.Component.References[i]
+		if r.Digest != nil {
+			continue
+		}
+		for _, f := range g.Root.Digested.Component.References {
+			if f.Name == r.Name && f.Version == r.Version && f.ComponentName == r.ComponentName && maps.Equal(f.ExtraIdentity, r.ExtraIdentity) {
+				r.Digest = f.Digest
+			}
+		}
+	}
+	return &out, nil
 }
 
 // SetupWithManager registers the reconciler; a Component resolving a new

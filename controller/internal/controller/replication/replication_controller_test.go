@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -18,6 +20,7 @@ import (
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
 	"github.com/ocmgo/ocm/controller/internal/controller/testenv"
 	"github.com/ocmgo/ocm/controller/internal/resolve"
+	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
 	"github.com/ocmgo/ocm/repository/ctf"
@@ -239,4 +242,104 @@ func TestReplicationCTFToRegistry(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// transfer.config.ocm.software in the Replication's ocmConfig is honoured
+// as by the reference: recursive -1 copies the referenced version too,
+// copyMode allResources copies an image from another registry into the
+// target. Without it, only the version's own content is copied; an invalid
+// entry stalls the Replication naming the field.
+func TestReplicationTransferConfig(t *testing.T) {
+	ctx := context.Background()
+	c := testenv.Current.Client
+	ns := testenv.Namespace(t)
+	src, external, plainDst, deepDst := testenv.StartRegistry(t), testenv.StartRegistry(t), testenv.StartRegistry(t), testenv.StartRegistry(t)
+	const comp, dep = "acme.org/app", "acme.org/dep"
+	img := testenv.PushImage(t, external, "acme/image", "1.0", []byte("image layer"))
+	acc, err := descriptor.NewTyped(map[string]string{"type": "ociArtifact", "imageReference": external + "/acme/image:1.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.Push(t, src, cv(dep, "1.0.0", "dependency"))
+	testenv.Push(t, src, testenv.CV{Name: comp, Version: "1.0.0",
+		Resources: []testenv.Resource{{Name: "image", Version: "1.0", Type: "ociImage", Access: &acc,
+			Digest: &descriptor.DigestSpec{HashAlgorithm: "SHA-256", NormalisationAlgorithm: "ociArtifactDigest/v1", Value: img.Digest.Encoded()}}},
+		References: []testenv.Reference{{Name: "dep", Component: dep, Version: "1.0.0"}},
+	})
+	dg := componentResolved(t, ns, "comp", regSpec(src), comp, "1.0.0")
+	targetRepository(t, ns, "plain", regSpec(plainDst))
+	targetRepository(t, ns, "deep", regSpec(deepDst))
+	configMap := func(name, doc string) {
+		t.Helper()
+		if err := c.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: map[string]string{".ocmconfig": doc}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	configMap("transfer", `type: generic.config.ocm.software/v1
+configurations:
+  - type: transfer.config.ocm.software/v1alpha1
+    recursive: -1
+    copyMode: allResources
+`)
+	configMap("bad-transfer", "type: transfer.config.ocm.software/v1alpha1\ncopyMode: everything\n")
+	replication := func(name, target, config string) *v1alpha1.Replication {
+		t.Helper()
+		rep := &v1alpha1.Replication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: v1alpha1.ReplicationSpec{
+			ComponentRef: v1alpha1.LocalObjectReference{Name: "comp"}, TargetRepositoryRef: v1alpha1.LocalObjectReference{Name: target},
+		}}
+		if config != "" {
+			rep.Spec.OCMConfig = []v1alpha1.OCMConfiguration{{Kind: "ConfigMap", Name: config}}
+		}
+		if err := c.Create(ctx, rep); err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	plain, deep := replication("plain", "plain", ""), replication("deep", "deep", "transfer")
+	for _, rep := range []*v1alpha1.Replication{plain, deep} {
+		testenv.Eventually(t, 30*time.Second, func() error {
+			return testenv.WantCondition(ctx, rep, v1alpha1.ReadyCondition, metav1.ConditionTrue, v1alpha1.SucceededReason)
+		})
+		if rep.Status.LastTransferredDigest != dg.Value {
+			t.Fatalf("%s: status %+v", rep.Name, rep.Status)
+		}
+	}
+	imageAccess := func(host string) *descriptor.Typed {
+		t.Helper()
+		repo, err := repository.Open(ctx, regSpec(host))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer repo.Close()
+		cd, err := repo.GetComponentVersion(ctx, comp, "1.0.0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cd.Component.Resources[0].Access
+	}
+	// Without the configuration: the version alone, the image by reference.
+	if _, err := targetDigest(regSpec(plainDst), dep, "1.0.0"); err == nil {
+		t.Errorf("the referenced version was copied without recursive")
+	}
+	if acc := imageAccess(plainDst); !acc.IsOCIArtifact() {
+		t.Errorf("image access in the plain target: %s", acc.Type)
+	}
+	// With it: the referenced version, and the image as a local blob.
+	if _, err := targetDigest(regSpec(deepDst), dep, "1.0.0"); err != nil {
+		t.Errorf("referenced version not copied with recursive -1: %v", err)
+	}
+	if acc := imageAccess(deepDst); !acc.IsLocalBlob() {
+		t.Errorf("image access in the target with copyMode allResources: %s", acc.Type)
+	}
+
+	bad := replication("bad", "deep", "bad-transfer")
+	testenv.Eventually(t, 30*time.Second, func() error {
+		return testenv.WantCondition(ctx, bad, v1alpha1.StalledCondition, metav1.ConditionTrue, v1alpha1.GetConfigurationFailedReason)
+	})
+	ready, _ := testenv.Condition(ctx, bad, v1alpha1.ReadyCondition)
+	for _, want := range []string{"ConfigMap " + ns + "/bad-transfer", `invalid copyMode "everything"`} {
+		if !strings.Contains(ready.Message, want) {
+			t.Errorf("message %q lacks %q", ready.Message, want)
+		}
+	}
 }

@@ -16,12 +16,21 @@ import (
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
 	shared "github.com/ocmgo/ocm/controller/internal/controller"
 	"github.com/ocmgo/ocm/controller/internal/status"
+	"github.com/ocmgo/ocm/httpclient"
 	"github.com/ocmgo/ocm/repository"
 )
 
-// CheckTimeout bounds one reachability check, so that a registry that
-// accepts connections but never answers cannot hold a worker.
+// CheckTimeout bounds one reachability check as a whole (unless
+// spec.timeout is set), besides the per-phase HTTP timeouts (Timeouts), so
+// that nothing can hold a worker.
 const CheckTimeout = 30 * time.Second
+
+// checkTimeout is CheckTimeout, or longer when the configured phases of
+// one request add up to more: the phase that fires names itself.
+func checkTimeout(t httpclient.Timeouts) time.Duration {
+	t = t.WithDefaults()
+	return max(CheckTimeout, t.Dial+t.TLSHandshake+t.ResponseHeader+time.Second)
+}
 
 // Reconciler reconciles Repositories.
 type Reconciler struct {
@@ -32,6 +41,9 @@ type Reconciler struct {
 	Recorder  status.Recorder
 	// Concurrency is the number of Repositories reconciled in parallel.
 	Concurrency int
+	// Timeouts bound the phases of every registry request (zero fields:
+	// the library's defaults).
+	Timeouts httpclient.Timeouts
 }
 
 // +kubebuilder:rbac:groups=delivery.ocm.software,resources=repositories,verbs=get;list;watch;update;patch
@@ -44,7 +56,8 @@ type Reconciler struct {
 // Reconcile checks one Repository.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	return status.Lifecycle[*v1alpha1.Repository]{
-		Client: r.Client, Recorder: r.Recorder, Finalizers: []string{v1alpha1.RepositoryFinalizer}, Finalize: r.finalize,
+		Client: r.Client, Recorder: r.Recorder, Kind: v1alpha1.KindRepository, Timeout: checkTimeout(r.Timeouts),
+		Finalizers: []string{v1alpha1.RepositoryFinalizer}, Finalize: r.finalize,
 		Suspended: func(o *v1alpha1.Repository) bool { return o.Spec.Suspend },
 	}.Run(ctx, req, &v1alpha1.Repository{}, r.reconcile)
 }
@@ -62,12 +75,11 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Repository) (r
 		return status.Fail(obj, err, v1alpha1.GetConfigurationFailedReason, interval)
 	}
 
-	checkCtx, cancel := context.WithTimeout(ctx, CheckTimeout)
-	defer cancel()
-	if err := repository.Ping(checkCtx, spec, repository.Options{Config: cfg}); err != nil {
+	if err := repository.Ping(ctx, spec, shared.RepoOptions(cfg, r.Timeouts)); err != nil {
+		reason := status.RetryReason(err, v1alpha1.RepositoryUnreachableReason)
 		err = fmt.Errorf("%s is not reachable: %w", spec, err)
-		status.MarkRetrying(obj, v1alpha1.RepositoryUnreachableReason, err)
-		log.FromContext(ctx).V(1).Info("repository unreachable", "repository", spec.String(), "error", err.Error())
+		status.MarkRetrying(obj, reason, err)
+		log.FromContext(ctx).Info("repository unreachable", "repository", spec.String(), "reason", reason, "error", err.Error())
 		return ctrl.Result{}, err
 	}
 	status.MarkReady(obj, v1alpha1.SucceededReason, "%s is reachable", spec)

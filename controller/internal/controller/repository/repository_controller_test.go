@@ -3,6 +3,7 @@ package repository
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -102,6 +103,199 @@ func TestUnreachableRegistryBacksOff(t *testing.T) {
 	t.Logf("%d connection attempts in 6s (%d before)", n, before)
 	if n > 12 || n < 1 {
 		t.Fatalf("%d connection attempts in 6s; want a few (backoff), not none and not a hot loop", n)
+	}
+}
+
+// A registry that accepts connections and never answers fails the check
+// within the configured response-header timeout (reason Timeout, naming
+// host and phase), is retried with backoff, and does not hold the only
+// worker: another Repository is reconciled meanwhile.
+func TestSilentRegistryTimesOut(t *testing.T) {
+	ctx := context.Background()
+	c := testenv.Current.Client
+	ns := testenv.Namespace(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done); ln.Close() })
+	var attempts atomic.Int64
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			attempts.Add(1)
+			go func() { // read the request, never answer
+				defer conn.Close()
+				go func() { _, _ = io.Copy(io.Discard, conn) }()
+				<-done
+			}()
+		}
+	}()
+	silent := newRepository(ns, "silent", ociSpec(ln.Addr().String()), time.Hour)
+	start := time.Now()
+	if err := c.Create(ctx, silent); err != nil {
+		t.Fatal(err)
+	}
+	limit := testTimeouts.ResponseHeader + 5*time.Second // plus scheduling slack
+	testenv.Eventually(t, limit, func() error {
+		if err := testenv.WantCondition(ctx, silent, v1alpha1.ReadyCondition, metav1.ConditionFalse, v1alpha1.TimeoutReason); err != nil {
+			return err
+		}
+		return testenv.WantCondition(ctx, silent, v1alpha1.ReconcilingCondition, metav1.ConditionTrue, v1alpha1.ProgressingWithRetryReason)
+	})
+	elapsed := time.Since(start)
+	ready, _ := testenv.Condition(ctx, silent, v1alpha1.ReadyCondition)
+	t.Logf("Ready=False after %s: %s", elapsed.Round(time.Millisecond), ready.Message)
+	for _, want := range []string{ln.Addr().String(), "response header timeout after 2s"} {
+		if !strings.Contains(ready.Message, want) {
+			t.Errorf("message %q lacks %q", ready.Message, want)
+		}
+	}
+
+	// The single worker is free for other Repositories.
+	alive := newRepository(ns, "alive", ociSpec(testenv.StartRegistry(t)), time.Hour)
+	if err := c.Create(ctx, alive); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		return testenv.WantCondition(ctx, alive, v1alpha1.ReadyCondition, metav1.ConditionTrue, v1alpha1.SucceededReason)
+	})
+
+	// Retried with backoff: each attempt waits 2 s for the timeout, then
+	// 0.5 s, 1 s, 2 s... before the next, so 8 s see a few attempts.
+	before := attempts.Load()
+	time.Sleep(8 * time.Second)
+	n := attempts.Load() - before
+	t.Logf("%d attempts in 8s (%d before)", n, before)
+	if n < 1 || n > 5 {
+		t.Fatalf("%d attempts in 8s; want a few retries with backoff", n)
+	}
+	if err := testenv.WantCondition(ctx, silent, v1alpha1.ReadyCondition, metav1.ConditionFalse, v1alpha1.TimeoutReason); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// silentListener accepts connections and never answers, until the test ends.
+func silentListener(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done); ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { <-done; conn.Close() }()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// An http.config.ocm.software entry in the Repository's ocmConfig sets its
+// timeouts, over the manager's defaults.
+func TestHTTPConfigFromOCMConfig(t *testing.T) {
+	ctx := context.Background()
+	c := testenv.Current.Client
+	ns := testenv.Namespace(t)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "http"}, Data: map[string]string{
+		".ocmconfig": "type: generic.config.ocm.software/v1\nconfigurations:\n- type: http.config.ocm.software/v1alpha1\n  responseHeaderTimeout: 1s\n",
+	}}
+	if err := c.Create(ctx, cm); err != nil {
+		t.Fatal(err)
+	}
+	repo := newRepository(ns, "configured", ociSpec(silentListener(t)), time.Hour)
+	repo.Spec.OCMConfig = []v1alpha1.OCMConfiguration{{Kind: "ConfigMap", Name: "http"}}
+	if err := c.Create(ctx, repo); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		return testenv.WantCondition(ctx, repo, v1alpha1.ReadyCondition, metav1.ConditionFalse, v1alpha1.TimeoutReason)
+	})
+	ready, _ := testenv.Condition(ctx, repo, v1alpha1.ReadyCondition)
+	if !strings.Contains(ready.Message, "response header timeout after 1s") {
+		t.Errorf("message %q: want the configured 1s bound (manager default: %s)", ready.Message, testTimeouts.ResponseHeader)
+	}
+}
+
+// A Flux reconcile request (reconcile.fluxcd.io/requestedAt, as `flux
+// reconcile` sets it) is reported handled in status.lastHandledReconcileAt.
+func TestReconcileRequestHandled(t *testing.T) {
+	ctx := context.Background()
+	c := testenv.Current.Client
+	ns := testenv.Namespace(t)
+	repo := newRepository(ns, "requested", ociSpec(testenv.StartRegistry(t)), time.Hour)
+	if err := c.Create(ctx, repo); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 20*time.Second, func() error {
+		return testenv.WantCondition(ctx, repo, v1alpha1.ReadyCondition, metav1.ConditionTrue, v1alpha1.SucceededReason)
+	})
+	if repo.Status.LastHandledReconcileAt != "" {
+		t.Fatalf("lastHandledReconcileAt %q without a request", repo.Status.LastHandledReconcileAt)
+	}
+	for _, at := range []string{"2026-12-03T12:00:00Z", "2026-12-03T12:00:01Z"} {
+		repo.Annotations = map[string]string{v1alpha1.ReconcileRequestAnnotation: at}
+		if err := c.Update(ctx, repo); err != nil {
+			t.Fatal(err)
+		}
+		testenv.Eventually(t, 10*time.Second, func() error {
+			if err := c.Get(ctx, client.ObjectKeyFromObject(repo), repo); err != nil {
+				return err
+			}
+			if repo.Status.LastHandledReconcileAt != at {
+				return fmt.Errorf("lastHandledReconcileAt %q, want %q", repo.Status.LastHandledReconcileAt, at)
+			}
+			return nil
+		})
+	}
+}
+
+// spec.timeout bounds a reconciliation: shorter than the HTTP timeouts, it
+// is what fires at a silent registry (reason Timeout).
+func TestSpecTimeout(t *testing.T) {
+	ctx := context.Background()
+	c := testenv.Current.Client
+	ns := testenv.Namespace(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done); ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { <-done; conn.Close() }()
+		}
+	}()
+	repo := newRepository(ns, "bounded", ociSpec(ln.Addr().String()), time.Hour)
+	repo.Spec.Timeout = &metav1.Duration{Duration: 500 * time.Millisecond}
+	if err := c.Create(ctx, repo); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 5*time.Second, func() error {
+		return testenv.WantCondition(ctx, repo, v1alpha1.ReadyCondition, metav1.ConditionFalse, v1alpha1.TimeoutReason)
+	})
+	ready, _ := testenv.Condition(ctx, repo, v1alpha1.ReadyCondition)
+	if !strings.Contains(ready.Message, "context deadline exceeded") || strings.Contains(ready.Message, "response header timeout") {
+		t.Errorf("message %q: want the reconciliation's deadline, not an HTTP phase timeout", ready.Message)
+	}
+	bad := newRepository(ns, "bad-timeout", ociSpec(ln.Addr().String()), time.Hour)
+	bad.Spec.Timeout = &metav1.Duration{Duration: -time.Second}
+	if err := c.Create(ctx, bad); err == nil || !strings.Contains(err.Error(), "spec.timeout") {
+		t.Errorf("negative timeout accepted: %v", err)
 	}
 }
 

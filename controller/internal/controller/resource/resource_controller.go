@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -24,11 +25,12 @@ import (
 	shared "github.com/ocmgo/ocm/controller/internal/controller"
 	"github.com/ocmgo/ocm/controller/internal/resolve"
 	"github.com/ocmgo/ocm/controller/internal/status"
+	"github.com/ocmgo/ocm/httpclient"
 	"github.com/ocmgo/ocm/repository"
 )
 
 // ResolveTimeout bounds one reconciliation including the content check,
-// which streams the resource.
+// which streams the resource, unless spec.timeout is set.
 const ResolveTimeout = 10 * time.Minute
 
 // DefaultInterval applies when neither the Resource nor its Component names one.
@@ -42,6 +44,9 @@ type Reconciler struct {
 	Recorder  status.Recorder
 	// Concurrency is the number of Resources reconciled in parallel.
 	Concurrency int
+	// Timeouts bound the phases of every registry request (zero fields:
+	// the library's defaults).
+	Timeouts httpclient.Timeouts
 }
 
 // +kubebuilder:rbac:groups=delivery.ocm.software,resources=resources,verbs=get;list;watch;update;patch
@@ -54,7 +59,8 @@ type Reconciler struct {
 // Reconcile resolves one Resource.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	return status.Lifecycle[*v1alpha1.Resource]{
-		Client: r.Client, Recorder: r.Recorder, Finalizers: []string{v1alpha1.ResourceFinalizer}, Finalize: r.finalize,
+		Client: r.Client, Recorder: r.Recorder, Kind: v1alpha1.KindResource, Timeout: ResolveTimeout,
+		Finalizers: []string{v1alpha1.ResourceFinalizer}, Finalize: r.finalize,
 		Suspended: func(o *v1alpha1.Resource) bool { return o.Spec.Suspend },
 	}.Run(ctx, req, &v1alpha1.Resource{}, r.reconcile)
 }
@@ -74,7 +80,12 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Resource) (res
 		interval = orDefault(comp.Spec.Interval.Duration, DefaultInterval)
 	}
 	if !status.IsReady(comp) || comp.Status.Component.Version == "" {
-		status.MarkReconciling(obj, v1alpha1.ReferenceNotReadyReason, "waiting for Component %s to be ready", comp.Name)
+		// The Component's own message says why (e.g. a refused version).
+		why := ""
+		if c := status.Ready(comp); c != nil && c.Status == metav1.ConditionFalse && c.Message != "" {
+			why = ": " + c.Message
+		}
+		status.MarkReconciling(obj, v1alpha1.ReferenceNotReadyReason, "waiting for Component %s to be ready%s", comp.Name, why)
 		return ctrl.Result{RequeueAfter: interval}, nil
 	}
 
@@ -83,11 +94,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Resource) (res
 		return status.Fail(obj, err, v1alpha1.GetConfigurationFailedReason, interval)
 	}
 
-	// A context of its own: the deferred status write must not inherit
-	// this deadline's cancellation.
-	rctx, cancel := context.WithTimeout(ctx, ResolveTimeout)
-	defer cancel()
-	note, err := r.resolve(rctx, obj, comp, cfg)
+	note, err := r.resolve(ctx, obj, comp, cfg)
 	if errors.Is(err, errComponentDrift) {
 		err = status.Retry(v1alpha1.ComponentDriftResolutionInProgress, err)
 	}
@@ -117,7 +124,7 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Resource, comp *
 	if err != nil {
 		return "", status.Stall(v1alpha1.InvalidRepositorySpecReason, err)
 	}
-	lib, err := repository.OpenWithOptions(ctx, spec, repository.Options{Config: cfg})
+	lib, err := repository.OpenWithOptions(ctx, spec, shared.RepoOptions(cfg, r.Timeouts))
 	if err != nil {
 		return "", err
 	}
@@ -160,13 +167,13 @@ func (r *Reconciler) resolve(ctx context.Context, obj *v1alpha1.Resource, comp *
 		return "", status.Stall(v1alpha1.GetResourceFailedReason, err)
 	}
 	if obj.Spec.VerificationPolicy != v1alpha1.VerificationPolicyNever {
-		switch err := resolve.VerifyResourceContent(ctx, lib, cfg, cd, idx); {
+		switch err := resolve.VerifyResourceContent(ctx, lib, shared.RepoOptions(cfg, r.Timeouts), cd, idx); {
 		case errors.Is(err, resolve.ErrContentNotReadable):
 			// Like the reference, such content is not a failure: the
 			// recorded digest stands, and the Ready message says so.
 			note = fmt.Sprintf(", content not verified (%v; recorded digest trusted)", err)
 		case errors.Is(err, resolve.ErrIntegrity):
-			return "", status.Stall(v1alpha1.VerificationFailedReason, err)
+			return "", status.Stall(v1alpha1.VerificationFailedReason, fmt.Errorf("%s:%s refused: %w", cd.Component.Name, cd.Component.Version, err))
 		case err != nil:
 			return "", err
 		default:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,8 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/registry/remote"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ocmgo/ocm/controller/api/v1alpha1"
@@ -129,11 +132,34 @@ func TestByReference(t *testing.T) {
 	}})
 	f.component(t, "app", "1.x", time.Minute)
 
-	cfg := f.resource(t, "config", byName("config"), nil)
+	cfg := f.resource(t, "config", byName("config"), func(s *v1alpha1.ResourceSpec) {
+		s.AdditionalStatusFields = &apiextensionsv1.JSON{Raw: []byte(`{"oci":"resource.access.toOCI()","digestValue":"resource.digest.value"}`)}
+	})
 	waitReady(t, cfg)
 	r := cfg.Status.Resource
-	if r == nil || r.Name != "config" || r.Type != "plainText" || r.Version != "1.0.0" || !strings.HasPrefix(r.Digest, "SHA-256:") {
+	if r == nil || r.Name != "config" || r.Type != "plainText" || r.Version != "1.0.0" || r.Digest == nil ||
+		r.Digest.HashAlgorithm != "SHA-256" || r.Digest.NormalisationAlgorithm != "genericBlobDigest/v1" || len(r.Digest.Value) != 64 {
 		t.Fatalf("status.resource %+v", r)
+	}
+	// toOCI() of a local blob names it in the component's registry, where
+	// an OCI client pulls exactly the content.
+	var additional struct {
+		OCI         map[string]string `json:"oci"`
+		DigestValue string            `json:"digestValue"`
+	}
+	if err := json.Unmarshal(cfg.Status.Additional.Raw, &additional); err != nil {
+		t.Fatal(err)
+	}
+	if additional.DigestValue != r.Digest.Value {
+		t.Errorf("resource.digest.value %q, want %q", additional.DigestValue, r.Digest.Value)
+	}
+	blobDigest := "sha256:" + r.Digest.Value
+	wantOCI := map[string]string{"host": f.host, "registry": f.host, "repository": ocimap.RepositoryName(app), "tag": "", "digest": blobDigest, "reference": blobDigest}
+	if !maps.Equal(additional.OCI, wantOCI) {
+		t.Errorf("toOCI() of a local blob %v, want %v", additional.OCI, wantOCI)
+	}
+	if got := pullBlob(t, additional.OCI["registry"], additional.OCI["repository"], additional.OCI["digest"]); string(got) != "key: value\n" {
+		t.Errorf("pulled %q from the toOCI() coordinates", got)
 	}
 	var access map[string]any
 	if err := json.Unmarshal(r.Access.Raw, &access); err != nil || access["localReference"] == nil {
@@ -159,23 +185,49 @@ func TestByReference(t *testing.T) {
 	}
 	// An image stored with the component version is published by digest
 	// in the component's repository.
-	localImage := f.resource(t, "local-image", byName("local-image"), nil)
+	localImage := f.resource(t, "local-image", byName("local-image"), func(s *v1alpha1.ResourceSpec) {
+		s.AdditionalStatusFields = &apiextensionsv1.JSON{Raw: []byte(`{"ref":"toOCI(resource.access).registry + '/' + toOCI(resource.access).repository + '@' + toOCI(resource.access).digest"}`)}
+	})
 	waitReady(t, localImage)
 	wantLocal := v1alpha1.OCIArtifactInfo{Registry: f.host, Repository: ocimap.RepositoryName(app), Digest: local.Digest.String(),
 		Reference: f.host + "/" + ocimap.RepositoryName(app) + "@" + local.Digest.String()}
 	if o := localImage.Status.OCIArtifact; o == nil || *o != wantLocal {
 		t.Fatalf("ociArtifact %+v, want %+v", o, wantLocal)
 	}
+	if want := `{"ref":"` + wantLocal.Reference + `"}`; localImage.Status.Additional == nil || string(localImage.Status.Additional.Raw) != want {
+		t.Errorf("status.additional %v, want %s", localImage.Status.Additional, want)
+	}
 
 	badCEL := f.resource(t, "bad-cel", byName("config"), func(s *v1alpha1.ResourceSpec) {
-		s.AdditionalStatusFields = &apiextensionsv1.JSON{Raw: []byte(`{"x":"resource.access.toOCI().registry"}`)}
+		s.AdditionalStatusFields = &apiextensionsv1.JSON{Raw: []byte(`{"x":"resource.labels.toOCI().registry"}`)}
 	})
-	waitStalled(t, badCEL, v1alpha1.InvalidSpecReason, "additionalStatusFields.x", "not an OCI artifact access")
+	waitStalled(t, badCEL, v1alpha1.InvalidSpecReason, "additionalStatusFields.x", "toOCI")
 	o := image.Status.OCIArtifact
 	want := v1alpha1.OCIArtifactInfo{Registry: f.host, Repository: "acme/podinfo", Tag: "6.0.0", Reference: f.host + "/acme/podinfo:6.0.0"}
 	if o == nil || *o != want {
 		t.Fatalf("ociArtifact %+v, want %+v", o, want)
 	}
+}
+
+// pullBlob fetches a blob by digest with oras, as a user of the published
+// coordinates would.
+func pullBlob(t *testing.T, registry, repository, dg string) []byte {
+	t.Helper()
+	repo, err := remote.NewRepository(registry + "/" + repository)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo.PlainHTTP = true
+	ctx := context.Background()
+	desc, err := repo.Blobs().Resolve(ctx, dg)
+	if err != nil {
+		t.Fatalf("resolving %s/%s@%s: %v", registry, repository, dg, err)
+	}
+	data, err := content.FetchAll(ctx, repo.Blobs(), desc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 // Follows component references: the resource of a referenced version is
@@ -343,14 +395,14 @@ func TestComponentDrift(t *testing.T) {
 	f.component(t, "app", ">=1", time.Hour)
 	res := f.resource(t, "config", byName("config"), func(s *v1alpha1.ResourceSpec) { s.Interval = metav1.Duration{Duration: time.Second} })
 	waitReady(t, res)
-	digestBefore := res.Status.Resource.Digest
+	digestBefore := *res.Status.Resource.Digest
 
 	push("replaced")
 	testenv.Eventually(t, 30*time.Second, func() error {
 		return testenv.WantCondition(ctx, res, v1alpha1.ReadyCondition, metav1.ConditionFalse, v1alpha1.ComponentDriftResolutionInProgress)
 	})
-	if res.Status.Resource.Digest != digestBefore {
-		t.Fatalf("drifted content published: %s", res.Status.Resource.Digest)
+	if *res.Status.Resource.Digest != digestBefore {
+		t.Fatalf("drifted content published: %+v", res.Status.Resource.Digest)
 	}
 
 	// The Component re-resolves (here on request instead of its interval).
@@ -366,7 +418,7 @@ func TestComponentDrift(t *testing.T) {
 		if err := testenv.WantCondition(ctx, res, v1alpha1.ReadyCondition, metav1.ConditionTrue, ""); err != nil {
 			return err
 		}
-		if res.Status.Resource.Digest == digestBefore {
+		if *res.Status.Resource.Digest == digestBefore {
 			return fmt.Errorf("digest not updated")
 		}
 		return nil

@@ -33,6 +33,10 @@ type Resource struct {
 	// Data is stored as a local blob with MediaType (default text/plain).
 	Data      []byte
 	MediaType string
+	// Tampered, when set with Data, is what the registry holds instead:
+	// the descriptor records Data's digest (a blob replaced after the
+	// version was built).
+	Tampered []byte
 	// Artifact, when set instead of Data, is an OCI manifest already pushed
 	// to the component's repository (see PushImage), stored as a local blob.
 	Artifact *ocispec.Descriptor
@@ -107,7 +111,11 @@ func Push(t testing.TB, host string, cv CV) {
 				desc, mt = *r.Artifact, r.Artifact.MediaType
 			} else {
 				var err error
-				if desc, err = reg.PushBlob(ctx, repoName, mt, bytes.NewReader(r.Data)); err != nil {
+				stored := r.Data
+				if r.Tampered != nil {
+					stored = r.Tampered
+				}
+				if desc, err = reg.PushBlob(ctx, repoName, mt, bytes.NewReader(stored)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -117,6 +125,9 @@ func Push(t testing.TB, host string, cv CV) {
 			}
 			res.Access = &acc
 			res.Digest = &descriptor.DigestSpec{HashAlgorithm: "SHA-256", NormalisationAlgorithm: "genericBlobDigest/v1", Value: desc.Digest.Encoded()}
+			if r.Tampered != nil {
+				res.Digest.Value = digest.FromBytes(r.Data).Encoded()
+			}
 			id := map[string]string{"name": r.Name, "version": r.Version}
 			for k, v := range r.ExtraIdentity {
 				id[k] = v

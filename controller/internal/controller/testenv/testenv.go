@@ -7,9 +7,11 @@ package testenv
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -91,6 +93,25 @@ func Fuzzing() bool {
 }
 
 func Main(m *testing.M, setup func(ctrl.Manager) error) int {
+	return MainWith(m, Options{}, setup)
+}
+
+// Options adjust the manager Main starts.
+type Options struct {
+	// MetricsAddr serves the manager's /metrics there (host:port); empty
+	// disables it.
+	MetricsAddr string
+	// Log, if set, receives the reconcilers' logs as JSON lines (info and
+	// above), for tests of what is logged.
+	Log io.Writer
+	// ManagerConfig, if set, prepares the cluster with the admin config
+	// and returns the config the manager runs with (e.g. impersonating the
+	// chart's ServiceAccount under the chart's RBAC).
+	ManagerConfig func(admin *rest.Config) (*rest.Config, error)
+}
+
+// MainWith is Main with options.
+func MainWith(m *testing.M, o Options, setup func(ctrl.Manager) error) int {
 	flag.Parse()
 	if testing.Short() {
 		fmt.Println("envtest suites skipped with -short")
@@ -101,24 +122,18 @@ func Main(m *testing.M, setup func(ctrl.Manager) error) int {
 		// process would otherwise start (and keep) etcd and an apiserver.
 		return m.Run()
 	}
-	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.Level(zapLevel())))
-	dir, err := assets()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "envtest assets:", err)
-		return 1
-	}
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(moduleDir(), "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-		BinaryAssetsDirectory: dir,
+	if o.Log != nil {
+		ctrl.SetLogger(zap.New(zap.WriteTo(o.Log), zap.JSONEncoder(), zap.Level(zapcore.InfoLevel)))
+	} else {
+		ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.Level(zapLevel())))
 	}
 	start := time.Now()
-	cfg, err := env.Start()
+	cfg, stop, err := StartAPIServer()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting envtest:", err)
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer func() { _ = env.Stop() }()
+	defer stop()
 	fmt.Printf("envtest started in %s\n", time.Since(start).Round(time.Millisecond))
 
 	scheme := k8sruntime.NewScheme()
@@ -129,9 +144,16 @@ func Main(m *testing.M, setup func(ctrl.Manager) error) int {
 		fmt.Fprintln(os.Stderr, "client:", err)
 		return 1
 	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	mgrCfg := cfg
+	if o.ManagerConfig != nil {
+		if mgrCfg, err = o.ManagerConfig(cfg); err != nil {
+			fmt.Fprintln(os.Stderr, "manager config:", err)
+			return 1
+		}
+	}
+	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{
 		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
+		Metrics:                metricsserver.Options{BindAddress: cmp.Or(o.MetricsAddr, "0")},
 		HealthProbeBindAddress: "0",
 	})
 	if err != nil {
@@ -155,6 +177,25 @@ func Main(m *testing.M, setup func(ctrl.Manager) error) int {
 		}
 	}
 	return code
+}
+
+// StartAPIServer starts etcd and kube-apiserver with this module's CRDs
+// installed, for tests that run a manager of their own; stop ends them.
+func StartAPIServer() (*rest.Config, func(), error) {
+	dir, err := assets()
+	if err != nil {
+		return nil, nil, fmt.Errorf("envtest assets: %w", err)
+	}
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join(moduleDir(), "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		BinaryAssetsDirectory: dir,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, nil, fmt.Errorf("starting envtest: %w", err)
+	}
+	return cfg, func() { _ = env.Stop() }, nil
 }
 
 // zapLevel keeps the reconcilers' logs quiet unless OCM_TEST_VERBOSE is set.
