@@ -27,18 +27,6 @@ type attacher interface {
 	AttachReferrer(ctx context.Context, repository string, subject ocispec.Descriptor, artifactType, layerMediaType string, data []byte, annotations map[string]string) (ocispec.Descriptor, bool, error)
 }
 
-// unwrap returns the store that implements the optional interfaces
-// (repository.OpenStore wraps registries).
-func unwrap(store ocimap.Store) ocimap.Store {
-	for {
-		u, ok := store.(interface{ Unwrap() ocimap.Store })
-		if !ok {
-			return store
-		}
-		store = u.Unwrap()
-	}
-}
-
 // Stored is a record as found in a repository.
 type Stored struct {
 	// Manifest is the referrer manifest's descriptor.
@@ -168,7 +156,7 @@ func List(ctx context.Context, store ocimap.Store, component, ver string) ([]Sto
 func list(ctx context.Context, store ocimap.Store, repo string, subject ocispec.Descriptor) ([]Stored, error) {
 	var descs []ocispec.Descriptor
 	var err error
-	if rl, ok := unwrap(store).(ocimap.ReferrerLister); ok {
+	if rl, ok := ocimap.Unwrap(store).(ocimap.ReferrerLister); ok {
 		descs, err = rl.Referrers(ctx, repo, subject, ArtifactType)
 		if errors.Is(err, errdef.ErrNotFound) {
 			err = nil

@@ -49,6 +49,19 @@ type ReferrerLister interface {
 	Referrers(ctx context.Context, repository string, subject ocispec.Descriptor, artifactType string) ([]ocispec.Descriptor, error)
 }
 
+// Unwrap returns the store below wrappers (repository.OpenStore wraps
+// registries with a name and a closer) that implement Unwrap, so that
+// optional interfaces such as ReferrerLister are found.
+func Unwrap(store Store) Store {
+	for {
+		u, ok := store.(interface{ Unwrap() Store })
+		if !ok {
+			return store
+		}
+		store = u.Unwrap()
+	}
+}
+
 // EnsureComponentIndex stores the Component Index (and the empty blob it
 // references) in repository unless it is there; it is never rewritten.
 func EnsureComponentIndex(ctx context.Context, store WriteStore, repository string) error {
@@ -76,7 +89,7 @@ func EnsureComponentIndex(ctx context.Context, store WriteStore, repository stri
 // descriptors, when the store can list referrers. Registries that know
 // nothing of the index answer with an empty list.
 func (r *Repository) referredVersions(ctx context.Context, component string) (map[string]ocispec.Descriptor, error) {
-	rl, ok := r.store.(ReferrerLister)
+	rl, ok := Unwrap(r.store).(ReferrerLister)
 	if !ok {
 		return nil, nil
 	}
