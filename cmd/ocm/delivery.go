@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ocmgo/ocm/access"
 	"github.com/ocmgo/ocm/config"
 	"github.com/ocmgo/ocm/delivery"
 	"github.com/ocmgo/ocm/reference"
@@ -101,8 +102,8 @@ Exits non-zero when a record does not verify or the chain has a gap.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, g, args[0]) },
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.output, "output", "o", "table", "output format: table, json")
-	enumFlag(cmd, "output", "table", "json")
+	f.StringVarP(&o.output, "output", "o", "table", "output format: table, tree, json")
+	enumFlag(cmd, "output", "table", "tree", "json")
 	f.StringVar(&o.publicKey, "public-key", "", "PEM file with the public key that signed the records (default: from the configuration by signature name)")
 	return cmd
 }
@@ -135,6 +136,8 @@ func (o *getDeliveryOptions) run(cmd *cobra.Command, g *globalOptions, arg strin
 		if err := enc.Encode(chain); err != nil {
 			return err
 		}
+	} else if o.output == "tree" {
+		printTextTree(cmd.OutOrStdout(), chainTree(chain), "", "")
 	} else if err := printChain(cmd.OutOrStdout(), chain); err != nil {
 		return err
 	}
@@ -188,4 +191,62 @@ func printChain(w io.Writer, c *delivery.Chain) error {
 		gapAt(i)
 	}
 	return tw.Flush()
+}
+
+// chainTree is the chain as a tree: one branch per step (and per gap) in
+// order, its details below it.
+func chainTree(c *delivery.Chain) textNode {
+	root := textNode{label: fmt.Sprintf("%s:%s in %s", c.Component, c.Version, c.Location)}
+	gapAt := func(i int) {
+		for _, gp := range c.Gaps {
+			if gp.After == i {
+				root.kids = append(root.kids, textNode{label: "GAP: " + gp.Reason})
+			}
+		}
+	}
+	gapAt(-1)
+	for i, e := range c.Entries {
+		n := textNode{label: fmt.Sprintf("%d ? (record %s)", i+1, e.Manifest)}
+		if st := e.Statement; st != nil {
+			p := st.Predicate
+			n.label = fmt.Sprintf("%d %s %s", i+1, p.Action, p.Time)
+			kv := func(k, v string) {
+				if v != "" {
+					n.kids = append(n.kids, textNode{label: k + ": " + v})
+				}
+			}
+			kv("tool", strings.TrimSpace(p.Tool.Name+" "+p.Tool.Version))
+			kv("repository", p.Repository)
+			if a := p.Add; a != nil {
+				kv("constructor", a.Constructor)
+				for _, in := range a.Resources {
+					kv("resource "+in.Resource, strings.TrimSpace(strings.Join([]string{in.Input, in.Path, in.Access}, " ")))
+				}
+			}
+			if sg := p.Sign; sg != nil {
+				kv("signature", sg.Signature)
+				kv("digest", sg.Digest)
+			}
+			if t := p.Transfer; t != nil {
+				kv("from", t.Source)
+				kv("to", t.Target)
+				kv("copied", fmt.Sprintf("%d (%d bytes), skipped %d%s", t.Copied, t.BytesCopied, t.Skipped, map[bool]string{true: ", version already present"}[t.AlreadyPresent]))
+				for _, cv := range t.Converted {
+					kv("converted "+cv.Resource, access.Describe(cv.From)+" -> "+access.Describe(cv.To))
+				}
+			}
+			if v := p.Verify; v != nil {
+				kv("verdict", fmt.Sprintf("%s (signatures %s, content %v)", v.Verdict, strings.Join(v.Signatures, ","), v.Content))
+			}
+			kv("signed by", strings.TrimSpace(p.Signer.Signature+" "+p.Signer.KeyFingerprint))
+		}
+		if e.Verified() {
+			n.kids = append(n.kids, textNode{label: "verified"})
+		} else {
+			n.kids = append(n.kids, textNode{label: "NOT VERIFIED: " + strings.Join(e.Problems, "; ")})
+		}
+		root.kids = append(root.kids, n)
+		gapAt(i)
+	}
+	return root
 }

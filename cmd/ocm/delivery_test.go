@@ -123,6 +123,16 @@ func TestDeliveryRecordsAirGap(t *testing.T) {
 	if err != nil || strings.Count(out, " yes\n") != 6 || strings.Contains(out, "GAP") {
 		t.Fatalf("table: %v\n%s", err, out)
 	}
+	// The tree: one branch per step, in order, with its details.
+	out, err = dlRun(t, cfg, "get", "delivery", "http://"+regB+"/ocm//"+cv, "-o", "tree")
+	if err != nil || strings.Count(out, "verified\n") != 6 || !strings.HasPrefix(out, cv+" in "+regB+"/ocm\n") {
+		t.Fatalf("tree: %v\n%s", err, out)
+	}
+	for _, want := range []string{"├─ 1 add ", "│  ├─ resource name=tree: dir tree", "├─ 2 sign ", "│  ├─ signature: default", "├─ 4 transfer ", "│  ├─ from: " + regA + "/ocm", "└─ 6 verify ", "   ├─ verdict: "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("tree lacks %q:\n%s", want, out)
+		}
+	}
 	// The tgz holds the first four records (carried, then its own).
 	if c, _ := dlChain(t, cfg, "ctf::"+tgz+"//"+cv); strings.Join(dlActions(c), ",") != "add,sign,transfer,transfer" || !c.OK() {
 		t.Errorf("chain in the tgz: %v %v", dlActions(c), c.Gaps)
@@ -140,6 +150,9 @@ func TestDeliveryRecordsAirGap(t *testing.T) {
 	t.Logf("get delivery in C:\n%s", out)
 	if !strings.Contains(out, "GAP") || !strings.Contains(out, "arrived at "+regC+"/ocm from "+regB+"/ocm without a record") {
 		t.Fatalf("gap not shown:\n%s", out)
+	}
+	if out, _ = dlRun(t, cfg, "get", "delivery", "http://"+regC+"/ocm//"+cv, "-o", "tree"); !strings.Contains(out, "└─ GAP: arrived at "+regC+"/ocm from "+regB+"/ocm without a record") {
+		t.Fatalf("gap not in the tree:\n%s", out)
 	}
 	// A recorded step after the unrecorded hop: the gap lies between them.
 	if out, err := dlRun(t, cfg, "verify", "cv", "http://"+regC+"/ocm//"+cv, "--record"); err != nil {

@@ -242,18 +242,43 @@ func printTree(w io.Writer, n *repository.Node, indent, connector string) {
 		provider = "(cycle)"
 	}
 	fmt.Fprintf(w, "%s%s%s\t%s\t%s\n", indent, connector, d.Component.Name, d.Component.Version, provider)
+	indent = treeIndent(indent, connector)
+	for i, c := range n.Children {
+		printTree(w, c, indent, treeConnector(i, len(n.Children)))
+	}
+}
+
+// treeConnector draws child i of n in a tree.
+func treeConnector(i, n int) string {
+	if i == n-1 {
+		return "└─ "
+	}
+	return "├─ "
+}
+
+// treeIndent is the indentation of the children of a node drawn with
+// connector.
+func treeIndent(indent, connector string) string {
 	switch connector {
 	case "├─ ":
-		indent += "│  "
+		return indent + "│  "
 	case "└─ ":
-		indent += "   "
+		return indent + "   "
 	}
-	for i, c := range n.Children {
-		next := "├─ "
-		if i == len(n.Children)-1 {
-			next = "└─ "
-		}
-		printTree(w, c, indent, next)
+	return indent
+}
+
+// textNode is a node of a tree printed as text.
+type textNode struct {
+	label string
+	kids  []textNode
+}
+
+func printTextTree(w io.Writer, n textNode, indent, connector string) {
+	fmt.Fprintf(w, "%s%s%s\n", indent, connector, n.label)
+	indent = treeIndent(indent, connector)
+	for i, c := range n.kids {
+		printTextTree(w, c, indent, treeConnector(i, len(n.kids)))
 	}
 }
 
