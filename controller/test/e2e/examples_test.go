@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -338,6 +339,15 @@ func TestApplySetPruning(t *testing.T) {
 	}
 	t.Logf("2.0.0 applied and 1.0.0's leftovers pruned %s after moving the Component", time.Since(start).Round(time.Millisecond))
 	e.wantApplied(deployer[0], e.ns, all[:2]...)
+	// The manager's log says what it did, with counts.
+	if err := poll(10*time.Second, func() error {
+		if !manager.logContains(`"msg":"applied"`, `"name":"`+deployer[0].GetName()+`"`, `"version":"2.0.0"`, `"applied":2`, `"pruned":2`) {
+			return errors.New("no log line says 2.0.0 applied 2 objects and pruned 2")
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
+	}
 }
 
 // helm-simple: the component's kro graph is delivered as data; the
@@ -454,8 +464,8 @@ configurations:
 		t.Errorf("RGD schema kind %q", kind)
 	}
 	comp := find(objs, "Component", "sovereign-product-component")
-	if msg := conditionMessage(comp, "Ready"); !strings.Contains(msg, "verif") && !strings.Contains(msg, "signature") {
-		t.Logf("Component Ready message does not mention its verification: %q", msg)
+	if msg := conditionMessage(comp, "Ready"); !strings.Contains(msg, "signature(s) default and content verified") {
+		t.Errorf("Component Ready message does not say the signature was verified: %q", msg)
 	}
 
 	inst := e.apply("instance.yaml")

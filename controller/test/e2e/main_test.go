@@ -149,10 +149,22 @@ func run(m *testing.M) int {
 	fmt.Printf("e2e: chart installed and manager leading in %s\n", time.Since(start).Round(time.Millisecond))
 
 	code := m.Run()
+	start = time.Now()
 	if err := manager.stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "manager:", err)
 		code = 1
 	}
+	// The chart's manager gives its lease up on SIGTERM, so that a new
+	// Pod leads at once.
+	lease := &coordinationv1.Lease{}
+	if err := admin.Get(ctx, client.ObjectKey{Namespace: releaseNS, Name: leaseName}, lease); err != nil {
+		fmt.Fprintln(os.Stderr, "lease:", err)
+		code = 1
+	} else if h := lease.Spec.HolderIdentity; h != nil && *h != "" {
+		fmt.Fprintf(os.Stderr, "lease still held by %s after the manager stopped\n", *h)
+		code = 1
+	}
+	fmt.Printf("e2e: manager stopped (SIGTERM, exit 0, lease released) in %s\n", time.Since(start).Round(time.Millisecond))
 	if code != 0 {
 		fmt.Fprintf(os.Stderr, "--- manager log (last 200 lines)\n%s", manager.tail(200))
 	}
