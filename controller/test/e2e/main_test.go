@@ -141,7 +141,15 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "kubeconfig:", err)
 		return 1
 	}
-	manager, err = startManager(ctx, managerBin, kubeconfig, args, env, dir)
+	// A free port found by listening may be taken before the manager
+	// binds it; a manager that exits at start is tried again.
+	for attempt := 1; ; attempt++ {
+		manager, err = startManager(ctx, managerBin, kubeconfig, args, env, dir)
+		if err == nil || attempt == 3 || !errors.Is(err, errExited) {
+			break
+		}
+		fmt.Fprintf(os.Stderr, "e2e: manager attempt %d: %v\n", attempt, err)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "manager:", err)
 		return 1
@@ -380,9 +388,10 @@ func startManager(ctx context.Context, bin, kubeconfig string, chartArgs []strin
 	go func() { p.done <- cmd.Wait() }()
 	fmt.Printf("e2e: manager %s\n", strings.Join(args, " "))
 
+	var exited error
 	err = poll(60*time.Second, func() error {
-		if err := p.alive(); err != nil {
-			return err
+		if exited = p.alive(); exited != nil {
+			return nil // stop polling: it will not come up
 		}
 		resp, err := http.Get("http://" + health + "/readyz")
 		if err != nil {
@@ -401,6 +410,9 @@ func startManager(ctx context.Context, bin, kubeconfig string, chartArgs []strin
 		}
 		return nil
 	})
+	if err == nil {
+		err = exited
+	}
 	if err != nil {
 		_ = p.stop()
 		return nil, fmt.Errorf("%w\n%s", err, p.tail(50))
@@ -408,15 +420,17 @@ func startManager(ctx context.Context, bin, kubeconfig string, chartArgs []strin
 	return p, nil
 }
 
+var errExited = errors.New("manager exited")
+
 // alive returns an error once the process has exited.
 func (p *managerProcess) alive() error {
 	if p.exited {
-		return fmt.Errorf("manager exited: %v", p.exitErr)
+		return fmt.Errorf("%w: %v", errExited, p.exitErr)
 	}
 	select {
 	case err := <-p.done:
 		p.exited, p.exitErr = true, err
-		return fmt.Errorf("manager exited: %v", err)
+		return fmt.Errorf("%w: %v", errExited, err)
 	default:
 		return nil
 	}
