@@ -249,7 +249,7 @@ func installChart(ctx context.Context, dir string) ([]string, []corev1.EnvVar, e
 	}
 	var args []string
 	var env []corev1.EnvVar
-	rbac := 0
+	created := map[string]bool{}
 	for _, m := range manifests {
 		objs, err := decodeAll([]byte(m.Content))
 		if err != nil {
@@ -261,7 +261,7 @@ func installChart(ctx context.Context, dir string) ([]string, []corev1.EnvVar, e
 				if err := admin.Create(ctx, u); err != nil {
 					return nil, nil, fmt.Errorf("%s %s: %w", u.GetKind(), u.GetName(), err)
 				}
-				rbac++
+				created[u.GetKind()+"/"+u.GetName()] = true
 			case "Deployment":
 				var d struct {
 					Spec struct {
@@ -279,10 +279,13 @@ func installChart(ctx context.Context, dir string) ([]string, []corev1.EnvVar, e
 			}
 		}
 	}
-	// Manager role and binding, leader election role and binding, deployer
-	// role and binding, and the ServiceAccount.
-	if rbac != 7 || args == nil {
-		return nil, nil, fmt.Errorf("chart rendered %d RBAC objects and args %v", rbac, args)
+	for _, want := range []string{"ServiceAccount/" + managerSA, "ClusterRoleBinding/" + managerSA + "-manager", "RoleBinding/" + managerSA + "-leader-election", "ClusterRoleBinding/" + managerSA + "-deployer"} {
+		if !created[want] {
+			return nil, nil, fmt.Errorf("the chart rendered no %s (rendered %v)", want, created)
+		}
+	}
+	if args == nil {
+		return nil, nil, errors.New("the chart rendered no manager Deployment")
 	}
 	return args, env, nil
 }
