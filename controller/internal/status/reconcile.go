@@ -56,8 +56,9 @@ var finalizersChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bo
 // object as read); an unchanged status sends an empty patch, which the API
 // server ignores without a new resource version.
 func PatchStatus(ctx context.Context, c client.Client, obj, base client.Object) error {
-	if err := c.Status().Patch(ctx, obj, client.MergeFrom(base)); err != nil {
-		return fmt.Errorf("writing status: %w", client.IgnoreNotFound(err))
+	// A deleted object has no status to write: not an error.
+	if err := client.IgnoreNotFound(c.Status().Patch(ctx, obj, client.MergeFrom(base))); err != nil {
+		return fmt.Errorf("writing status: %w", err)
 	}
 	return nil
 }
@@ -83,8 +84,8 @@ func RemoveFinalizer(ctx context.Context, c client.Client, obj client.Object, fi
 	}
 	base := obj.DeepCopyObject().(client.Object)
 	controllerutil.RemoveFinalizer(obj, finalizer)
-	if err := c.Patch(ctx, obj, client.MergeFrom(base)); err != nil {
-		return fmt.Errorf("removing finalizer %s: %w", finalizer, client.IgnoreNotFound(err))
+	if err := client.IgnoreNotFound(c.Patch(ctx, obj, client.MergeFrom(base))); err != nil {
+		return fmt.Errorf("removing finalizer %s: %w", finalizer, err)
 	}
 	return nil
 }

@@ -554,8 +554,8 @@ func (r *Reconciler) finalize(ctx context.Context, obj *v1alpha1.Deployer) (ctrl
 	base := obj.DeepCopy()
 	controllerutil.RemoveFinalizer(obj, v1alpha1.DeployerApplySetPruneFinalizer)
 	controllerutil.RemoveFinalizer(obj, v1alpha1.DeployerWatchFinalizer)
-	if err := r.Patch(ctx, obj, client.MergeFrom(base)); err != nil {
-		return ctrl.Result{}, fmt.Errorf("removing finalizers: %w", client.IgnoreNotFound(err))
+	if err := client.IgnoreNotFound(r.Patch(ctx, obj, client.MergeFrom(base))); err != nil {
+		return ctrl.Result{}, fmt.Errorf("removing finalizers: %w", err)
 	}
 	return ctrl.Result{}, nil
 }
