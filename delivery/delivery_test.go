@@ -332,6 +332,10 @@ func TestChainGaps(t *testing.T) {
 		{"archive carried as a file", []delivery.Entry{rec("transfer", "", "r/a", "ctf::/build/air.tgz"), rec("transfer", "", "ctf::/import/air.tgz", "r/b")}, "r/b", nil},
 		{"hop in the middle", []delivery.Entry{rec("sign", "ctf::/x/a", "", ""), rec("verify", "r/b", "", "")}, "r/b", []string{"0: ctf::/x/a -> r/b"}},
 		{"arrival", []delivery.Entry{rec("sign", "ctf::/x/a", "", "")}, "r/c", []string{"0: ctf::/x/a -> r/c"}},
+		// A deploy reads the version where it is and moves it nowhere.
+		{"deploy last", []delivery.Entry{rec("transfer", "", "ctf::/x/a", "r/b"), rec("verify", "r/b", "", ""), rec("deploy", "r/b", "", "")}, "r/b", nil},
+		{"deploy then verify", []delivery.Entry{rec("transfer", "", "ctf::/x/a", "r/b"), rec("deploy", "r/b", "", ""), rec("verify", "r/b", "", "")}, "r/b", nil},
+		{"deploy from elsewhere", []delivery.Entry{rec("transfer", "", "ctf::/x/a", "r/b"), rec("deploy", "r/c", "", "")}, "r/b", []string{"0: r/b -> r/c", "1: r/c -> r/b"}},
 		{"unverified records do not count", []delivery.Entry{rec("sign", "ctf::/x/a", "", ""), bad}, "r/c", []string{"0: ctf::/x/a -> r/c"}},
 	} {
 		var got []string

@@ -45,6 +45,7 @@ const (
 	ActionSign     = "sign"
 	ActionTransfer = "transfer"
 	ActionVerify   = "verify"
+	ActionDeploy   = "deploy"
 )
 
 // Statement is an in-toto Statement v1 with our predicate.
@@ -63,8 +64,8 @@ type Subject struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
-// Predicate says what happened. Exactly one of Sign, Transfer, Verify is
-// set, as Action says. It holds names, locations and digests only: never
+// Predicate says what happened. Exactly one of Add, Sign, Transfer,
+// Verify, Deploy is set, as Action says. It holds names, locations and digests only: never
 // credentials (locations lose any user information).
 type Predicate struct {
 	Action    string `json:"action"`
@@ -72,12 +73,14 @@ type Predicate struct {
 	Tool      Tool   `json:"tool"`
 	Component string `json:"component"`
 	Version   string `json:"version"`
-	// Repository is where a sign or verify happened.
+	// Repository is where an add, sign or verify happened, or where a
+	// deploy read the version from.
 	Repository string           `json:"repository,omitempty"`
 	Add        *AddDetails      `json:"add,omitempty"`
 	Sign       *SignDetails     `json:"sign,omitempty"`
 	Transfer   *TransferDetails `json:"transfer,omitempty"`
 	Verify     *VerifyDetails   `json:"verify,omitempty"`
+	Deploy     *DeployDetails   `json:"deploy,omitempty"`
 	// Signer identifies the key that signed this record.
 	Signer KeyRef `json:"signer"`
 }
@@ -146,6 +149,38 @@ type VerifyDetails struct {
 	Signatures []string `json:"signatures"`
 	Content    bool     `json:"content"`
 	Verdict    string   `json:"verdict"`
+}
+
+// DeployDetails describe a deployment of one resource of the version into
+// a Kubernetes cluster by a controller.
+type DeployDetails struct {
+	// Cluster names the cluster (as its operator configured it; the API
+	// server's host when unset).
+	Cluster string `json:"cluster"`
+	// Namespace is where the deployer's objects live by default.
+	Namespace string `json:"namespace,omitempty"`
+	// Deployer names the object that deployed (kind/name).
+	Deployer string `json:"deployer"`
+	// ApplySet is the KEP-3659 ApplySet id the objects belong to.
+	ApplySet string `json:"applySet,omitempty"`
+	// Resource is the identity of the deployed resource.
+	Resource string `json:"resource"`
+	// Objects are the applied objects, each with the SHA-256 of the apply
+	// configuration sent (the resource's object as stamped).
+	Objects []DeployedObject `json:"objects"`
+	// Pruned counts the objects removed because the version no longer
+	// contains them.
+	Pruned int `json:"pruned,omitempty"`
+}
+
+// DeployedObject is one applied object.
+type DeployedObject struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Namespace  string `json:"namespace,omitempty"`
+	Name       string `json:"name"`
+	// Digest is sha256:<hex> of the applied configuration.
+	Digest string `json:"digest"`
 }
 
 // NewStatement is the statement of p about cd: subjects are the version

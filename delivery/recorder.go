@@ -2,7 +2,11 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
+
+	"oras.land/oras-go/v2/registry/remote/errcode"
 
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/repository/ocimap"
@@ -70,22 +74,54 @@ func conversions(from, to *descriptor.Descriptor) []Conversion {
 	return out
 }
 
+// Deploy records that a resource of component:version, read from the
+// repository at location, was applied to a cluster as d says. It returns
+// the envelope, also when storing it failed (the error then wraps
+// ErrWriteRefused if the registry refused the write), so that a deployer
+// that may not write to the registry can keep the record elsewhere.
+func (r Recorder) Deploy(ctx context.Context, store ocimap.WriteStore, location, component, ver string, d DeployDetails) ([]byte, error) {
+	return r.recordEnvelope(ctx, store, component, ver, Predicate{Action: ActionDeploy, Repository: location, Deploy: &d})
+}
+
 func (r Recorder) record(ctx context.Context, store ocimap.WriteStore, component, ver string, p Predicate) error {
+	_, err := r.recordEnvelope(ctx, store, component, ver, p)
+	return err
+}
+
+func (r Recorder) recordEnvelope(ctx context.Context, store ocimap.WriteStore, component, ver string, p Predicate) ([]byte, error) {
 	cv, err := version(ctx, store, component, ver)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p.Tool = r.Tool
 	st, err := NewStatement(cv.Descriptor, p)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	env, err := Seal(st, r.Signer, r.Signature)
 	if err != nil {
-		return fmt.Errorf("signing the %s record of %s:%s: %w", p.Action, component, ver, err)
+		return nil, fmt.Errorf("signing the %s record of %s:%s: %w", p.Action, component, ver, err)
 	}
 	if err := attach(ctx, store, cv.Repository, cv.Root, env, p.Action); err != nil {
-		return fmt.Errorf("storing the %s record of %s:%s: %w", p.Action, component, ver, err)
+		if refused(err) {
+			err = fmt.Errorf("%w: %w", ErrWriteRefused, err)
+		}
+		return env, fmt.Errorf("storing the %s record of %s:%s: %w", p.Action, component, ver, err)
 	}
-	return nil
+	return env, nil
+}
+
+// ErrWriteRefused is wrapped when the repository refused to store a record
+// (401, 403 or 405: no write access, or a read-only registry).
+var ErrWriteRefused = errors.New("the repository refused to store the record")
+
+func refused(err error) bool {
+	var resp *errcode.ErrorResponse
+	if errors.As(err, &resp) {
+		switch resp.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden, http.StatusMethodNotAllowed:
+			return true
+		}
+	}
+	return false
 }

@@ -87,8 +87,9 @@ func newGetDeliveryCommand(g *globalOptions) *cobra.Command {
 		Use:     "delivery {reference}",
 		Aliases: []string{"deliveries", "custody"},
 		Short:   "Show the chain of custody of a component version from its delivery records",
-		Long: `Show the delivery records of a component version (sign, transfer and verify
-steps recorded with --record) as a timeline. Each record's DSSE signature is
+		Long: `Show the delivery records of a component version (add, sign, transfer and
+verify steps recorded with --record, deployments recorded by the Deployer
+controller) as a timeline. Each record's DSSE signature is
 verified with the key configured for the signature name it names (or
 --public-key), and its subjects are compared with the version as it is now
 (normalised descriptor digest and resource digests). Consecutive records must
@@ -180,6 +181,9 @@ func printChain(w io.Writer, c *delivery.Chain) error {
 			}
 			if p.Verify != nil {
 				action += " (" + p.Verify.Verdict + ")"
+			}
+			if d := p.Deploy; d != nil {
+				action += fmt.Sprintf(" (%s, cluster %s, %d objects)", d.Deployer, d.Cluster, len(d.Objects))
 			}
 			who = p.Signer.Signature + " " + p.Signer.KeyFingerprint
 		}
