@@ -16,6 +16,11 @@ const (
 	// version because the current one is refused or not ready; its reason
 	// and message say why.
 	HeldBackCondition = "HeldBack"
+	// RecordedCondition is set on a Deployer with spec.record: True when
+	// the deployment of its last applied version is recorded (the reason
+	// says where: RecordedInRegistry, RecordedInConfigMap), False when
+	// recording failed (RecordFailed; the deployment itself stands).
+	RecordedCondition = "Recorded"
 	// TransferInProgressCondition is True while a Replication copies a
 	// component version.
 	TransferInProgressCondition = "TransferInProgress"
@@ -61,6 +66,14 @@ const (
 	// ObjectConflictReason: an object of the resource already belongs to
 	// another Deployer (or ApplySet); the message names it.
 	ObjectConflictReason = "ObjectConflict"
+	// RecordedInRegistryReason: the delivery record is an OCI referrer of
+	// the component version in its registry.
+	RecordedInRegistryReason = "RecordedInRegistry"
+	// RecordedInConfigMapReason: the registry refused the write; the
+	// record's envelope is in a ConfigMap the message names.
+	RecordedInConfigMapReason = "RecordedInConfigMap"
+	// RecordFailedReason: the delivery record could not be made or stored.
+	RecordFailedReason = "RecordFailed"
 	// ReferenceNotReadyReason: a referenced Repository/Component/Resource is not Ready yet.
 	ReferenceNotReadyReason = "ReferenceNotReady"
 )

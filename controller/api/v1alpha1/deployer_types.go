@@ -64,6 +64,14 @@ type DeployerSpec struct {
 	// +optional
 	Compatibility *Compatibility `json:"compatibility,omitempty"`
 
+	// Record turns on delivery records: after each version is applied in
+	// full, a signed in-toto statement of the deployment is stored next to
+	// the component version in its registry (an OCI referrer), or, when
+	// the registry refuses the write, in a ConfigMap in the Resource's
+	// namespace. The Recorded condition says where it went.
+	// +optional
+	Record *DeliveryRecording `json:"record,omitempty"`
+
 	// Suspend stops reconciliation of this Deployer while true.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
@@ -74,6 +82,26 @@ type DeployerSpec struct {
 	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
 	// +optional
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
+}
+
+// DeliveryRecording configures the delivery records of a Deployer.
+type DeliveryRecording struct {
+	// SecretRef names a Secret in the Resource's namespace whose .ocmconfig
+	// holds the RSA private key of Signature (a credentials consumer
+	// {type: RSA/v1alpha1, algorithm, signature}, as `ocm sign` reads it),
+	// optionally a signing configuration choosing the algorithm, and
+	// registry credentials allowing the record to be written.
+	// +required
+	SecretRef LocalObjectReference `json:"secretRef"`
+	// Signature is the signature name whose key signs the records; verifiers
+	// look the public key up by it.
+	// +kubebuilder:default=default
+	// +optional
+	Signature string `json:"signature,omitempty"`
+	// Cluster names this cluster in the records (default: the API server's
+	// host as the manager sees it).
+	// +optional
+	Cluster string `json:"cluster,omitempty"`
 }
 
 // DeployerStatus is the observed state of a Deployer.
@@ -107,6 +135,12 @@ type DeployerStatus struct {
 	// HeldBack condition says why.
 	// +optional
 	LastApplied *AppliedVersion `json:"lastApplied,omitempty"`
+
+	// LastRecorded is the version whose deployment was last recorded (with
+	// spec.record); a version applied but not yet recorded is recorded at
+	// the next reconciliation.
+	// +optional
+	LastRecorded *AppliedVersion `json:"lastRecorded,omitempty"`
 }
 
 // AppliedVersion identifies a deployed resource: the component version

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -65,6 +66,9 @@ type ObjectRef struct {
 	Name       string    `json:"name"`
 	Namespace  string    `json:"namespace,omitempty"`
 	UID        types.UID `json:"uid,omitempty"`
+	// Digest is sha256:<hex> of the apply configuration sent (applied
+	// objects only), for delivery records.
+	Digest string `json:"digest,omitempty"`
 }
 
 func (r ObjectRef) String() string {
@@ -433,8 +437,15 @@ func (a *Applier) applyOne(ctx context.Context, u *unstructured.Unstructured, id
 	u.SetManagedFields(nil)
 	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
 	unstructured.RemoveNestedField(u.Object, "status")
-	out, err := ri.Apply(ctx, u.GetName(), u, metav1.ApplyOptions{FieldManager: a.FieldManager, Force: true})
 	ref := ObjectRef{APIVersion: u.GetAPIVersion(), Kind: u.GetKind(), Name: u.GetName(), Namespace: u.GetNamespace()}
+	// encoding/json sorts map keys: the same configuration, the same digest.
+	raw, err := json.Marshal(u.Object)
+	if err != nil {
+		return ref, fmt.Errorf("applying %s: %w", ref, err)
+	}
+	sum := sha256.Sum256(raw)
+	ref.Digest = "sha256:" + hex.EncodeToString(sum[:])
+	out, err := ri.Apply(ctx, u.GetName(), u, metav1.ApplyOptions{FieldManager: a.FieldManager, Force: true})
 	if err != nil {
 		return ref, fmt.Errorf("applying %s: %w", ref, err)
 	}

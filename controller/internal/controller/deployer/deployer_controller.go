@@ -21,6 +21,7 @@ import (
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -47,6 +48,7 @@ import (
 	"github.com/ocmgo/ocm/controller/internal/metrics"
 	"github.com/ocmgo/ocm/controller/internal/resolve"
 	"github.com/ocmgo/ocm/controller/internal/status"
+	"github.com/ocmgo/ocm/delivery"
 	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/download"
 	"github.com/ocmgo/ocm/httpclient"
@@ -112,6 +114,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=delivery.ocm.software,resources=deployers/finalizers,verbs=update
 // +kubebuilder:rbac:groups=delivery.ocm.software,resources=resources;components;repositories,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=secrets;configmaps,verbs=get
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=create;update
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list;watch
 // +kubebuilder:rbac:groups=nfd.k8s-sigs.io,resources=nodefeatures,verbs=get;list;watch
@@ -153,7 +156,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Deployer) (res
 	}
 	want := appliedVersion(res)
 	start := time.Now()
-	applied, err := r.deploy(ctx, obj, res, want, false)
+	out, err := r.deploy(ctx, obj, res, want, false)
 	if err != nil {
 		result, failErr := status.Fail(obj, err, v1alpha1.ApplyFailed, interval)
 		if last := obj.Status.LastApplied; last != nil && !sameVersion(*last, want) {
@@ -165,11 +168,15 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Deployer) (res
 		}
 		return result, failErr
 	}
-	obj.Status.Deployed = applied
+	obj.Status.Deployed = out.refs
 	obj.Status.LastApplied = &want
 	status.RemoveCondition(obj, v1alpha1.HeldBackCondition)
-	status.MarkReady(obj, v1alpha1.SucceededReason, "Applied version %s of %s (%d objects)", res.Status.Resource.Version, res.Status.Component.Component+":"+res.Status.Component.Version, len(applied))
-	log.FromContext(ctx).V(1).Info("deployed", "objects", len(applied), "duration", time.Since(start).String())
+	status.MarkReady(obj, v1alpha1.SucceededReason, "Applied version %s of %s (%d objects)", res.Status.Resource.Version, res.Status.Component.Component+":"+res.Status.Component.Version, len(out.refs))
+	log.FromContext(ctx).V(1).Info("deployed", "objects", len(out.refs), "duration", time.Since(start).String())
+	r.recordDeployment(ctx, obj, want, out)
+	if c := apimeta.FindStatusCondition(obj.Status.Conditions, v1alpha1.RecordedCondition); c != nil && c.Status == metav1.ConditionFalse {
+		interval = min(interval, time.Minute)
+	}
 	return ctrl.Result{RequeueAfter: interval}, nil
 }
 
@@ -179,17 +186,20 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *v1alpha1.Deployer) (res
 func (r *Reconciler) serveLastApplied(ctx context.Context, obj *v1alpha1.Deployer, res *v1alpha1.Resource, reason string, cause error) error {
 	last := *obj.Status.LastApplied
 	what := fmt.Sprintf("version %s of %s:%s", last.Resource.Version, last.Component.Component, last.Component.Version)
-	applied, err := r.deploy(ctx, obj, res, last, true)
+	out, err := r.deploy(ctx, obj, res, last, true)
 	if err != nil {
 		status.SetCondition(obj, v1alpha1.HeldBackCondition, metav1.ConditionTrue, reason,
 			fmt.Sprintf("%v; re-applying the last applied %s failed too: %v", cause, what, err))
 		return fmt.Errorf("re-applying the last applied %s: %w", what, err)
 	}
-	obj.Status.Deployed = applied
+	obj.Status.Deployed = out.refs
 	status.SetCondition(obj, v1alpha1.HeldBackCondition, metav1.ConditionTrue, reason,
-		fmt.Sprintf("%v; serving the last applied %s (%d objects)", cause, what, len(applied)))
+		fmt.Sprintf("%v; serving the last applied %s (%d objects)", cause, what, len(out.refs)))
 	log.FromContext(ctx).Info("held back; serving the last applied version", "reason", reason, "cause", cause.Error(),
-		"component", last.Component.Component, "version", last.Component.Version, "objects", len(applied))
+		"component", last.Component.Component, "version", last.Component.Version, "objects", len(out.refs))
+	// A version applied but not recorded yet (recording failed) is
+	// recorded now.
+	r.recordDeployment(ctx, obj, last, out)
 	return nil
 }
 
@@ -247,7 +257,7 @@ func (r *Reconciler) readyResource(ctx context.Context, obj *v1alpha1.Deployer) 
 // resource; it returns the deployed objects. lastApplied marks a re-apply
 // of the version last applied, whose cluster compatibility was checked
 // when it was first applied.
-func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1alpha1.Resource, v v1alpha1.AppliedVersion, lastApplied bool) ([]v1alpha1.DeployedObjectReference, error) {
+func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1alpha1.Resource, v v1alpha1.AppliedVersion, lastApplied bool) (*applyOutcome, error) {
 	if v.Component.RepositorySpec == nil {
 		return nil, status.Stall(v1alpha1.GetRepositoryFailedReason, fmt.Errorf("%s:%s: no repository spec", v.Component.Component, v.Component.Version))
 	}
@@ -358,15 +368,20 @@ func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1
 	if err != nil {
 		return nil, status.Retry(v1alpha1.ApplyFailed, err)
 	}
-	refs := make([]v1alpha1.DeployedObjectReference, len(out.Applied))
+	outcome := &applyOutcome{
+		refs: make([]v1alpha1.DeployedObjectReference, len(out.Applied)), objects: make([]delivery.DeployedObject, len(out.Applied)),
+		pruned: len(out.Pruned), spec: spec, cfg: cfg, applySet: parent.ID(), ns: res.Namespace,
+		resource: cd.Component.ResourceIdentities()[idx].String(),
+	}
 	for i, a := range out.Applied {
-		refs[i] = v1alpha1.DeployedObjectReference{APIVersion: a.APIVersion, Kind: a.Kind, Name: a.Name, Namespace: a.Namespace, UID: a.UID}
+		outcome.refs[i] = v1alpha1.DeployedObjectReference{APIVersion: a.APIVersion, Kind: a.Kind, Name: a.Name, Namespace: a.Namespace, UID: a.UID}
+		outcome.objects[i] = delivery.DeployedObject{APIVersion: a.APIVersion, Kind: a.Kind, Namespace: a.Namespace, Name: a.Name, Digest: a.Digest}
 	}
 	metrics.DeployedObjects.WithLabelValues("apply").Add(float64(len(out.Applied)))
 	metrics.DeployedObjects.WithLabelValues("prune").Add(float64(len(out.Pruned)))
 	log.FromContext(ctx).Info("applied", "component", comp.Component, "version", comp.Version, "resource", v.Resource.Name,
 		"applied", len(out.Applied), "pruned", len(out.Pruned), "lastApplied", lastApplied)
-	return refs, nil
+	return outcome, nil
 }
 
 // isMismatch recognises the download's verification failures that are not
