@@ -101,7 +101,7 @@ func ocmTry(args ...string) (string, error) {
 
 // deployWithRecording creates the Repository/Component/Resource/Deployer
 // chain for the shop at baseURL, recording with the Secret's key.
-func deployWithRecording(t *testing.T, ns, baseURL string, pub, priv []byte) *v1alpha1.Deployer {
+func deployWithRecording(t *testing.T, ns, baseURL string, pub, recordConfig []byte) *v1alpha1.Deployer {
 	t.Helper()
 	ctx := context.Background()
 	c := testenv.Current.Client
@@ -111,7 +111,7 @@ func deployWithRecording(t *testing.T, ns, baseURL string, pub, priv []byte) *v1
 	}}
 	objs := []client.Object{
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "verify-key"}, Data: map[string][]byte{"default": pub}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "record-key"}, Data: map[string][]byte{v1alpha1.OCMConfigKey: recordSecretConfig(priv)}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "record-key"}, Data: map[string][]byte{v1alpha1.OCMConfigKey: recordConfig}},
 		&v1alpha1.Repository{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "registry"}, Spec: v1alpha1.RepositorySpec{
 			RepositorySpec: &apiextensionsv1.JSON{Raw: fmt.Appendf(nil, `{"type":"OCIRegistry","baseUrl":%q}`, baseURL)}, Interval: metav1.Duration{Duration: time.Hour},
 		}},
@@ -165,7 +165,7 @@ func TestDeliveryRecordsToDeployment(t *testing.T) {
 		ocmRun(t, append([]string{"--config", cfg}, args...)...)
 	}
 
-	dep := deployWithRecording(t, ns, "http://"+regB+"/ocm", pub, priv)
+	dep := deployWithRecording(t, ns, "http://"+regB+"/ocm", pub, recordSecretConfig(priv))
 	testenv.Eventually(t, 90*time.Second, func() error {
 		return testenv.WantCondition(ctx, dep, v1alpha1.RecordedCondition, metav1.ConditionTrue, v1alpha1.RecordedInRegistryReason)
 	})
@@ -296,7 +296,7 @@ func TestDeliveryRecordInConfigMap(t *testing.T) {
 	ocmRun(t, "--config", cfg, "sign", "cv", "ctf::"+filepath.Join(dir, "build")+"//"+cv)
 	ocmRun(t, "transfer", "cv", "ctf::"+filepath.Join(dir, "build")+"//"+cv, rw.URL+"/ocm")
 
-	dep := deployWithRecording(t, ns, ro.URL+"/ocm", pub, priv)
+	dep := deployWithRecording(t, ns, ro.URL+"/ocm", pub, recordSecretConfig(priv))
 	testenv.Eventually(t, 90*time.Second, func() error {
 		return testenv.WantCondition(ctx, dep, v1alpha1.RecordedCondition, metav1.ConditionTrue, v1alpha1.RecordedInConfigMapReason)
 	})
@@ -344,5 +344,75 @@ func TestDeliveryRecordInConfigMap(t *testing.T) {
 	}
 	if out, err := ocmTry("get", "delivery", rw.URL+"/ocm//"+cv); err == nil || !strings.Contains(out, "no delivery records") {
 		t.Fatalf("the read-only registry got a record: %v\n%s", err, out)
+	}
+}
+
+// TestDeliveryRecordFailureKeepsDeployment: a record Secret naming a key
+// file (a file of the controller, not the Secret's content) is refused;
+// the deployment stands (Ready), Recorded is False and says why, and once
+// the Secret is fixed the next reconciliation records the version.
+func TestDeliveryRecordFailureKeepsDeployment(t *testing.T) {
+	ctx := context.Background()
+	c := testenv.Current.Client
+	ns := testenv.Namespace(t)
+	reg := testenv.StartRegistry(t)
+	cfg, pub, priv := recordKeys(t)
+	dir := t.TempDir()
+	cons := shopConstructor(t, dir, ns, "shop-unrecorded")
+	cv := "acme.org/delivery/shop:1.0.0"
+	ocmRun(t, "add", "cv", "--repository", "ctf::"+filepath.Join(dir, "build"), "--constructor", cons)
+	ocmRun(t, "--config", cfg, "sign", "cv", "ctf::"+filepath.Join(dir, "build")+"//"+cv)
+	ocmRun(t, "transfer", "cv", "ctf::"+filepath.Join(dir, "build")+"//"+cv, "http://"+reg+"/ocm")
+
+	keyFile := filepath.Join(dir, "key.priv")
+	write(t, keyFile, string(priv))
+	fileConfig := []byte(`type: generic.config.ocm.software/v1
+configurations:
+- type: credentials.config.ocm.software
+  consumers:
+  - identity: {type: RSA/v1alpha1, algorithm: RSASSA-PSS, signature: default}
+    credentials:
+    - type: Credentials/v1
+      properties: {private_key_pem_file: ` + keyFile + `}
+`)
+	dep := deployWithRecording(t, ns, "http://"+reg+"/ocm", pub, fileConfig)
+	testenv.Eventually(t, 90*time.Second, func() error {
+		return testenv.WantCondition(ctx, dep, v1alpha1.RecordedCondition, metav1.ConditionFalse, v1alpha1.RecordFailedReason)
+	})
+	rc, _ := testenv.Condition(ctx, dep, v1alpha1.RecordedCondition)
+	if !strings.Contains(rc.Message, "record-key") || !strings.Contains(rc.Message, "private_key_pem_file") {
+		t.Errorf("Recorded message does not say why: %s", rc.Message)
+	}
+	if err := testenv.WantCondition(ctx, dep, v1alpha1.ReadyCondition, metav1.ConditionTrue, ""); err != nil {
+		t.Fatalf("deployment does not stand: %v", err)
+	}
+	if err := cm(ns, "shop-unrecorded"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := ocmTry("get", "delivery", "http://"+reg+"/ocm//"+cv); err == nil || !strings.Contains(out, "no delivery records") {
+		t.Fatalf("a record was written: %v\n%s", err, out)
+	}
+
+	secret := &corev1.Secret{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "record-key"}, secret); err != nil {
+		t.Fatal(err)
+	}
+	secret.Data[v1alpha1.OCMConfigKey] = recordSecretConfig(priv)
+	if err := c.Update(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	base := dep.DeepCopy()
+	dep.Annotations = map[string]string{v1alpha1.ReconcileRequestAnnotation: time.Now().Format(time.RFC3339Nano)}
+	if err := c.Patch(ctx, dep, client.MergeFrom(base)); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 30*time.Second, func() error {
+		return testenv.WantCondition(ctx, dep, v1alpha1.RecordedCondition, metav1.ConditionTrue, v1alpha1.RecordedInRegistryReason)
+	})
+	// The CLI steps ran without --record: the deploy record is the only one.
+	out, err := ocmTry("get", "delivery", "http://"+reg+"/ocm//"+cv, "--public-key", filepath.Join(filepath.Dir(cfg), "key.pub"), "-o", "json")
+	var ch delivery.Chain
+	if err != nil || json.Unmarshal([]byte(out), &ch) != nil || len(ch.Entries) != 1 || ch.Entries[0].Statement.Predicate.Action != "deploy" || !ch.OK() {
+		t.Fatalf("get delivery: %v\n%s", err, out)
 	}
 }

@@ -65,6 +65,16 @@ func (r *Reconciler) recordDeployment(ctx context.Context, obj *v1alpha1.Deploye
 	if last := obj.Status.LastRecorded; last != nil && sameVersion(*last, v) {
 		return
 	}
+	// The cache may not show the status the previous reconciliation wrote
+	// yet; a record is not idempotent (it has its own time), so ask the
+	// API server before writing another.
+	fresh := &v1alpha1.Deployer{}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(obj), fresh); err == nil {
+		if last := fresh.Status.LastRecorded; last != nil && sameVersion(*last, v) {
+			obj.Status.LastRecorded = last
+			return
+		}
+	}
 	start := time.Now()
 	reason, where, err := r.record(ctx, obj, out.cfg, v, out)
 	what := fmt.Sprintf("deployment of %s:%s", v.Component.Component, v.Component.Version)
