@@ -179,7 +179,7 @@ func (r *Reconciler) clusterName(rs *v1alpha1.DeliveryRecording) string {
 }
 
 // storeRecord keeps an envelope in a ConfigMap named after the Deployer,
-// version and resource (a re-recording replaces it).
+// version and resource; one that exists is kept.
 func (r *Reconciler) storeRecord(ctx context.Context, obj *v1alpha1.Deployer, ns string, comp v1alpha1.ComponentInfo, res v1alpha1.AppliedResource, env []byte) (string, error) {
 	sum := sha256.Sum256([]byte(strings.Join([]string{obj.Name, comp.Component, comp.Version, res.Name, res.Version}, "\x00")))
 	name := "ocm-delivery-deploy-" + hex.EncodeToString(sum[:8])
@@ -201,12 +201,16 @@ func (r *Reconciler) storeRecord(ctx context.Context, obj *v1alpha1.Deployer, ns
 	}
 	err := r.Create(ctx, cm)
 	if apierrors.IsAlreadyExists(err) {
+		// This version's deployment is recorded there already (the manager
+		// may create ConfigMaps, never change them).
 		have := &corev1.ConfigMap{}
 		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(cm), have); err != nil {
 			return "", err
 		}
-		have.Labels, have.Annotations, have.Data = cm.Labels, cm.Annotations, cm.Data
-		err = r.Update(ctx, have)
+		if have.Labels[labelRecord] != delivery.ActionDeploy {
+			return "", fmt.Errorf("ConfigMap %s/%s exists and is no delivery record", ns, name)
+		}
+		err = nil
 	}
 	return name, err
 }
