@@ -137,6 +137,36 @@ func TestRecordsInCTF(t *testing.T) {
 	}
 }
 
+// A deploy record is stored like the others and its envelope returned; it
+// reads back as the chain's last step at the place it was read from.
+func TestDeployRecord(t *testing.T) {
+	ctx := context.Background()
+	w, spec := interop(t)
+	loc := delivery.Location(spec)
+	rec := recorder(signing.AlgorithmRSAPSS)
+	if err := rec.Verify(ctx, w.WriteStore, loc, app, ver, delivery.VerifyDetails{Verdict: "verified"}); err != nil {
+		t.Fatal(err)
+	}
+	d := delivery.DeployDetails{Cluster: "eu1", Namespace: "shop", Deployer: "Deployer/shop", ApplySet: "applyset-x-v1", Resource: "name=chart",
+		Objects: []delivery.DeployedObject{{APIVersion: "v1", Kind: "ConfigMap", Namespace: "shop", Name: "cfg", Digest: "sha256:00"}}}
+	env, err := rec.Deploy(ctx, w.WriteStore, loc, app, ver, d)
+	if err != nil || len(env) == 0 {
+		t.Fatalf("deploy record: %v", err)
+	}
+	st, err := delivery.Open(env, keysFor(testKey))
+	if err != nil || st.Predicate.Action != delivery.ActionDeploy || st.Predicate.Deploy == nil || st.Predicate.Deploy.Objects[0].Name != "cfg" {
+		t.Fatalf("envelope: %+v %v", st, err)
+	}
+	c, err := delivery.ReadChain(ctx, w.WriteStore, loc, app, ver, keysFor(testKey))
+	if err != nil || len(c.Entries) != 2 || !c.OK() || c.Entries[1].Statement.Predicate.Action != delivery.ActionDeploy {
+		t.Fatalf("chain %+v %v", c, err)
+	}
+	// Read elsewhere, the deploy is a hop without a record.
+	if c, _ := delivery.ReadChain(ctx, w.WriteStore, "registry.example/ocm", app, ver, keysFor(testKey)); len(c.Gaps) != 1 {
+		t.Fatalf("gaps %+v", c.Gaps)
+	}
+}
+
 // An independent DSSE implementation (secure-systems-lab's, which in-toto
 // uses) verifies the envelopes.
 func TestEnvelopeVerifiesWithSecureSystemsLib(t *testing.T) {

@@ -331,6 +331,8 @@ func TestDeliveryRecordInConfigMap(t *testing.T) {
 		t.Fatalf("statement %+v", st.Predicate)
 	}
 	noSecrets(t, &delivery.Chain{Entries: []delivery.Entry{{Statement: st}}}, priv)
+	obj, _ := json.Marshal(st.Predicate.Deploy.Objects[0])
+	t.Logf("deploy record: %d bytes as an envelope; %d bytes per applied object in the statement", len(env), len(obj)+1)
 	// A changed byte breaks it.
 	var e delivery.Envelope
 	if err := json.Unmarshal(env, &e); err != nil {
