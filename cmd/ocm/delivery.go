@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -241,6 +243,18 @@ func chainTree(c *delivery.Chain) textNode {
 			}
 			if v := p.Verify; v != nil {
 				kv("verdict", fmt.Sprintf("%s (signatures %s, content %v)", v.Verdict, strings.Join(v.Signatures, ","), v.Content))
+			}
+			if d := p.Deploy; d != nil {
+				kv("cluster", d.Cluster)
+				kv("deployer", strings.TrimSpace(d.Deployer+" (namespace "+d.Namespace+")"))
+				kv("applyset", d.ApplySet)
+				kv("resource", d.Resource)
+				for _, o := range d.Objects {
+					kv("applied "+o.Kind+" "+path.Join(o.Namespace, o.Name), o.Digest)
+				}
+				if d.Pruned > 0 {
+					kv("pruned", strconv.Itoa(d.Pruned))
+				}
 			}
 			kv("signed by", strings.TrimSpace(p.Signer.Signature+" "+p.Signer.KeyFingerprint))
 		}

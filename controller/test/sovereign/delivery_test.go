@@ -220,6 +220,11 @@ func TestDeliveryRecordsToDeployment(t *testing.T) {
 		t.Errorf("table: %v\n%s", err, table)
 	}
 	t.Logf("get delivery:\n%s", table)
+	tree, err := ocmTry("get", "delivery", "http://"+regB+"/ocm//"+cv, "--public-key", pubFile, "-o", "tree")
+	if err != nil || !strings.Contains(tree, "cluster: envtest-eu1") || !strings.Contains(tree, "applyset: "+d.ApplySet) ||
+		!strings.Contains(tree, "applied ConfigMap "+ns+"/shop-config: "+d.Objects[0].Digest) {
+		t.Errorf("tree: %v\n%s", err, tree)
+	}
 	noSecrets(t, ch, priv)
 
 	// A re-apply of the recorded version (drift correction, a requested
