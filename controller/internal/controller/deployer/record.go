@@ -109,7 +109,7 @@ func (r *Reconciler) record(ctx context.Context, obj *v1alpha1.Deployer, cfg *co
 	}
 	signer, err := recordSigner(recCfg, sigName)
 	if err != nil {
-		return "", "", fmt.Errorf("Secret %s/%s: %w", out.ns, rs.SecretRef.Name, err)
+		return "", "", fmt.Errorf("record secret %s/%s: %w", out.ns, rs.SecretRef.Name, err)
 	}
 	bi, _ := debug.ReadBuildInfo()
 	ver := "dev"
