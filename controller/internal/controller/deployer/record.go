@@ -13,6 +13,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -63,6 +64,7 @@ func (r *Reconciler) recordDeployment(ctx context.Context, obj *v1alpha1.Deploye
 		return
 	}
 	if last := obj.Status.LastRecorded; last != nil && sameVersion(*last, v) {
+		refreshRecorded(obj)
 		return
 	}
 	// The cache may not show the status the previous reconciliation wrote
@@ -72,6 +74,7 @@ func (r *Reconciler) recordDeployment(ctx context.Context, obj *v1alpha1.Deploye
 	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(obj), fresh); err == nil {
 		if last := fresh.Status.LastRecorded; last != nil && sameVersion(*last, v) {
 			obj.Status.LastRecorded = last
+			refreshRecorded(obj)
 			return
 		}
 	}
@@ -91,6 +94,14 @@ func (r *Reconciler) recordDeployment(ctx context.Context, obj *v1alpha1.Deploye
 	status.SetCondition(obj, v1alpha1.RecordedCondition, metav1.ConditionTrue, reason, msg)
 	r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, reason, "Record", "%s", msg)
 	log.FromContext(ctx).Info("recorded", "where", where, "duration", time.Since(start).String())
+}
+
+// refreshRecorded keeps the Recorded condition of a recorded version
+// current with the spec's generation.
+func refreshRecorded(obj *v1alpha1.Deployer) {
+	if c := apimeta.FindStatusCondition(obj.Status.Conditions, v1alpha1.RecordedCondition); c != nil && c.Status == metav1.ConditionTrue {
+		status.SetCondition(obj, v1alpha1.RecordedCondition, c.Status, c.Reason, c.Message)
+	}
 }
 
 // record signs the deploy record and stores it next to the version; when
