@@ -63,20 +63,25 @@ func (r *Reconciler) recordDeployment(ctx context.Context, obj *v1alpha1.Deploye
 		status.RemoveCondition(obj, v1alpha1.RecordedCondition)
 		return
 	}
-	if last := obj.Status.LastRecorded; last != nil && sameVersion(*last, v) {
-		refreshRecorded(obj)
+	recorded := func(d *v1alpha1.Deployer) bool {
+		return d.Status.LastRecorded != nil && sameVersion(*d.Status.LastRecorded, v)
+	}
+	if recorded(obj) && apimeta.FindStatusCondition(obj.Status.Conditions, v1alpha1.RecordedCondition) != nil {
+		refreshRecorded(obj, nil)
 		return
 	}
 	// The cache may not show the status the previous reconciliation wrote
-	// yet; a record is not idempotent (it has its own time), so ask the
-	// API server before writing another.
+	// yet (a status patch from a stale copy would also drop the Recorded
+	// condition); a record is not idempotent (it has its own time), so ask
+	// the API server before writing another.
 	fresh := &v1alpha1.Deployer{}
-	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(obj), fresh); err == nil {
-		if last := fresh.Status.LastRecorded; last != nil && sameVersion(*last, v) {
-			obj.Status.LastRecorded = last
-			refreshRecorded(obj)
-			return
-		}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(obj), fresh); err == nil && recorded(fresh) {
+		obj.Status.LastRecorded = fresh.Status.LastRecorded
+		refreshRecorded(obj, fresh)
+		return
+	}
+	if recorded(obj) {
+		return
 	}
 	start := time.Now()
 	reason, where, err := r.record(ctx, obj, out.cfg, v, out)
@@ -88,18 +93,21 @@ func (r *Reconciler) recordDeployment(ctx context.Context, obj *v1alpha1.Deploye
 		log.FromContext(ctx).Error(err, "recording the deployment failed")
 		return
 	}
-	recorded := v
-	obj.Status.LastRecorded = &recorded
+	done := v
+	obj.Status.LastRecorded = &done
 	msg := fmt.Sprintf("recorded the %s in %s", what, where)
 	status.SetCondition(obj, v1alpha1.RecordedCondition, metav1.ConditionTrue, reason, msg)
 	r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, reason, "Record", "%s", msg)
 	log.FromContext(ctx).Info("recorded", "where", where, "duration", time.Since(start).String())
 }
 
-// refreshRecorded keeps the Recorded condition of a recorded version
-// current with the spec's generation.
-func refreshRecorded(obj *v1alpha1.Deployer) {
-	if c := apimeta.FindStatusCondition(obj.Status.Conditions, v1alpha1.RecordedCondition); c != nil && c.Status == metav1.ConditionTrue {
+// refreshRecorded keeps the Recorded condition of a recorded version (as
+// from holds it, or obj itself) current with the spec's generation.
+func refreshRecorded(obj, from *v1alpha1.Deployer) {
+	if from == nil {
+		from = obj
+	}
+	if c := apimeta.FindStatusCondition(from.Status.Conditions, v1alpha1.RecordedCondition); c != nil {
 		status.SetCondition(obj, v1alpha1.RecordedCondition, c.Status, c.Reason, c.Message)
 	}
 }
