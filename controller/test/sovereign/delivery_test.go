@@ -58,7 +58,7 @@ configurations:
 }
 
 // recordSecretConfig is the .ocmconfig of a Deployer's record Secret: the
-// private key inline.
+// private key inline, and registry credentials.
 func recordSecretConfig(priv []byte) []byte {
 	pem, _ := json.Marshal(string(priv))
 	return []byte(`type: generic.config.ocm.software/v1
@@ -69,8 +69,15 @@ configurations:
     credentials:
     - type: Credentials/v1
       properties: {private_key_pem: ` + string(pem) + `}
+  - identity: {type: OCIRegistry, hostname: 127.0.0.1}
+    credentials:
+    - type: Credentials/v1
+      properties: {username: ` + recordUser + `, password: ` + recordPassword + `}
 `)
 }
+
+// Registry credentials in the record Secret, which no record may hold.
+const recordUser, recordPassword = "record-writer", "s3cr3t-pa55w0rd"
 
 // shopConstructor writes a component with one manifest (a ConfigMap).
 func shopConstructor(t *testing.T, dir, ns, cmName string) string {
@@ -252,7 +259,8 @@ func TestDeliveryRecordsToDeployment(t *testing.T) {
 	}
 }
 
-// noSecrets fails when a record holds any line of the private key.
+// noSecrets fails when a record holds any line of the private key or the
+// registry credentials of the record Secret.
 func noSecrets(t *testing.T, ch *delivery.Chain, priv []byte) {
 	t.Helper()
 	raw, err := json.Marshal(ch)
@@ -264,8 +272,10 @@ func noSecrets(t *testing.T, ch *delivery.Chain, priv []byte) {
 			t.Fatalf("a record holds the private key")
 		}
 	}
-	if bytes.Contains(raw, []byte("PRIVATE KEY")) {
-		t.Fatal("a record names a private key")
+	for _, secret := range []string{"PRIVATE KEY", recordUser, recordPassword} {
+		if bytes.Contains(raw, []byte(secret)) {
+			t.Fatalf("a record holds %q", secret)
+		}
 	}
 }
 
