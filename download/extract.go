@@ -163,29 +163,12 @@ func ExtractTar(ctx context.Context, r io.Reader, dir string) error {
 	defer root.Close()
 	tr := tar.NewReader(r)
 	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		h, err := tr.Next()
+		h, name, err := nextEntry(ctx, tr)
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
-			if errors.Is(err, io.ErrUnexpectedEOF) {
-				return fmt.Errorf("truncated tar: %w", err)
-			}
-			return fmt.Errorf("reading tar: %w", err)
-		}
-		name, err := archive.EntryName(h.Name)
-		if err != nil {
 			return err
-		}
-		if isSparse(h) {
-			// Sparse entries expand to data the archive does not hold.
-			return fmt.Errorf("tar entry %q: sparse files are not allowed", h.Name)
-		}
-		if name == "." {
-			continue
 		}
 		switch h.Typeflag {
 		case tar.TypeDir:
@@ -279,4 +262,36 @@ func checkLinkTarget(name, target string, relativeToEntry bool) error {
 		return fmt.Errorf("link target %q leaves the archive", target)
 	}
 	return nil
+}
+
+// nextEntry reads the next tar entry worth handling and its checked name
+// (archive.EntryName): io.EOF at the end; the root entry "." is skipped;
+// truncation, unsafe names and sparse entries (they expand to data the
+// archive does not hold) are errors.
+func nextEntry(ctx context.Context, tr *tar.Reader) (*tar.Header, string, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, "", err
+		}
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil, "", io.EOF
+		}
+		if err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				return nil, "", fmt.Errorf("truncated tar: %w", err)
+			}
+			return nil, "", fmt.Errorf("reading tar: %w", err)
+		}
+		name, err := archive.EntryName(h.Name)
+		if err != nil {
+			return nil, "", err
+		}
+		if isSparse(h) {
+			return nil, "", fmt.Errorf("tar entry %q: sparse files are not allowed", h.Name)
+		}
+		if name != "." {
+			return h, name, nil
+		}
+	}
 }

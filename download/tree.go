@@ -282,28 +282,12 @@ func readTarTree(ctx context.Context, r io.Reader, gz bool, tree *expectedTree) 
 	}
 	tr := tar.NewReader(r)
 	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		h, err := tr.Next()
+		h, name, err := nextEntry(ctx, tr)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			if errors.Is(err, io.ErrUnexpectedEOF) {
-				return fmt.Errorf("truncated tar: %w", err)
-			}
-			return fmt.Errorf("reading tar: %w", err)
-		}
-		name, err := archive.EntryName(h.Name)
-		if err != nil {
 			return err
-		}
-		if isSparse(h) {
-			return fmt.Errorf("tar entry %q: sparse files are not allowed", h.Name)
-		}
-		if name == "." {
-			continue
 		}
 		mode := uint32(h.Mode) & 0o7777
 		switch h.Typeflag {
