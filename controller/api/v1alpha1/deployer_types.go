@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -64,6 +65,11 @@ type DeployerSpec struct {
 	// +optional
 	Compatibility *Compatibility `json:"compatibility,omitempty"`
 
+	// Helm configures how a Helm chart resource is rendered (ignored for
+	// other content).
+	// +optional
+	Helm *HelmRendering `json:"helm,omitempty"`
+
 	// Record turns on delivery records: after each version is applied in
 	// full, a signed in-toto statement of the deployment is stored next to
 	// the component version in its registry (an OCI referrer), or, when
@@ -82,6 +88,51 @@ type DeployerSpec struct {
 	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
 	// +optional
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
+}
+
+// HelmRendering configures the rendering of a Helm chart, as Flux's
+// HelmRelease does: values are merged over the chart's values.yaml in the
+// order valuesFrom, then values; .Capabilities are the cluster's.
+type HelmRendering struct {
+	// ValuesFrom reads values from ConfigMaps and Secrets in the
+	// Resource's namespace, merged in order.
+	// +optional
+	ValuesFrom []HelmValuesReference `json:"valuesFrom,omitempty"`
+	// Values are merged last.
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +optional
+	Values *apiextensionsv1.JSON `json:"values,omitempty"`
+	// Hooks says what to do with a chart's hooks (test hooks are never
+	// run): Refuse (the default) stops with a message naming them, since a
+	// rendered chart has no release to run them around; Skip leaves them
+	// out, as `helm template --no-hooks`.
+	// +kubebuilder:validation:Enum=Refuse;Skip
+	// +kubebuilder:default=Refuse
+	// +optional
+	Hooks string `json:"hooks,omitempty"`
+}
+
+// Hook policies of HelmRendering.
+const (
+	HelmHooksRefuse = "Refuse"
+	HelmHooksSkip   = "Skip"
+)
+
+// HelmValuesReference names values in a ConfigMap or Secret.
+type HelmValuesReference struct {
+	// Kind is ConfigMap or Secret.
+	// +kubebuilder:validation:Enum=ConfigMap;Secret
+	// +required
+	Kind string `json:"kind"`
+	// Name of the object in the Resource's namespace.
+	// +required
+	Name string `json:"name"`
+	// ValuesKey is the data key holding YAML values (default values.yaml).
+	// +optional
+	ValuesKey string `json:"valuesKey,omitempty"`
+	// Optional: a missing object or key is not an error.
+	// +optional
+	Optional bool `json:"optional,omitempty"`
 }
 
 // DeliveryRecording configures the delivery records of a Deployer.

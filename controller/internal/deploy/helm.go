@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -22,6 +23,7 @@ import (
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	chartv2util "helm.sh/helm/v4/pkg/chart/v2/util"
 	"helm.sh/helm/v4/pkg/engine"
+	releasev1 "helm.sh/helm/v4/pkg/release/v1"
 	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
@@ -46,11 +48,22 @@ type HelmOptions struct {
 	Values map[string]any
 	// KubeVersion for .Capabilities; the Helm default when empty.
 	KubeVersion string
+	// APIVersions for .Capabilities.APIVersions (group/version and
+	// group/version/Kind); Helm's defaults when empty.
+	APIVersions []string
+	// SkipHooks leaves hooks out; without it a chart with hooks (other
+	// than test hooks, which are never run) is refused, naming them: a
+	// rendered chart has no release to run them around.
+	SkipHooks bool
 }
 
+// ErrHooks is wrapped by the error of a chart with hooks that are not
+// skipped.
+var ErrHooks = errors.New("the chart has hooks")
+
 // RenderChart renders a loaded chart: CRDs from crds/ first, then the
-// templates in Helm's install order. Hooks (and test hooks) are left out:
-// without a release there is nothing to run them around.
+// templates in Helm's install order. Test hooks are left out; other hooks
+// are refused unless opts.SkipHooks.
 func RenderChart(ctx context.Context, c *chartv2.Chart, opts HelmOptions) ([]*unstructured.Unstructured, error) {
 	if opts.ReleaseName == "" {
 		opts.ReleaseName = c.Name()
@@ -74,6 +87,10 @@ func RenderChart(ctx context.Context, c *chartv2.Chart, opts HelmOptions) ([]*un
 		caps = caps.Copy()
 		caps.KubeVersion = *kv
 	}
+	if len(opts.APIVersions) > 0 {
+		caps = caps.Copy()
+		caps.APIVersions = append(common.VersionSet{}, opts.APIVersions...)
+	}
 	top, err := chartutil.ToRenderValues(c, vals, common.ReleaseOptions{
 		Name: opts.ReleaseName, Namespace: opts.Namespace, Revision: 1, IsInstall: true,
 	}, caps)
@@ -89,9 +106,20 @@ func RenderChart(ctx context.Context, c *chartv2.Chart, opts HelmOptions) ([]*un
 			delete(files, name)
 		}
 	}
-	_, manifests, err := releaseutil.SortManifests(files, nil, releaseutil.InstallOrder)
+	hooks, manifests, err := releaseutil.SortManifests(files, nil, releaseutil.InstallOrder)
 	if err != nil {
 		return nil, fmt.Errorf("chart %s: parsing rendered manifests: %w", c.Name(), err)
+	}
+	if !opts.SkipHooks {
+		var named []string
+		for _, h := range hooks {
+			if slices.ContainsFunc(h.Events, func(e releasev1.HookEvent) bool { return e != releasev1.HookTest }) {
+				named = append(named, fmt.Sprintf("%s %s (%s, %v)", h.Kind, h.Name, h.Path, h.Events))
+			}
+		}
+		if len(named) > 0 {
+			return nil, fmt.Errorf("chart %s: %w that a rendered chart cannot run: %s; skip them explicitly (hooks: Skip) or deploy without them", c.Name(), ErrHooks, strings.Join(named, ", "))
+		}
 	}
 
 	var out []*unstructured.Unstructured

@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -142,5 +143,42 @@ func TestRenderChartOCILayout(t *testing.T) {
 	}
 	if err := src.Each(context.Background(), func(*unstructured.Unstructured) error { return nil }); err == nil || !strings.Contains(err.Error(), "no Helm chart") {
 		t.Fatalf("error %v, want 'no Helm chart'", err)
+	}
+}
+
+// Hooks other than test hooks are refused, naming them, unless skipped;
+// .Capabilities come from the options (the cluster's).
+func TestRenderChartHooksAndCapabilities(t *testing.T) {
+	withHook := testChart(t, true,
+		tarEntry{name: "demo/templates/migrate.yaml", body: "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations:\n    helm.sh/hook: pre-install,pre-upgrade\nspec: {}\n"},
+		tarEntry{name: "demo/templates/caps.yaml", body: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caps\ndata:\n  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n  widgets: {{ .Capabilities.APIVersions.Has \"example.com/v1/Widget\" | quote }}\n"})
+	p := writeFile(t, "hooks.tgz", withHook)
+	src, _, err := Open(p, Options{Helm: HelmOptions{ReleaseName: "rel"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = src.Each(context.Background(), func(*unstructured.Unstructured) error { return nil })
+	if !errors.Is(err, ErrHooks) || !strings.Contains(err.Error(), "Job migrate (demo/templates/migrate.yaml, [pre-install pre-upgrade])") || strings.Contains(err.Error(), "Pod test") {
+		t.Fatalf("chart with a pre-install hook: %v", err)
+	}
+	src, _, err = Open(p, Options{Helm: HelmOptions{ReleaseName: "rel", SkipHooks: true, KubeVersion: "v1.37.2", APIVersions: []string{"v1", "example.com/v1", "example.com/v1/Widget"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var caps *unstructured.Unstructured
+	if err := src.Each(context.Background(), func(u *unstructured.Unstructured) error {
+		if u.GetKind() == "Job" {
+			t.Errorf("skipped hook rendered: %s", u.GetName())
+		}
+		if u.GetName() == "caps" {
+			caps = u
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	data, _, _ := unstructured.NestedStringMap(caps.Object, "data")
+	if data["kube"] != "v1.37.2" || data["widgets"] != "true" {
+		t.Fatalf(".Capabilities: %v", data)
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	authorizationv1client "k8s.io/client-go/kubernetes/typed/authorization/v1"
 	"k8s.io/client-go/metadata"
@@ -105,8 +106,10 @@ type Reconciler struct {
 	mu           sync.Mutex
 	impersonated map[string]*deploy.Applier
 	cache        *deploy.Cache
-	watcher      *driftWatcher
-	cluster      *clusterWatcher
+	// discovery tells charts the cluster's version and APIs (.Capabilities).
+	discovery discovery.DiscoveryInterface
+	watcher   *driftWatcher
+	cluster   *clusterWatcher
 }
 
 // +kubebuilder:rbac:groups=delivery.ocm.software,resources=deployers,verbs=get;list;watch;update;patch
@@ -330,7 +333,11 @@ func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1
 	}
 	defer release()
 
-	src, format, err := deploy.Open(path, deploy.Options{Helm: deploy.HelmOptions{ReleaseName: obj.Name, Namespace: res.Namespace}})
+	helmOpts, err := r.helmOptions(ctx, obj, res.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	src, format, err := deploy.Open(path, deploy.Options{Helm: helmOpts})
 	if err != nil {
 		return nil, status.Stall(v1alpha1.MarshalFailedReason, err)
 	}
@@ -614,6 +621,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.CacheDir = filepath.Join(os.TempDir(), "ocm-deployer-cache")
 	}
 	if r.cache, err = deploy.NewCache(r.CacheDir, r.CacheMaxBytes); err != nil {
+		return fmt.Errorf("deployer: %w", err)
+	}
+	if r.discovery, err = discovery.NewDiscoveryClientForConfigAndClient(cfg, mgr.GetHTTPClient()); err != nil {
 		return fmt.Errorf("deployer: %w", err)
 	}
 	r.watcher = newDriftWatcher(md)
