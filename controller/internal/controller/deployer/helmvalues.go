@@ -78,7 +78,7 @@ func (r *Reconciler) valuesFrom(ctx context.Context, namespace string, ref v1alp
 		var cm corev1.ConfigMap
 		err := r.APIReader.Get(ctx, name, &cm)
 		if err != nil && !(apierrors.IsNotFound(err) && ref.Optional) {
-			return nil, fmt.Errorf("ConfigMap %s: %w", name, err)
+			return nil, fmt.Errorf("reading ConfigMap %s: %w", name, err)
 		}
 		if s, ok := cm.Data[key]; ok {
 			data, found = []byte(s), true
@@ -87,7 +87,7 @@ func (r *Reconciler) valuesFrom(ctx context.Context, namespace string, ref v1alp
 		var sec corev1.Secret
 		err := r.APIReader.Get(ctx, name, &sec)
 		if err != nil && !(apierrors.IsNotFound(err) && ref.Optional) {
-			return nil, fmt.Errorf("Secret %s: %w", name, err)
+			return nil, fmt.Errorf("reading Secret %s: %w", name, err)
 		}
 		data, found = sec.Data[key]
 	default:

@@ -133,7 +133,7 @@ func TestDeployerHelmValuesCapabilitiesHooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	testenv.Eventually(t, 30*time.Second, func() error {
-		return readyMessage(ctx, d, metav1.ConditionFalse, "spec.helm.valuesFrom[3]: Secret "+ns+"/nope")
+		return readyMessage(ctx, d, metav1.ConditionFalse, "spec.helm.valuesFrom[3]: reading Secret "+ns+"/nope")
 	})
 }
 
