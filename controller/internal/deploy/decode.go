@@ -67,7 +67,13 @@ func Open(path string, opts Options) (Source, Format, error) {
 	case FormatTar:
 		return fileSource{path: path, read: decodeTar}, format, nil
 	case FormatHelmChart, FormatOCILayout:
-		src, err := openHelm(path, format, opts.Helm)
+		helm := opts.Helm
+		if opts.HelmFrom != nil {
+			if helm, err = opts.HelmFrom(); err != nil {
+				return nil, format, err
+			}
+		}
+		src, err := openHelm(path, format, helm)
 		return src, format, err
 	}
 	return nil, "", fmt.Errorf("unknown format %q", format)
@@ -76,6 +82,10 @@ func Open(path string, opts Options) (Source, Format, error) {
 // Options tune Open.
 type Options struct {
 	Helm HelmOptions
+	// HelmFrom, if set, supplies the Helm options instead of Helm, and is
+	// called only for a chart: their values and the cluster's capabilities
+	// cost requests that other content does not need.
+	HelmFrom func() (HelmOptions, error)
 }
 
 // Detect sniffs the file's format: gzip or tar magic, then what the tar holds.

@@ -333,11 +333,15 @@ func (r *Reconciler) deploy(ctx context.Context, obj *v1alpha1.Deployer, res *v1
 	}
 	defer release()
 
-	helmOpts, err := r.helmOptions(ctx, obj, res.Namespace)
-	if err != nil {
-		return nil, err
+	var helmErr error
+	src, format, err := deploy.Open(path, deploy.Options{HelmFrom: func() (deploy.HelmOptions, error) {
+		opts, err := r.helmOptions(ctx, obj, res.Namespace)
+		helmErr = err
+		return opts, err
+	}})
+	if helmErr != nil {
+		return nil, helmErr // carries its own reason (values not found, invalid spec)
 	}
-	src, format, err := deploy.Open(path, deploy.Options{Helm: helmOpts})
 	if err != nil {
 		return nil, status.Stall(v1alpha1.MarshalFailedReason, err)
 	}
