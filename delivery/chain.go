@@ -46,6 +46,18 @@ type Chain struct {
 	Gaps      []Gap   `json:"gaps,omitempty"`
 }
 
+// GapsAfter returns the gaps between entry i and the next (-1: before
+// the first), for printing them in place.
+func (c *Chain) GapsAfter(i int) []Gap {
+	var out []Gap
+	for _, g := range c.Gaps {
+		if g.After == i {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
 // OK reports whether every record verified and the chain has no gap.
 func (c *Chain) OK() bool {
 	return len(c.Gaps) == 0 && !slices.ContainsFunc(c.Entries, func(e Entry) bool { return !e.Verified() })

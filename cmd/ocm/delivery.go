@@ -163,10 +163,8 @@ func printChain(w io.Writer, c *delivery.Chain) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tTIME\tACTION\tWHERE\tSIGNED BY\tVERIFIED")
 	gapAt := func(i int) {
-		for _, gp := range c.Gaps {
-			if gp.After == i {
-				fmt.Fprintf(tw, "-\t\tGAP\t%s\t\t\n", gp.Reason)
-			}
+		for _, gp := range c.GapsAfter(i) {
+			fmt.Fprintf(tw, "-\t\tGAP\t%s\t\t\n", gp.Reason)
 		}
 	}
 	gapAt(-1)
@@ -204,10 +202,8 @@ func printChain(w io.Writer, c *delivery.Chain) error {
 func chainTree(c *delivery.Chain) textNode {
 	root := textNode{label: fmt.Sprintf("%s:%s in %s", c.Component, c.Version, c.Location)}
 	gapAt := func(i int) {
-		for _, gp := range c.Gaps {
-			if gp.After == i {
-				root.kids = append(root.kids, textNode{label: "GAP: " + gp.Reason})
-			}
+		for _, gp := range c.GapsAfter(i) {
+			root.kids = append(root.kids, textNode{label: "GAP: " + gp.Reason})
 		}
 	}
 	gapAt(-1)
