@@ -249,22 +249,21 @@ func HostKeys(host string) []string {
 	return []string{host}
 }
 
+// resolveFiles makes the TLS files of h and its hosts relative to dir
+// (the configuration file's directory).
 func (h *HTTPConfig) resolveFiles(dir string) {
-	abs := func(p *string) {
+	h.HTTPTLS.resolveFiles(dir)
+	for k, v := range h.Hosts {
+		v.HTTPTLS.resolveFiles(dir)
+		h.Hosts[k] = v
+	}
+}
+
+func (t *HTTPTLS) resolveFiles(dir string) {
+	for _, p := range []*string{&t.CAFile, &t.ClientCertFile, &t.ClientKeyFile} {
 		if *p != "" && !filepath.IsAbs(*p) && dir != "" {
 			*p = filepath.Join(dir, *p)
 		}
-	}
-	for _, t := range []*HTTPTLS{&h.HTTPTLS} {
-		abs(&t.CAFile)
-		abs(&t.ClientCertFile)
-		abs(&t.ClientKeyFile)
-	}
-	for k, v := range h.Hosts {
-		abs(&v.CAFile)
-		abs(&v.ClientCertFile)
-		abs(&v.ClientKeyFile)
-		h.Hosts[k] = v
 	}
 }
 
