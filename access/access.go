@@ -93,6 +93,13 @@ func New(opts Options) *Fetcher {
 	if opts.MaxRedirects <= 0 {
 		opts.MaxRedirects = DefaultMaxRedirects
 	}
+	// The configuration's HTTP settings are read once, not per request;
+	// an invalid one stays unresolved so that every use reports it.
+	if opts.HTTP == nil && opts.Config != nil {
+		if h, err := httpclient.FromConfig(opts.Config); err == nil {
+			opts.HTTP = &h
+		}
+	}
 	return &Fetcher{opts: opts, registries: map[string]*oci.Registry{}}
 }
 
