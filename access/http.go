@@ -250,30 +250,23 @@ func (f *Fetcher) baseClient() (*http.Client, error) {
 
 // withTLS gives c a clone of its transport whose TLS settings mutate changed.
 func withTLS(c *http.Client, mutate func(*tls.Config) error) error {
-	var t *http.Transport
+	var (
+		t   http.RoundTripper
+		err error
+	)
 	switch bt := c.Transport.(type) {
 	case nil:
-		t = http.DefaultTransport.(*http.Transport).Clone()
+		t, err = httpclient.CloneWithTLS(http.DefaultTransport.(*http.Transport), mutate)
 	case *http.Transport:
-		t = bt.Clone()
+		t, err = httpclient.CloneWithTLS(bt, mutate)
 	case *httpclient.Transport:
-		ht, err := bt.WithTLS(mutate)
-		if err != nil {
-			return err
-		}
-		c.Transport = ht
-		return nil
+		t, err = bt.WithTLS(mutate)
 	default:
 		return fmt.Errorf("cannot change TLS settings of a %T transport", c.Transport)
 	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if t.TLSClientConfig != nil {
-		tc = t.TLSClientConfig.Clone()
-	}
-	if err := mutate(tc); err != nil {
+	if err != nil {
 		return err
 	}
-	t.TLSClientConfig = tc
 	c.Transport = t
 	return nil
 }

@@ -187,19 +187,29 @@ func (t *Transport) ForHost(host string) *Transport {
 	return t
 }
 
+// CloneWithTLS returns a clone of t whose TLS settings are t's (TLS 1.2 at
+// least when it has none) changed by mutate.
+func CloneWithTLS(t *http.Transport, mutate func(*tls.Config) error) (*http.Transport, error) {
+	out := t.Clone()
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if out.TLSClientConfig != nil {
+		tc = out.TLSClientConfig.Clone()
+	}
+	if err := mutate(tc); err != nil {
+		return nil, err
+	}
+	out.TLSClientConfig = tc
+	return out, nil
+}
+
 // WithTLS returns a copy of t whose TLS settings, for every host, are
 // those of t changed by mutate (extra roots, a client certificate).
 func (t *Transport) WithTLS(mutate func(*tls.Config) error) (*Transport, error) {
 	one := func(h *Transport) (*Transport, error) {
-		base := h.Base.Clone()
-		tc := &tls.Config{MinVersion: tls.VersionTLS12}
-		if base.TLSClientConfig != nil {
-			tc = base.TLSClientConfig.Clone()
-		}
-		if err := mutate(tc); err != nil {
+		base, err := CloneWithTLS(h.Base, mutate)
+		if err != nil {
 			return nil, err
 		}
-		base.TLSClientConfig = tc
 		return &Transport{Base: base, settings: h.settings}, nil
 	}
 	out, err := one(t)
