@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/ocmgo/ocm/internal/testutil"
 	"github.com/ocmgo/ocm/repository/oci"
 )
 
@@ -88,6 +90,35 @@ func TestAttachReferrer(t *testing.T) {
 			fallback := strings.Replace(img.Digest.String(), ":", "-", 1)
 			if got := slices.Contains(tags, fallback); got != c.tagSchema {
 				t.Fatalf("tags %v: referrers tag %s present %v, want %v", tags, fallback, got, c.tagSchema)
+			}
+		})
+	}
+}
+
+// What the registry says of the referrers API is learnt once per host: on
+// distribution 2.8 (no API) only the first repository asks, every later one
+// goes straight to the tag schema; on olareg every listing uses the API.
+func TestReferrersCapabilityLearntPerHost(t *testing.T) {
+	for name, c := range map[string]struct {
+		host    func(*testing.T) string
+		wantAPI int // requests to /referrers/ for three repositories
+	}{
+		"distribution (tag schema)": {host: startDistribution, wantAPI: 1},
+		"olareg (referrers API)":    {host: func(t *testing.T) string { return startRegistry(t, false) }, wantAPI: 3},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			proxy := testutil.StartFaultProxy(t, c.host(t))
+			reg := newRegistry(t, proxy.Host, "ocm")
+			for _, repo := range []string{"a", "b", "c"} {
+				img := pushTestImage(t, reg, repo)
+				got, err := reg.Referrers(ctx, repo, img, "")
+				if err != nil || len(got) != 0 {
+					t.Fatalf("%s: referrers %v, %v", repo, got, err)
+				}
+			}
+			if n := proxy.Count(http.MethodGet, "/referrers/"); n != c.wantAPI {
+				t.Fatalf("%d requests to the referrers API, want %d", n, c.wantAPI)
 			}
 		})
 	}

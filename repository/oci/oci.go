@@ -81,7 +81,11 @@ type Registry struct {
 	mu    sync.Mutex
 	repos map[string]*remote.Repository // by full registry repository name
 
-	chunk                  int64 // guarded by mu; lowered by 413 answers
+	chunk int64 // guarded by mu; lowered by 413 answers
+	// referrersAPI is what the registry said of the referrers API (guarded
+	// by mu; referrersUnknown until a listing succeeded): a host property,
+	// learnt once instead of once per repository.
+	referrersAPI           int
 	mounts, chunkedUploads atomic.Int64
 	fetchRetries           atomic.Int64
 }
@@ -325,6 +329,10 @@ func (r *Registry) repoFull(full string) (*remote.Repository, string, error) {
 		return nil, full, fmt.Errorf("registry %s: repository %q: %w", r.host, full, err)
 	}
 	rr := &remote.Repository{Reference: ref, Client: r.client, PlainHTTP: r.plainHTTP}
+	if r.referrersAPI != referrersUnknown {
+		// A new repository: its state is unset, so this cannot fail.
+		_ = rr.SetReferrersCapability(r.referrersAPI == referrersSupported)
+	}
 	r.repos[full] = rr
 	return rr, full, nil
 }

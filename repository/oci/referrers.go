@@ -6,6 +6,7 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/registry/remote"
 )
 
 // ResolveImage resolves a tag or digest of repository to its descriptor.
@@ -45,5 +46,32 @@ func (r *Registry) Referrers(ctx context.Context, repository string, subject oci
 	if err != nil {
 		return nil, r.wrap(full, fmt.Sprintf("listing referrers of %s", subject.Digest), err)
 	}
+	r.learnReferrersAPI(rr)
 	return out, nil
+}
+
+const (
+	referrersUnknown = iota
+	referrersSupported
+	referrersUnsupported
+)
+
+// learnReferrersAPI keeps what a successful listing on rr found out about
+// the referrers API for the repositories opened later: on a registry
+// without it (distribution 2.8), each of them would ask once more before
+// falling back to the tag schema — one request per component version of a
+// graph walk.
+func (r *Registry) learnReferrersAPI(rr *remote.Repository) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.referrersAPI != referrersUnknown {
+		return
+	}
+	// After a successful listing oras-go has set the repository's
+	// capability: setting "supported" fails exactly when it found none.
+	if rr.SetReferrersCapability(true) != nil {
+		r.referrersAPI = referrersUnsupported
+	} else {
+		r.referrersAPI = referrersSupported
+	}
 }

@@ -341,6 +341,9 @@ func descriptorManifest(idx ocispec.Index) (ocispec.Descriptor, error) {
 
 func (r *Repository) descriptorLayer(ctx context.Context, repo string, m ocispec.Manifest) (ocispec.Descriptor, error) {
 	if isComponentConfig(m.Config.MediaType) {
+		if layer, ok := predictedConfig(m); ok {
+			return layer, nil
+		}
 		var cfg struct {
 			ComponentDescriptorLayer *ocispec.Descriptor `json:"componentDescriptorLayer"`
 		}
@@ -361,6 +364,31 @@ func (r *Repository) descriptorLayer(ctx context.Context, repo string, m ocispec
 		return ocispec.Descriptor{}, fmt.Errorf("first layer has media type %q, which is not a component descriptor", m.Layers[0].MediaType)
 	}
 	return m.Layers[0], nil
+}
+
+// predictedConfig spares the request for the component config: the OCM
+// writers (ours, the reference's, OCM v1) encode it as exactly
+// configBytes(layer) for the descriptor layer. When that encoding of one of
+// the manifest's descriptor layers has the config's digest and size, the
+// config is known without reading it (its content is fixed by the digest,
+// just as a fetched one is checked against it); otherwise it is read.
+func predictedConfig(m ocispec.Manifest) (ocispec.Descriptor, bool) {
+	for _, l := range m.Layers {
+		if descriptorLayerFormat(l.MediaType) == formatUnknown {
+			continue
+		}
+		cfg := configBytes(l)
+		if int64(len(cfg)) == m.Config.Size && m.Config.Digest.Validate() == nil && m.Config.Digest.Algorithm().FromBytes(cfg) == m.Config.Digest {
+			return ocispec.Descriptor{MediaType: l.MediaType, Digest: l.Digest, Size: l.Size}, true
+		}
+	}
+	return ocispec.Descriptor{}, false
+}
+
+// configBytes is the component config naming layer as its descriptor layer.
+func configBytes(layer ocispec.Descriptor) []byte {
+	cfg, _ := json.Marshal(map[string]ocispec.Descriptor{"componentDescriptorLayer": {MediaType: layer.MediaType, Digest: layer.Digest, Size: layer.Size}})
+	return cfg
 }
 
 // LocalBlob finds the layer or manifest holding a local blob: exactly one

@@ -270,3 +270,77 @@ func mustDecode(t *testing.T, y string) *descriptor.Descriptor {
 	}
 	return d
 }
+
+// countingStore counts the fetches of each digest.
+type countingStore struct {
+	*memStore
+	fetched map[digest.Digest]int
+}
+
+func (c *countingStore) Fetch(ctx context.Context, repo string, d ocispec.Descriptor) (io.ReadCloser, error) {
+	c.fetched[d.Digest]++
+	return c.memStore.Fetch(ctx, repo, d)
+}
+
+func TestComponentConfigPredicted(t *testing.T) {
+	ctx := context.Background()
+	// A config written by the reference CLI (interop fixture v2-ctf-signed,
+	// blob sha256:b856b604…) is recognised from the manifest alone.
+	ref := ocispec.Manifest{
+		Config: ocispec.Descriptor{MediaType: MediaTypeComponentConfig, Digest: "sha256:b856b60456a7bd2b52f0e146c000a8f6c98685a85b303ec12f81314fe5befb3c", Size: 197},
+		Layers: []ocispec.Descriptor{{MediaType: MediaTypeDescriptorJSON, Digest: "sha256:363507eed72fb5042a1f52dc2e35398f6949d7a5060f56339cdaa3479268e940", Size: 1976}},
+	}
+	if l, ok := predictedConfig(ref); !ok || l.Digest != ref.Layers[0].Digest {
+		t.Fatalf("reference config not predicted: %v %v", l, ok)
+	}
+
+	layerOf := func(m *memStore, name string) ocispec.Descriptor {
+		return m.put(MediaTypeDescriptorYAML, []byte(cdYAML(name, "1.0.0")))
+	}
+	tests := []struct {
+		name        string
+		config      func(m *memStore, layers []ocispec.Descriptor) ocispec.Descriptor
+		wantFetched int
+	}{
+		{"canonical config", func(m *memStore, layers []ocispec.Descriptor) ocispec.Descriptor {
+			return m.putJSON(MediaTypeComponentConfig, map[string]any{"componentDescriptorLayer": layers[0]})
+		}, 0},
+		{"config naming the second descriptor layer", func(m *memStore, layers []ocispec.Descriptor) ocispec.Descriptor {
+			return m.putJSON(MediaTypeComponentConfig, map[string]any{"componentDescriptorLayer": layers[1]})
+		}, 0},
+		{"config in another encoding", func(m *memStore, layers []ocispec.Descriptor) ocispec.Descriptor {
+			data, _ := json.MarshalIndent(map[string]any{"componentDescriptorLayer": layers[1]}, "", "  ")
+			return m.put(MediaTypeComponentConfig, data)
+		}, 1},
+		{"config with more fields", func(m *memStore, layers []ocispec.Descriptor) ocispec.Descriptor {
+			l := layers[1]
+			l.Annotations = map[string]string{"a": "b"}
+			return m.putJSON(MediaTypeComponentConfig, map[string]any{"componentDescriptorLayer": l})
+		}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMemStore()
+			// Two descriptor layers: only the config says which one is
+			// the version's, and the answer must be the config's either way.
+			layers := []ocispec.Descriptor{layerOf(m, "example.com/other"), layerOf(m, "example.com/a")}
+			if tt.name == "canonical config" {
+				layers[0], layers[1] = layers[1], layers[0]
+			}
+			cfg := tt.config(m, layers)
+			man := m.putJSON(ocispec.MediaTypeImageManifest, ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest, Config: cfg, Layers: layers})
+			m.tag(RepositoryName("example.com/a"), "1.0.0", man)
+			cs := &countingStore{memStore: m, fetched: map[digest.Digest]int{}}
+			cv, err := New(cs, "test store").GetComponentVersion(ctx, "example.com/a", "1.0.0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cv.Descriptor.Component.Name != "example.com/a" {
+				t.Fatalf("read the descriptor of %s", cv.Descriptor.Component.Name)
+			}
+			if got := cs.fetched[cfg.Digest]; got != tt.wantFetched {
+				t.Fatalf("config fetched %d times, want %d", got, tt.wantFetched)
+			}
+		})
+	}
+}

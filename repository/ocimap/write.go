@@ -135,8 +135,7 @@ func Compose(cd *descriptor.Descriptor, blobs []LocalBlob, subject *ocispec.Desc
 		return d
 	}
 	cdDesc := add(MediaTypeDescriptorJSON, cdJSON)
-	cfg, _ := json.Marshal(map[string]ocispec.Descriptor{"componentDescriptorLayer": cdDesc})
-	cfgDesc := add(MediaTypeComponentConfig, cfg)
+	cfgDesc := add(MediaTypeComponentConfig, configBytes(cdDesc))
 	layers := []ocispec.Descriptor{cdDesc}
 	var manifests []ocispec.Descriptor
 	seen := map[digest.Digest]int{}
