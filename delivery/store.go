@@ -236,12 +236,13 @@ func fetchVerified(ctx context.Context, store ocimap.Store, repo string, d ocisp
 	return raw, nil
 }
 
-// Carry copies the records of component:version from src to dst, where
-// the version is complete already (its root there may differ, e.g. after a
-// transfer that changed accesses): envelopes are copied unchanged, so their
-// signatures stay valid. It returns how many records dst did not have.
-func Carry(ctx context.Context, src ocimap.Store, dst ocimap.WriteStore, component, ver string) (int, error) {
-	from, err := List(ctx, src, component, ver)
+// Carry copies the records of component:version, whose root in src is
+// srcRoot, from src to dst, where the version is complete already (its
+// root there may differ, e.g. after a transfer that changed accesses):
+// envelopes are copied unchanged, so their signatures stay valid. It
+// returns how many records dst did not have.
+func Carry(ctx context.Context, src ocimap.Store, srcRoot ocispec.Descriptor, dst ocimap.WriteStore, component, ver string) (int, error) {
+	from, err := list(ctx, src, ocimap.RepositoryName(component), srcRoot)
 	if err != nil || len(from) == 0 {
 		return 0, err
 	}

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -135,13 +136,24 @@ type Options struct {
 	External *access.Fetcher
 	// AfterVersion, if set, is called for every version complete in the
 	// target (copied or found there; not in a dry run, not for skipped
-	// versions) with its descriptor as stored in the target and its
-	// repository there, e.g. to attach referrers. An error fails the
-	// transfer; the version stays complete.
-	AfterVersion func(ctx context.Context, cd *descriptor.Descriptor, repository string) error
+	// versions, not for versions taken from the target below an unchanged
+	// version, see ComponentVersions), e.g. to attach or carry referrers.
+	// An error fails the transfer; the version stays complete.
+	AfterVersion func(ctx context.Context, v Done) error
 	// SourceName names the source in messages ("CTF archive ./x"); when
 	// empty, src's String method or "the source repository".
 	SourceName string
+}
+
+// Done is a version complete in the target, as AfterVersion sees it.
+type Done struct {
+	Ref Ref
+	// Descriptor is the descriptor as the target stores it; Repository is
+	// the version's OCI repository.
+	Descriptor *descriptor.Descriptor
+	Repository string
+	// SourceRoot is the version's manifest or index in the source.
+	SourceRoot ocispec.Descriptor
 }
 
 // Result reports the transfer of one component version. Copied and Skipped
@@ -161,6 +173,10 @@ type Result struct {
 	// AlreadyPresent: the target's tag already pointed at the same digest;
 	// nothing was written.
 	AlreadyPresent bool `json:"alreadyPresent,omitempty"`
+	// FromTarget: present, and found complete in the target below a
+	// version whose root the target has, without reading it from the
+	// source (see ComponentVersions).
+	FromTarget bool `json:"fromTarget,omitempty"`
 	// VersionSkipped: the target's tag pointed at other content and was left
 	// alone (ExistingSkip); nothing was written or compared.
 	VersionSkipped bool `json:"versionSkipped,omitempty"`
@@ -219,8 +235,10 @@ type version struct {
 	deps     []*version // planned before it, transferred before it (cycles cut)
 	target   digest.Digest
 	present  bool // target tag points at cv.Root already
-	replace  bool // target tag points elsewhere and is moved
-	skip     bool // target tag points elsewhere and is left alone
+	// fromTarget: present, cv read from the target (completeInTarget).
+	fromTarget bool
+	replace    bool // target tag points elsewhere and is moved
+	skip       bool // target tag points elsewhere and is left alone
 
 	done chan struct{} // closed when finished, ok set before
 	ok   bool
@@ -234,6 +252,18 @@ type version struct {
 // content goes in the order blobs → manifests → index → tag, so a tag never
 // points at incomplete content; what dst has already is skipped, so a rerun
 // after a failure only copies what is missing.
+//
+// What the target has is not read again from the source, as oras copies
+// skip a manifest the target has: when a version named in refs is in the
+// target with the same root digest (one request to the source), and every
+// version below it is referenced with a digest and is in the target with
+// that digest, the whole graph is taken from the target (Result.FromTarget)
+// without walking it in the source. The reference digests fix everything
+// signatures cover; what they do not — a signature added in the source to
+// a referenced version later, referrers such as delivery records attached
+// to it — is left as the target has it. A replace or fail policy for
+// existing versions, CopyResources and UploadOCIArtifact always walk the
+// source.
 //
 // Before anything is written, every version's target tag is checked against
 // Options.Existing: all versions the policy refuses are reported together in
@@ -259,7 +289,7 @@ func ComponentVersions(ctx context.Context, src ocimap.Store, dst ocimap.WriteSt
 		}
 		opts.Existing = ExistingReplace
 	}
-	plan, err := planVersions(ctx, src, opts.SourceName, refs, opts.Recursive, !opts.SkipReferenceDigests, opts.Concurrency)
+	plan, err := planVersions(ctx, src, dst, refs, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -308,12 +338,12 @@ func ComponentVersions(ctx context.Context, src ocimap.Store, dst ocimap.WriteSt
 			if err != nil {
 				return fmt.Errorf("transferring %s: %w", v.ref, err)
 			}
-			if opts.AfterVersion != nil && !opts.DryRun && !res.VersionSkipped {
+			if opts.AfterVersion != nil && !opts.DryRun && !res.VersionSkipped && !v.fromTarget {
 				cd := v.targetCD
 				if cd == nil {
 					cd = v.cv.Descriptor
 				}
-				if err := opts.AfterVersion(gctx, cd, v.cv.Repository); err != nil {
+				if err := opts.AfterVersion(gctx, Done{Ref: v.ref, Descriptor: cd, Repository: v.cv.Repository, SourceRoot: v.cv.Root}); err != nil {
 					return fmt.Errorf("transferring %s: %w", v.ref, err)
 				}
 			}
@@ -339,6 +369,9 @@ func ComponentVersions(ctx context.Context, src ocimap.Store, dst ocimap.WriteSt
 func checkExisting(ctx context.Context, dst ocimap.WriteStore, plan []*version, opts Options) error {
 	var conflicts []Conflict
 	for _, v := range plan {
+		if v.fromTarget {
+			continue // resolved there already
+		}
 		target, err := dst.Resolve(ctx, v.cv.Repository, ocimap.ToTag(v.ref.Version))
 		switch {
 		case errors.Is(err, errdef.ErrNotFound):
@@ -370,24 +403,39 @@ func checkExisting(ctx context.Context, dst ocimap.WriteStore, plan []*version, 
 // planVersions reads refs from src and, when recursive, what they
 // reference, in post-order (referenced versions first), each once. The
 // versions are loaded up to concurrency at a time before the walk, which
-// then finds them in the repository's cache.
-func planVersions(ctx context.Context, src ocimap.Store, where string, refs []Ref, recursive, checkDigests bool, concurrency int) ([]*version, error) {
+// then finds them in the repository's cache; versions completeInTarget
+// finds in dst are taken from there.
+func planVersions(ctx context.Context, src ocimap.Store, dst ocimap.WriteStore, refs []Ref, opts Options) ([]*version, error) {
+	where := opts.SourceName
 	if s, ok := src.(fmt.Stringer); ok && where == "" {
 		where = s.String()
 	}
 	if where == "" {
 		where = "the source repository"
 	}
+	recursive, checkDigests := opts.Recursive, !opts.SkipReferenceDigests
 	repo := ocimap.New(src, where)
+	var inTarget map[Ref]*ocimap.ComponentVersion
+	var targetRepo *ocimap.Repository
+	if recursive && !opts.CopyResources && opts.UploadAs != UploadOCIArtifact &&
+		(opts.Existing == ExistingDefault || opts.Existing == ExistingSkip) {
+		targetRepo = ocimap.New(dst, "the target")
+		var err error
+		if inTarget, err = completeInTarget(ctx, repo, targetRepo, refs, opts.Concurrency); err != nil {
+			return nil, err
+		}
+	}
 	if recursive || len(refs) > 1 {
 		roots := make([]ocimap.VersionRef, 0, len(refs))
 		for _, r := range refs {
-			roots = append(roots, ocimap.VersionRef{Component: r.Component, Version: r.Version})
+			if !completeRoot(r, repo, inTarget) {
+				roots = append(roots, ocimap.VersionRef{Component: r.Component, Version: r.Version})
+			}
 		}
 		if recursive {
-			repo.Preload(ctx, roots, concurrency)
+			repo.Preload(ctx, roots, opts.Concurrency)
 		} else {
-			repo.PreloadVersions(ctx, roots, concurrency)
+			repo.PreloadVersions(ctx, roots, opts.Concurrency)
 		}
 	}
 	var plan []*version
@@ -399,16 +447,21 @@ func planVersions(ctx context.Context, src ocimap.Store, where string, refs []Re
 			return nil // done, or on the current path (a cycle)
 		}
 		visited[r] = true
-		cv, err := repo.GetComponentVersion(ctx, r.Component, r.Version)
-		if err != nil {
-			if via != "" {
-				return fmt.Errorf("resolving reference of %s: %w", via, err)
+		var v *version
+		if cv := inTarget[r]; cv != nil {
+			v = &version{ref: r, cv: cv, fetcher: targetRepo.Fetcher(cv), root: cv.Root, target: cv.Root.Digest, present: true, fromTarget: true, done: make(chan struct{})}
+		} else {
+			cv, err := repo.GetComponentVersion(ctx, r.Component, r.Version)
+			if err != nil {
+				if via != "" {
+					return fmt.Errorf("resolving reference of %s: %w", via, err)
+				}
+				return err
 			}
-			return err
+			v = &version{ref: r, cv: cv, fetcher: repo.Fetcher(cv), root: cv.Root, done: make(chan struct{})}
 		}
-		v := &version{ref: r, cv: cv, fetcher: repo.Fetcher(cv), root: cv.Root, done: make(chan struct{})}
 		if recursive {
-			for _, cr := range cv.Descriptor.Component.References {
+			for _, cr := range v.cv.Descriptor.Component.References {
 				cref := Ref{Component: cr.ComponentName, Version: cr.Version}
 				if err := visit(cref, r.String()); err != nil {
 					return err
@@ -419,7 +472,8 @@ func planVersions(ctx context.Context, src ocimap.Store, where string, refs []Re
 				if d != nil && !slices.Contains(v.deps, d) {
 					v.deps = append(v.deps, d)
 				}
-				if d != nil && checkDigests && cr.Digest != nil {
+				// completeInTarget checked the digests below it.
+				if d != nil && checkDigests && cr.Digest != nil && !v.fromTarget {
 					if err := checkReferenceDigest(r, &cr, d.cv.Descriptor); err != nil {
 						return err
 					}
@@ -436,6 +490,78 @@ func planVersions(ctx context.Context, src ocimap.Store, where string, refs []Re
 		}
 	}
 	return plan, nil
+}
+
+// completeInTarget finds the versions of refs whose root the target has
+// already (the source is asked for that version only) and whose graph below
+// is complete there: every reference carries a digest, and the referenced
+// version is in the target with that digest. It returns every version below
+// them, as read from the target; the versions of refs themselves stay the
+// source's (their referrers are carried as usual). A version of refs that
+// does not qualify is left to the walk through the source.
+func completeInTarget(ctx context.Context, src, dst *ocimap.Repository, refs []Ref, concurrency int) (map[Ref]*ocimap.ComponentVersion, error) {
+	found := map[Ref]*ocimap.ComponentVersion{}
+	for _, r := range refs {
+		tcv, ok, err := dst.FindComponentVersion(ctx, r.Component, r.Version)
+		if err != nil || !ok {
+			continue // not there, or unreadable: the walk decides
+		}
+		scv, err := src.GetComponentVersion(ctx, r.Component, r.Version)
+		if err != nil {
+			return nil, err
+		}
+		if scv.Root.Digest != tcv.Root.Digest {
+			continue
+		}
+		dst.Preload(ctx, []ocimap.VersionRef{{Component: r.Component, Version: r.Version}}, concurrency)
+		below := map[Ref]*ocimap.ComponentVersion{}
+		if complete(ctx, dst, r, tcv, below) {
+			delete(below, r)
+			maps.Copy(found, below)
+		}
+	}
+	return found, nil
+}
+
+// completeRoot reports whether the version r, in repo's cache already,
+// needs no walk through the source: everything it references was found
+// complete in the target.
+func completeRoot(r Ref, repo *ocimap.Repository, inTarget map[Ref]*ocimap.ComponentVersion) bool {
+	if len(inTarget) == 0 {
+		return false
+	}
+	cv, ok := repo.Cached(r.Component, r.Version)
+	if !ok {
+		return false
+	}
+	for _, cr := range cv.Descriptor.Component.References {
+		if inTarget[Ref{Component: cr.ComponentName, Version: cr.Version}] == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// complete reports whether everything cv references is in dst with the
+// recorded digests, collecting the versions into seen.
+func complete(ctx context.Context, dst *ocimap.Repository, r Ref, cv *ocimap.ComponentVersion, seen map[Ref]*ocimap.ComponentVersion) bool {
+	if seen[r] != nil {
+		return true
+	}
+	seen[r] = cv
+	for _, cr := range cv.Descriptor.Component.References {
+		if cr.Digest == nil {
+			return false
+		}
+		child, ok, err := dst.FindComponentVersion(ctx, cr.ComponentName, cr.Version)
+		if err != nil || !ok || checkReferenceDigest(r, &cr, child.Descriptor) != nil {
+			return false
+		}
+		if !complete(ctx, dst, Ref{Component: cr.ComponentName, Version: cr.Version}, child, seen) {
+			return false
+		}
+	}
+	return true
 }
 
 // ErrReferenceDigest marks a reference whose recorded digest does not match
@@ -477,7 +603,12 @@ func copyVersion(ctx context.Context, dst ocimap.WriteStore, v *version, opts Op
 				res.BytesSkipped += it.Descriptor.Size
 			}
 		}
-		opts.Progress(fmt.Sprintf("%s: already present in the target (%s)", v.ref, v.root.Digest))
+		res.FromTarget = v.fromTarget
+		if v.fromTarget {
+			opts.Progress(fmt.Sprintf("%s: already present in the target (%s; referenced with this digest by a version the target has, not read from the source)", v.ref, v.root.Digest))
+		} else {
+			opts.Progress(fmt.Sprintf("%s: already present in the target (%s)", v.ref, v.root.Digest))
+		}
 		return res, nil
 	}
 	if s := v.cv.Subject(); s != nil && s.Digest == ocimap.ComponentIndex.Digest && !opts.DryRun {

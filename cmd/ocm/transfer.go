@@ -20,7 +20,6 @@ import (
 	"github.com/ocmgo/ocm/compat/referrer"
 	"github.com/ocmgo/ocm/config"
 	"github.com/ocmgo/ocm/delivery"
-	"github.com/ocmgo/ocm/descriptor"
 	"github.com/ocmgo/ocm/reference"
 	"github.com/ocmgo/ocm/repository"
 	"github.com/ocmgo/ocm/repository/ocimap"
@@ -231,21 +230,21 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 	if rt, ok := dst.WriteStore.(referrer.Target); ok {
 		// Compatibility specs become NFD referrers of their images, so that
 		// OCI-only tools (nfd compat validate-node) find them too.
-		opts.AfterVersion = func(ctx context.Context, cd *descriptor.Descriptor, repo string) error {
-			return referrer.AttachSpecs(ctx, rt, cd, repo, opts.Progress)
+		opts.AfterVersion = func(ctx context.Context, v transfer.Done) error {
+			return referrer.AttachSpecs(ctx, rt, v.Descriptor, v.Repository, opts.Progress)
 		}
 	}
 	// Delivery records travel with their versions.
 	afterCompat := opts.AfterVersion
-	opts.AfterVersion = func(ctx context.Context, cd *descriptor.Descriptor, repo string) error {
+	opts.AfterVersion = func(ctx context.Context, v transfer.Done) error {
 		if afterCompat != nil {
-			if err := afterCompat(ctx, cd, repo); err != nil {
+			if err := afterCompat(ctx, v); err != nil {
 				return err
 			}
 		}
-		n, err := delivery.Carry(ctx, src, dst.WriteStore, cd.Component.Name, cd.Component.Version)
+		n, err := delivery.Carry(ctx, src, v.SourceRoot, dst.WriteStore, v.Ref.Component, v.Ref.Version)
 		if n > 0 {
-			progressLine(fmt.Sprintf("%s:%s: %d delivery record(s) carried along", cd.Component.Name, cd.Component.Version, n))
+			progressLine(fmt.Sprintf("%s: %d delivery record(s) carried along", v.Ref, n))
 		}
 		return err
 	}
@@ -295,6 +294,7 @@ func (o *transferOptions) run(cmd *cobra.Command, g *globalOptions, srcArg, targ
 // transferTotals sums the results of a transfer.
 type transferTotals struct {
 	copied, present, skipped, blobsCopied, blobsSkipped int
+	fromTarget                                          int // of present: not read from the source
 	bytesCopied                                         int64
 }
 
@@ -304,6 +304,9 @@ func sumTransfer(results []transfer.Result) transferTotals {
 		switch {
 		case r.AlreadyPresent:
 			t.present++
+			if r.FromTarget {
+				t.fromTarget++
+			}
 		case r.VersionSkipped:
 			t.skipped++
 		default:
@@ -320,7 +323,7 @@ func sumTransfer(results []transfer.Result) transferTotals {
 func logTransferSummary(logger *slog.Logger, results []transfer.Result, dryRun, failed bool) {
 	t := sumTransfer(results)
 	logger.Info("transfer summary", "event", "summary", "dryRun", dryRun, "failed", failed,
-		"versionsCopied", t.copied, "versionsPresent", t.present, "versionsSkipped", t.skipped,
+		"versionsCopied", t.copied, "versionsPresent", t.present, "versionsFromTarget", t.fromTarget, "versionsSkipped", t.skipped,
 		"blobsCopied", t.blobsCopied, "blobsSkipped", t.blobsSkipped, "bytesCopied", t.bytesCopied)
 }
 
@@ -334,8 +337,13 @@ func printTransferSummary(w io.Writer, results []transfer.Result, dryRun, failed
 	case failed:
 		prefix = "failed after"
 	}
-	fmt.Fprintf(w, "%s: versions: %d %s, %d already present, %d skipped; blobs: %d %s, %d skipped; %s %s\n",
-		prefix, t.copied, verb, t.present, t.skipped, t.blobsCopied, verb, t.blobsSkipped, formatBytes(t.bytesCopied), verb)
+	present := fmt.Sprintf("%d already present", t.present)
+	if t.fromTarget > 0 {
+		// Pinned by digest below a version the target has: see transfer.ComponentVersions.
+		present += fmt.Sprintf(" (%d of them checked in the target only)", t.fromTarget)
+	}
+	fmt.Fprintf(w, "%s: versions: %d %s, %s, %d skipped; blobs: %d %s, %d skipped; %s %s\n",
+		prefix, t.copied, verb, present, t.skipped, t.blobsCopied, verb, t.blobsSkipped, formatBytes(t.bytesCopied), verb)
 }
 
 // formatBytes renders n in binary units.
@@ -459,6 +467,8 @@ func printTransferResults(w io.Writer, format string, results []transfer.Result)
 	for _, r := range results {
 		status := "transferred"
 		switch {
+		case r.FromTarget:
+			status = "already present (checked in the target)"
 		case r.AlreadyPresent:
 			status = "already present"
 		case r.VersionSkipped:
