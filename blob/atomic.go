@@ -9,7 +9,9 @@ import (
 
 // AtomicFile is a temp file beside its destination that becomes the
 // destination only on Commit, so a reader never sees partial or unverified
-// content at the final path.
+// content at the final path. Where the file system allows (Linux,
+// O_TMPFILE), the temp file has no name until Commit: a process killed
+// while writing leaves no file at all.
 type AtomicFile struct {
 	*os.File
 	// Durable makes Commit fsync the data before the rename. Archives whose
@@ -17,6 +19,7 @@ type AtomicFile struct {
 	Durable bool
 	dest    string
 	done    bool
+	unnamed bool
 }
 
 // CreateAtomic creates the temp file (and missing parent directories) for dest.
@@ -28,6 +31,10 @@ func CreateAtomic(dest string) (*AtomicFile, error) {
 	if fi, err := os.Stat(dest); err == nil && fi.IsDir() {
 		return nil, fmt.Errorf("output %s is a directory", dest)
 	}
+	if f, err := createUnnamed(dir); err == nil {
+		return &AtomicFile{File: f, dest: dest, unnamed: true}, nil
+	}
+	// No O_TMPFILE here (another OS, or a file system without it).
 	f, err := os.CreateTemp(dir, "."+filepath.Base(dest)+".tmp-*")
 	if err != nil {
 		return nil, fmt.Errorf("creating temp file for %s: %w", dest, err)
@@ -45,6 +52,21 @@ func (a *AtomicFile) Commit() error {
 	var err error
 	if a.Durable {
 		err = a.File.Sync()
+	}
+	if a.unnamed {
+		if err == nil {
+			err = a.File.Chmod(0o644)
+		}
+		if err == nil {
+			err = linkUnnamed(a.File, a.dest)
+		}
+		if cerr := a.File.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("writing %s: %w", a.dest, err)
+		}
+		return nil
 	}
 	if cerr := a.File.Close(); err == nil {
 		err = cerr
@@ -69,7 +91,9 @@ func (a *AtomicFile) Abort() {
 	}
 	a.done = true
 	a.File.Close()
-	os.Remove(a.File.Name())
+	if !a.unnamed {
+		os.Remove(a.File.Name())
+	}
 }
 
 // AtomicDir is a temp directory beside its destination that becomes the

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -138,6 +139,29 @@ func TestAtomicFile(t *testing.T) {
 	}
 	if _, err := CreateAtomic(dir); err == nil || !strings.Contains(err.Error(), "is a directory") {
 		t.Fatalf("directory destination: %v", err)
+	}
+	// Committing over an existing file replaces it; while written, the
+	// temp file has no name on Linux (nothing to leave behind when killed)
+	// and can still be reopened by its Name.
+	f, _ = CreateAtomic(dest)
+	f.Write([]byte("replaced"))
+	if runtime.GOOS == "linux" {
+		if entries, _ := os.ReadDir(filepath.Join(dir, "sub")); len(entries) != 1 {
+			t.Fatalf("while writing, the directory holds %v", entries)
+		}
+	}
+	if data, err := os.ReadFile(f.Name()); err != nil || string(data) != "replaced" {
+		t.Fatalf("reopening the temp file: %q %v", data, err)
+	}
+	if err := f.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "sub"))
+	if data, _ := os.ReadFile(dest); string(data) != "replaced" || len(entries) != 1 {
+		t.Fatalf("content %q, directory %v", data, entries)
+	}
+	if fi, _ := os.Stat(dest); fi.Mode().Perm() != 0o644 {
+		t.Fatalf("mode %v", fi.Mode())
 	}
 }
 

@@ -1,0 +1,12 @@
+//go:build !linux
+
+package blob
+
+import (
+	"errors"
+	"os"
+)
+
+func createUnnamed(string) (*os.File, error) { return nil, errors.ErrUnsupported }
+
+func linkUnnamed(*os.File, string) error { return errors.ErrUnsupported }
