@@ -12,6 +12,7 @@ import (
 	olacfg "github.com/olareg/olareg/config"
 
 	"github.com/ocmgo/ocm/descriptor"
+	"github.com/ocmgo/ocm/descriptor/normalisation"
 	"github.com/ocmgo/ocm/internal/testutil"
 	"github.com/ocmgo/ocm/repository/ctf"
 	"github.com/ocmgo/ocm/repository/oci"
@@ -19,12 +20,13 @@ import (
 	"github.com/ocmgo/ocm/transfer"
 )
 
-// A rerun into a target that has the named version, whose references are
-// pinned by digest and present there, asks the source for that version
-// only: the versions below are taken from the target. Whenever that is not
-// proven (a referenced version missing or different in the target, an
-// unpinned reference, a replace policy), the source is walked as before.
-func TestRerunReadsOnlyTheNamedVersion(t *testing.T) {
+// A referenced version pinned by digest that the target has, with all
+// below it, is not read from the source: a rerun asks the source for the
+// named version only, a new version of the referrer reads only itself.
+// Whenever that is not proven (a referenced version missing or different in
+// the target, an unpinned reference, a replace policy), the source is
+// walked as before.
+func TestPinnedVersionsInTargetNotReadFromSource(t *testing.T) {
 	ctx := context.Background()
 	srv := httptest.NewServer(olareg.New(olacfg.Config{Storage: olacfg.ConfigStorage{StoreType: olacfg.StoreMem}}))
 	t.Cleanup(srv.Close)
@@ -75,6 +77,40 @@ func TestRerunReadsOnlyTheNamedVersion(t *testing.T) {
 		res = run(t, dst, transfer.Options{Recursive: true, Existing: transfer.ExistingReplace})
 		if libReads() == before || res[lib].FromTarget || !res[lib].AlreadyPresent {
 			t.Errorf("replace policy: lib %+v, %d reads", res[lib], libReads()-before)
+		}
+	})
+
+	t.Run("new version of the referrer", func(t *testing.T) {
+		dst := newTarget(t)
+		run(t, dst, transfer.Options{Recursive: true})
+		// app 2.0.0 in the source pins the lib the target has.
+		libCD, err := ocimap.New(src, "source").GetComponentVersion(ctx, lib, "0.3.1+build.7")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pin, err := normalisation.Digest(libCD.Descriptor, normalisation.JSONv4alpha1, normalisation.SHA256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next := &descriptor.Descriptor{Meta: descriptor.Meta{SchemaVersion: "v2"}, Component: descriptor.Component{Name: app, Version: "2.0.0", Provider: "example.com",
+			References: []descriptor.Reference{{ElementMeta: descriptor.ElementMeta{Name: "lib", Version: "0.3.1+build.7"}, ComponentName: lib, Digest: pin}}}}
+		if _, err := ocimap.NewWriter(src).AddComponentVersion(ctx, next, nil); err != nil {
+			t.Fatal(err)
+		}
+		before := libReads()
+		results, err := transfer.ComponentVersions(ctx, src, dst, []transfer.Ref{{Component: app, Version: "2.0.0"}}, transfer.Options{Recursive: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := libReads() - before; n != 0 {
+			t.Errorf("the transfer of app 2.0.0 read %s from the source %d times", lib, n)
+		}
+		res := byComponent(results)
+		if r := res[lib]; !r.FromTarget {
+			t.Errorf("lib: %+v", r)
+		}
+		if r := res[app]; r.AlreadyPresent || r.Copied == 0 {
+			t.Errorf("app 2.0.0: %+v", r)
 		}
 	})
 

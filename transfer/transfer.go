@@ -16,11 +16,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -173,9 +173,9 @@ type Result struct {
 	// AlreadyPresent: the target's tag already pointed at the same digest;
 	// nothing was written.
 	AlreadyPresent bool `json:"alreadyPresent,omitempty"`
-	// FromTarget: present, and found complete in the target below a
-	// version whose root the target has, without reading it from the
-	// source (see ComponentVersions).
+	// FromTarget: present, found in the target as a reference pins it,
+	// with everything below, and not read from the source (see
+	// ComponentVersions).
 	FromTarget bool `json:"fromTarget,omitempty"`
 	// VersionSkipped: the target's tag pointed at other content and was left
 	// alone (ExistingSkip); nothing was written or compared.
@@ -235,7 +235,7 @@ type version struct {
 	deps     []*version // planned before it, transferred before it (cycles cut)
 	target   digest.Digest
 	present  bool // target tag points at cv.Root already
-	// fromTarget: present, cv read from the target (completeInTarget).
+	// fromTarget: present, cv read from the target (inTarget).
 	fromTarget bool
 	replace    bool // target tag points elsewhere and is moved
 	skip       bool // target tag points elsewhere and is left alone
@@ -254,16 +254,17 @@ type version struct {
 // after a failure only copies what is missing.
 //
 // What the target has is not read again from the source, as oras copies
-// skip a manifest the target has: when a version named in refs is in the
-// target with the same root digest (one request to the source), and every
-// version below it is referenced with a digest and is in the target with
-// that digest, the whole graph is taken from the target (Result.FromTarget)
-// without walking it in the source. The reference digests fix everything
-// signatures cover; what they do not — a signature added in the source to
-// a referenced version later, referrers such as delivery records attached
-// to it — is left as the target has it. A replace or fail policy for
-// existing versions, CopyResources and UploadOCIArtifact always walk the
-// source.
+// skip a manifest the target has: a referenced version whose reference
+// carries a digest, that the target has with that digest, and below which
+// the same holds for every reference, is taken from the target with
+// everything below it (Result.FromTarget) without reading it from the
+// source. So a rerun of a recursive transfer of a pinned graph reads the
+// named versions only, and a new version of a product reads only what is
+// new. The reference digests fix everything signatures cover; what they do
+// not — a signature added in the source to a referenced version later,
+// referrers such as delivery records attached to it — is left as the
+// target has it. A replace or fail policy for existing versions,
+// CopyResources and UploadOCIArtifact always walk the source.
 //
 // Before anything is written, every version's target tag is checked against
 // Options.Existing: all versions the policy refuses are reported together in
@@ -403,8 +404,8 @@ func checkExisting(ctx context.Context, dst ocimap.WriteStore, plan []*version, 
 // planVersions reads refs from src and, when recursive, what they
 // reference, in post-order (referenced versions first), each once. The
 // versions are loaded up to concurrency at a time before the walk, which
-// then finds them in the repository's cache; versions completeInTarget
-// finds in dst are taken from there.
+// then finds them in the repository's cache. Referenced versions the target
+// has as pinned (inTarget) are taken from the target instead.
 func planVersions(ctx context.Context, src ocimap.Store, dst ocimap.WriteStore, refs []Ref, opts Options) ([]*version, error) {
 	where := opts.SourceName
 	if s, ok := src.(fmt.Stringer); ok && where == "" {
@@ -415,41 +416,37 @@ func planVersions(ctx context.Context, src ocimap.Store, dst ocimap.WriteStore, 
 	}
 	recursive, checkDigests := opts.Recursive, !opts.SkipReferenceDigests
 	repo := ocimap.New(src, where)
-	var inTarget map[Ref]*ocimap.ComponentVersion
-	var targetRepo *ocimap.Repository
+	var pinned *inTarget
 	if recursive && !opts.CopyResources && opts.UploadAs != UploadOCIArtifact &&
 		(opts.Existing == ExistingDefault || opts.Existing == ExistingSkip) {
-		targetRepo = ocimap.New(dst, "the target")
-		var err error
-		if inTarget, err = completeInTarget(ctx, repo, targetRepo, refs, opts.Concurrency); err != nil {
-			return nil, err
-		}
+		pinned = &inTarget{repo: ocimap.New(dst, "the target"), found: map[Ref]*ocimap.ComponentVersion{}}
 	}
 	if recursive || len(refs) > 1 {
 		roots := make([]ocimap.VersionRef, 0, len(refs))
 		for _, r := range refs {
-			if !completeRoot(r, repo, inTarget) {
-				roots = append(roots, ocimap.VersionRef{Component: r.Component, Version: r.Version})
-			}
+			roots = append(roots, ocimap.VersionRef{Component: r.Component, Version: r.Version})
 		}
-		if recursive {
+		switch {
+		case pinned != nil:
+			repo.PreloadExcept(ctx, roots, opts.Concurrency, func(cr descriptor.Reference) bool { return pinned.has(ctx, cr) != nil })
+		case recursive:
 			repo.Preload(ctx, roots, opts.Concurrency)
-		} else {
+		default:
 			repo.PreloadVersions(ctx, roots, opts.Concurrency)
 		}
 	}
 	var plan []*version
 	visited := map[Ref]bool{}
 	planned := map[Ref]*version{}
-	var visit func(r Ref, via string) error
-	visit = func(r Ref, via string) error {
+	var visit func(r Ref, via string, fromTarget *ocimap.ComponentVersion) error
+	visit = func(r Ref, via string, fromTarget *ocimap.ComponentVersion) error {
 		if visited[r] {
 			return nil // done, or on the current path (a cycle)
 		}
 		visited[r] = true
 		var v *version
-		if cv := inTarget[r]; cv != nil {
-			v = &version{ref: r, cv: cv, fetcher: targetRepo.Fetcher(cv), root: cv.Root, target: cv.Root.Digest, present: true, fromTarget: true, done: make(chan struct{})}
+		if cv := fromTarget; cv != nil {
+			v = &version{ref: r, cv: cv, fetcher: pinned.repo.Fetcher(cv), root: cv.Root, target: cv.Root.Digest, present: true, fromTarget: true, done: make(chan struct{})}
 		} else {
 			cv, err := repo.GetComponentVersion(ctx, r.Component, r.Version)
 			if err != nil {
@@ -463,7 +460,13 @@ func planVersions(ctx context.Context, src ocimap.Store, dst ocimap.WriteStore, 
 		if recursive {
 			for _, cr := range v.cv.Descriptor.Component.References {
 				cref := Ref{Component: cr.ComponentName, Version: cr.Version}
-				if err := visit(cref, r.String()); err != nil {
+				var tcv *ocimap.ComponentVersion
+				if pinned != nil {
+					// Below a version from the target everything is
+					// there (inTarget.has checked it).
+					tcv = pinned.has(ctx, cr)
+				}
+				if err := visit(cref, r.String(), tcv); err != nil {
 					return err
 				}
 				// A reference still on the DFS path (a cycle) is not in
@@ -472,8 +475,8 @@ func planVersions(ctx context.Context, src ocimap.Store, dst ocimap.WriteStore, 
 				if d != nil && !slices.Contains(v.deps, d) {
 					v.deps = append(v.deps, d)
 				}
-				// completeInTarget checked the digests below it.
-				if d != nil && checkDigests && cr.Digest != nil && !v.fromTarget {
+				// inTarget.has checked the digests it answered for.
+				if d != nil && checkDigests && cr.Digest != nil && tcv == nil {
 					if err := checkReferenceDigest(r, &cr, d.cv.Descriptor); err != nil {
 						return err
 					}
@@ -485,83 +488,66 @@ func planVersions(ctx context.Context, src ocimap.Store, dst ocimap.WriteStore, 
 		return nil
 	}
 	for _, r := range refs {
-		if err := visit(r, ""); err != nil {
+		if err := visit(r, "", nil); err != nil {
 			return nil, err
 		}
 	}
 	return plan, nil
 }
 
-// completeInTarget finds the versions of refs whose root the target has
-// already (the source is asked for that version only) and whose graph below
-// is complete there: every reference carries a digest, and the referenced
-// version is in the target with that digest. It returns every version below
-// them, as read from the target; the versions of refs themselves stay the
-// source's (their referrers are carried as usual). A version of refs that
-// does not qualify is left to the walk through the source.
-func completeInTarget(ctx context.Context, src, dst *ocimap.Repository, refs []Ref, concurrency int) (map[Ref]*ocimap.ComponentVersion, error) {
-	found := map[Ref]*ocimap.ComponentVersion{}
-	for _, r := range refs {
-		tcv, ok, err := dst.FindComponentVersion(ctx, r.Component, r.Version)
-		if err != nil || !ok {
-			continue // not there, or unreadable: the walk decides
-		}
-		scv, err := src.GetComponentVersion(ctx, r.Component, r.Version)
-		if err != nil {
-			return nil, err
-		}
-		if scv.Root.Digest != tcv.Root.Digest {
-			continue
-		}
-		dst.Preload(ctx, []ocimap.VersionRef{{Component: r.Component, Version: r.Version}}, concurrency)
-		below := map[Ref]*ocimap.ComponentVersion{}
-		if complete(ctx, dst, r, tcv, below) {
-			delete(below, r)
-			maps.Copy(found, below)
-		}
-	}
-	return found, nil
+// inTarget finds referenced versions the target has already as their
+// references pin them, so that they need not be read from the source:
+// the reference carries a digest, the target has the version with that
+// digest, and the same holds, recursively, for everything that version
+// references. Answers are kept; has may be called concurrently.
+type inTarget struct {
+	repo  *ocimap.Repository
+	mu    sync.Mutex
+	found map[Ref]*ocimap.ComponentVersion // nil value: not (completely) there
 }
 
-// completeRoot reports whether the version r, in repo's cache already,
-// needs no walk through the source: everything it references was found
-// complete in the target.
-func completeRoot(r Ref, repo *ocimap.Repository, inTarget map[Ref]*ocimap.ComponentVersion) bool {
-	if len(inTarget) == 0 {
-		return false
-	}
-	cv, ok := repo.Cached(r.Component, r.Version)
-	if !ok {
-		return false
-	}
-	for _, cr := range cv.Descriptor.Component.References {
-		if inTarget[Ref{Component: cr.ComponentName, Version: cr.Version}] == nil {
-			return false
-		}
-	}
-	return true
+// has returns the target's version for cr, or nil when cr is not pinned or
+// the target does not have it completely.
+func (t *inTarget) has(ctx context.Context, cr descriptor.Reference) *ocimap.ComponentVersion {
+	return t.check(ctx, cr, map[Ref]bool{})
 }
 
-// complete reports whether everything cv references is in dst with the
-// recorded digests, collecting the versions into seen.
-func complete(ctx context.Context, dst *ocimap.Repository, r Ref, cv *ocimap.ComponentVersion, seen map[Ref]*ocimap.ComponentVersion) bool {
-	if seen[r] != nil {
-		return true
+func (t *inTarget) check(ctx context.Context, cr descriptor.Reference, path map[Ref]bool) *ocimap.ComponentVersion {
+	r := Ref{Component: cr.ComponentName, Version: cr.Version}
+	if cr.Digest == nil || path[r] {
+		return nil
 	}
-	seen[r] = cv
+	t.mu.Lock()
+	cv, known := t.found[r]
+	t.mu.Unlock()
+	if !known {
+		cv = t.lookup(ctx, r, path)
+		t.mu.Lock()
+		t.found[r] = cv
+		t.mu.Unlock()
+	}
+	// The answer for r holds for any reference pinning the same digest.
+	if cv == nil || checkReferenceDigest(r, &cr, cv.Descriptor) != nil {
+		return nil
+	}
+	return cv
+}
+
+// lookup reads r from the target and checks that everything it references
+// is there completely.
+func (t *inTarget) lookup(ctx context.Context, r Ref, path map[Ref]bool) *ocimap.ComponentVersion {
+	cv, ok, err := t.repo.FindComponentVersion(ctx, r.Component, r.Version)
+	if err != nil || !ok {
+		return nil // not there, or unreadable: the source decides
+	}
+	path[r] = true
+	defer delete(path, r)
 	for _, cr := range cv.Descriptor.Component.References {
-		if cr.Digest == nil {
-			return false
-		}
-		child, ok, err := dst.FindComponentVersion(ctx, cr.ComponentName, cr.Version)
-		if err != nil || !ok || checkReferenceDigest(r, &cr, child.Descriptor) != nil {
-			return false
-		}
-		if !complete(ctx, dst, Ref{Component: cr.ComponentName, Version: cr.Version}, child, seen) {
-			return false
+		if t.check(ctx, cr, path) == nil {
+			return nil
 		}
 	}
-	return true
+	return cv
 }
 
 // ErrReferenceDigest marks a reference whose recorded digest does not match

@@ -3,6 +3,8 @@ package ocimap
 import (
 	"context"
 	"sync"
+
+	"github.com/ocmgo/ocm/descriptor"
 )
 
 // VersionRef names a component version.
@@ -15,15 +17,21 @@ type VersionRef struct{ Component, Version string }
 // one round trip after another. Errors are not reported here: the walk
 // meets them again, in its order.
 func (r *Repository) Preload(ctx context.Context, roots []VersionRef, limit int) {
-	r.preload(ctx, roots, limit, true)
+	r.preload(ctx, roots, limit, true, nil)
+}
+
+// PreloadExcept is Preload that does not follow the references for which
+// except (called concurrently) is true.
+func (r *Repository) PreloadExcept(ctx context.Context, roots []VersionRef, limit int, except func(descriptor.Reference) bool) {
+	r.preload(ctx, roots, limit, true, except)
 }
 
 // PreloadVersions is Preload without following references.
 func (r *Repository) PreloadVersions(ctx context.Context, refs []VersionRef, limit int) {
-	r.preload(ctx, refs, limit, false)
+	r.preload(ctx, refs, limit, false, nil)
 }
 
-func (r *Repository) preload(ctx context.Context, roots []VersionRef, limit int, follow bool) {
+func (r *Repository) preload(ctx context.Context, roots []VersionRef, limit int, follow bool, except func(descriptor.Reference) bool) {
 	limit = max(limit, 1)
 	var (
 		mu   sync.Mutex
@@ -54,7 +62,9 @@ func (r *Repository) preload(ctx context.Context, roots []VersionRef, limit int,
 				return
 			}
 			for _, cr := range cv.Descriptor.Component.References {
-				visit(VersionRef{cr.ComponentName, cr.Version})
+				if except == nil || !except(cr) {
+					visit(VersionRef{cr.ComponentName, cr.Version})
+				}
 			}
 		}()
 	}

@@ -191,10 +191,13 @@ func (r *Repository) GetComponentVersion(ctx context.Context, component, version
 // costs, not the listing of every version that GetComponentVersion's error
 // carries, so checking many versions stays linear.
 func (r *Repository) FindComponentVersion(ctx context.Context, component, version string) (*ComponentVersion, bool, error) {
-	if cv, ok := r.Cached(component, version); ok {
+	key := component + ":" + version
+	r.mu.Lock()
+	cv, ok := r.cache[key]
+	r.mu.Unlock()
+	if ok {
 		return cv, true, nil
 	}
-	key := component + ":" + version
 	cv, err := r.load(ctx, component, version)
 	if errors.Is(err, errNotTagged) {
 		return nil, false, nil
@@ -206,15 +209,6 @@ func (r *Repository) FindComponentVersion(ctx context.Context, component, versio
 	r.cache[key] = cv
 	r.mu.Unlock()
 	return cv, true, nil
-}
-
-// Cached returns component:version when the repository has loaded it
-// already, without any request.
-func (r *Repository) Cached(component, version string) (*ComponentVersion, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	cv, ok := r.cache[component+":"+version]
-	return cv, ok
 }
 
 // resolveRoot resolves the version's tag, fetching the content too (one
