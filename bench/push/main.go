@@ -201,6 +201,9 @@ func run(ocm string, size int64, runs int, dir string) error {
 	benchutil.PrintComparison("M: copy between two repositories of the registry (blobs mounted)", cmdsM, res)
 	fmt.Printf("  ours: %s\n", strings.Join(cmdsM[0].Args, " "))
 	fmt.Printf("  floor: oras.Copy with MountFrom = the source repository (per blob a HEAD, then a mount POST)\n")
+	if strings.HasPrefix(regName, "olareg") {
+		fmt.Println("  note: olareg mounts by copying the blob inside the registry (distribution links it)")
+	}
 	fmt.Println("  blobs mounted (one untimed run each, through a counting proxy):")
 	for i, c := range cmdsM {
 		fmt.Printf("    %-32s %s\n", c.Name+":", mounts[i])
