@@ -1,8 +1,10 @@
 // Command add benchmarks `ocm add cv` of one large file input into a new CTF
-// archive, as a directory against `sha256sum` of the same file and as a .tgz
-// against `gzip -1 -c | sha256sum`, and reports the ratios and ocm's peak RSS.
+// archive, as a directory against `sha256sum` of the same file (and `cp` for
+// context) and as a .tgz against `gzip -1 -c | sha256sum`, interleaved in
+// one run, and reports the ratios and ocm's peak RSS. With -before, an
+// earlier ocm binary runs the same commands in the same interleaved runs.
 //
-//	go run ./bench/add -ocm ./ocm -size 1073741824 -runs 3
+//	go run ./bench/add -ocm ./ocm -before ./ocm-old -size 1073741824 -runs 3
 package main
 
 import (
@@ -12,42 +14,47 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/ocmgo/ocm/bench/internal/benchutil"
 )
 
 func main() {
 	ocm := flag.String("ocm", "./ocm", "ocm binary")
+	before := flag.String("before", "", "an earlier ocm binary, measured in the same interleaved runs")
 	size := flag.Int64("size", 1<<30, "input file size in bytes")
-	runs := flag.Int("runs", 3, "runs per command (min and median are reported)")
+	runs := flag.Int("runs", 3, "runs per command (the median is reported)")
 	dir := flag.String("dir", "", "work directory (default: a temp dir, removed afterwards)")
 	flag.Parse()
 	if *runs < 1 || *size < 1 {
 		fmt.Fprintln(os.Stderr, "bench: -runs and -size must be at least 1")
 		os.Exit(2)
 	}
-	if err := run(*ocm, *size, *runs, *dir); err != nil {
+	if err := run(*ocm, *before, *size, *runs, *dir); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-// result is what a command's runs measured.
-type result struct {
-	min, median time.Duration
-	maxRSS      int64 // KiB, the largest over the runs
+// binary resolves an ocm binary to an absolute path (it is looked up in
+// PATH when it has no slash).
+func binary(path string) (string, error) {
+	p, err := exec.LookPath(path)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Abs(p)
 }
 
-func run(ocm string, size int64, runs int, dir string) error {
-	ocm, err := exec.LookPath(ocm)
+func run(ocm, before string, size int64, runs int, dir string) error {
+	ocm, err := binary(ocm)
 	if err != nil {
 		return err
 	}
-	if ocm, err = filepath.Abs(ocm); err != nil {
-		return err
+	if before != "" {
+		if before, err = binary(before); err != nil {
+			return err
+		}
 	}
 	if dir == "" {
 		d, err := os.MkdirTemp("", "ocm-bench-add-")
@@ -77,111 +84,67 @@ func run(ocm string, size int64, runs int, dir string) error {
 		return err
 	}
 
-	fmt.Printf("note: this VM's first-touch memory is slow and numbers vary from run to run;\n")
-	fmt.Printf("      min and median of %d run(s) are printed.\n", runs)
-	fmt.Printf("%-28s %d bytes (%.2f GiB)\n", "input size:", size, float64(size)/(1<<30))
-
 	copyPath := filepath.Join(dir, "copy")
 	ctfDir := filepath.Join(dir, "archive")
 	tgz := filepath.Join(dir, "archive.tgz")
-
-	// Outputs are removed once measured, so the work dir holds at most
-	// twice the input size.
-	cp, err := measureN([]string{"cp", file, copyPath}, runs, copyPath)
-	if err != nil {
-		return err
-	}
-	if err := os.Remove(copyPath); err != nil {
-		return err
-	}
-	sum, err := measureN([]string{"sha256sum", file}, runs)
-	if err != nil {
-		return err
-	}
-	addDir, err := measureN([]string{ocm, "add", "cv", "--constructor", constr, "--repository", "ctf::" + ctfDir}, runs, ctfDir, ctfDir+".lock")
-	if err != nil {
-		return err
-	}
-	if err := checkBlob(ctfDir, hexsum, size); err != nil {
-		return err
-	}
-	if err := os.RemoveAll(ctfDir); err != nil {
-		return err
-	}
-	gz, err := measureN([]string{"sh", "-c", "gzip -1 -c " + shellQuote(file) + " | sha256sum"}, runs)
-	if err != nil {
-		return err
-	}
-	addTgz, err := measureN([]string{ocm, "add", "cv", "--constructor", constr, "--repository", tgz}, runs, tgz, tgz+".lock")
-	if err != nil {
-		return err
-	}
-	if fi, err := os.Stat(tgz); err != nil {
-		return err
-	} else if fi.Size() == 0 {
-		return fmt.Errorf("%s is empty", tgz)
-	}
-	if err := os.Remove(tgz); err != nil {
-		return err
-	}
-
-	line := func(name string, r result, rss bool) {
-		fmt.Printf("%-28s min %9v  median %9v", name+":", r.min.Round(time.Millisecond), r.median.Round(time.Millisecond))
-		if rss {
-			fmt.Printf("  (peak RSS %.1f MiB)", mib(r.maxRSS))
-		}
-		fmt.Println()
-	}
-	ratio := func(a, b result) string {
-		return fmt.Sprintf("min %.2fx  median %.2fx", float64(a.min)/float64(b.min), float64(a.median)/float64(b.median))
-	}
-	kv := func(name, format string, a ...any) {
-		fmt.Printf("%-28s "+format+"\n", append([]any{name + ":"}, a...)...)
-	}
-	line("cp (context)", cp, true)
-	fmt.Println("directory CTF:")
-	line("  sha256sum", sum, true)
-	line("  ocm add cv ctf::dir", addDir, true)
-	kv("  ratio ocm/sha256sum", "%s (target <= 1.50x)", ratio(addDir, sum))
-	kv("  ocm peak RSS", "%.1f MiB (target <= 200 MiB)", mib(addDir.maxRSS))
-	fmt.Println(".tgz CTF:")
-	line("  gzip -1 -c | sha256sum", gz, false)
-	line("  ocm add cv archive.tgz", addTgz, true)
-	kv("  ratio ocm/gzip|sha256sum", "%s", ratio(addTgz, gz))
-	kv("  ocm peak RSS", "%.1f MiB", mib(addTgz.maxRSS))
-	return nil
-}
-
-func mib(kib int64) float64 { return float64(kib) / 1024 }
-
-// measureN runs args n times, removing the paths in clean before each run,
-// and returns the min and median wall time and the
-// largest peak RSS.
-func measureN(args []string, n int, clean ...string) (result, error) {
-	var times []time.Duration
-	var r result
-	removeAll := func() error {
-		for _, p := range clean {
+	// Every command starts with no output of any earlier run left, so the
+	// work dir holds at most twice the input size.
+	clean := func() error {
+		for _, p := range []string{copyPath, ctfDir, ctfDir + ".lock", tgz, tgz + ".lock"} {
 			if err := os.RemoveAll(p); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	for range n {
-		if err := removeAll(); err != nil {
-			return r, err
+	checkDir := func(string) error { return checkBlob(ctfDir, hexsum, size) }
+	checkTgz := func(string) error {
+		if fi, err := os.Stat(tgz); err != nil {
+			return err
+		} else if fi.Size() == 0 {
+			return fmt.Errorf("%s is empty", tgz)
 		}
-		d, rss, err := benchutil.Measure(args)
-		if err != nil {
-			return r, err
-		}
-		times = append(times, d)
-		r.maxRSS = max(r.maxRSS, rss)
+		return nil
 	}
-	slices.Sort(times)
-	r.min, r.median = times[0], times[len(times)/2]
-	return r, nil
+	add := func(repo string) []string {
+		return []string{ocm, "add", "cv", "--constructor", constr, "--repository", repo}
+	}
+	// Targets (0: none): ours against the first floor, and ours' peak RSS.
+	cases := []struct {
+		title         string
+		cmds          []benchutil.Cmd
+		ratio, rssMiB float64
+	}{
+		{"directory CTF", []benchutil.Cmd{
+			{Name: "ocm add cv ctf::dir", Args: add("ctf::" + ctfDir), Setup: clean, Check: checkDir},
+			{Name: "sha256sum", Args: []string{"sha256sum", file}, Setup: clean},
+			{Name: "cp (context)", Args: []string{"cp", file, copyPath}, Setup: clean},
+		}, 1.5, 200},
+		{".tgz CTF", []benchutil.Cmd{
+			{Name: "ocm add cv archive.tgz", Args: add(tgz), Setup: clean, Check: checkTgz},
+			{Name: "gzip -1 -c | sha256sum", Args: []string{"sh", "-c", "gzip -1 -c " + shellQuote(file) + " | sha256sum"}, Setup: clean},
+		}, 0, 0},
+	}
+
+	fmt.Printf("input: %d bytes (%.2f GiB) in %s\n", size, float64(size)/(1<<30), dir)
+	fmt.Println("note: the machine is shared (2 cores, other work running): compare ratios, which are measured interleaved in one run, not absolute times.")
+	for _, c := range cases {
+		c.cmds = benchutil.WithBefore(c.cmds, ocm, before)
+		res, err := benchutil.Interleave(c.cmds, runs)
+		if err != nil {
+			return err
+		}
+		benchutil.PrintComparison(c.title, c.cmds, res)
+		fmt.Printf("  ours: %s\n", strings.Join(c.cmds[0].Args, " "))
+		if c.ratio > 0 {
+			ratio := float64(res[0].Median()) / float64(res[1].Median())
+			fmt.Printf("  target: ours/%s <= %.2fx: %s\n", c.cmds[1].Name, c.ratio, benchutil.Verdict(ratio <= c.ratio))
+		}
+		if c.rssMiB > 0 {
+			fmt.Printf("  target: ours peak RSS <= %.0f MiB: %s\n", c.rssMiB, benchutil.Verdict(benchutil.MiB(res[0].RSS) <= c.rssMiB))
+		}
+	}
+	return clean()
 }
 
 func writeConstructor(path, file string) error {

@@ -17,6 +17,7 @@ import (
 	"github.com/olareg/olareg"
 	olacfg "github.com/olareg/olareg/config"
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/oci"
@@ -106,6 +107,10 @@ const (
 	// CopyFlag src dst: oras.Copy of a tag between registries (host/repo:tag)
 	// and OCI layout directories (layout:dir:tag).
 	CopyFlag = "-baseline-copy"
+	// MountFlag src dst: oras.Copy of a tag between two repositories of one
+	// registry (host/repo:tag) that mounts every blob from the source
+	// repository (MountFrom): per blob a HEAD and a mount POST.
+	MountFlag = "-baseline-copy-mount"
 )
 
 // RunBaseline runs a baseline client when args (os.Args[1:]) ask for one,
@@ -119,7 +124,9 @@ func RunBaseline(args []string) (bool, error) {
 	case FetchFlag:
 		return true, fetch(ctx, args[1], args[2])
 	case CopyFlag:
-		return true, copyTag(ctx, args[1], args[2])
+		return true, copyTag(ctx, args[1], args[2], false)
+	case MountFlag:
+		return true, copyTag(ctx, args[1], args[2], true)
 	}
 	return false, nil
 }
@@ -181,7 +188,7 @@ func target(ctx context.Context, s string) (oras.Target, string, error) {
 	return repo, s[i+1:], nil
 }
 
-func copyTag(ctx context.Context, src, dst string) error {
+func copyTag(ctx context.Context, src, dst string, mount bool) error {
 	s, stag, err := target(ctx, src)
 	if err != nil {
 		return err
@@ -190,7 +197,18 @@ func copyTag(ctx context.Context, src, dst string) error {
 	if err != nil {
 		return err
 	}
-	_, err = oras.Copy(ctx, s, stag, d, dtag, oras.DefaultCopyOptions)
+	opts := oras.DefaultCopyOptions
+	if mount {
+		sr, ok1 := s.(*remote.Repository)
+		dr, ok2 := d.(*remote.Repository)
+		if !ok1 || !ok2 || sr.Reference.Registry != dr.Reference.Registry {
+			return fmt.Errorf("mounting needs two repositories of one registry, not %s and %s", src, dst)
+		}
+		opts.MountFrom = func(context.Context, ocispec.Descriptor) ([]string, error) {
+			return []string{sr.Reference.Repository}, nil
+		}
+	}
+	_, err = oras.Copy(ctx, s, stag, d, dtag, opts)
 	return err
 }
 

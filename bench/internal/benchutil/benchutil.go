@@ -119,12 +119,20 @@ func Verdict(ok bool) string {
 	return "MISSED"
 }
 
+// RunID in an argument of a Cmd is replaced, in each run, by an id unique
+// to the command and the run ("c<command>r<round>"), for commands that need
+// a fresh output they cannot remove (a registry repository).
+const RunID = "{run}"
+
 // Cmd is one command of an interleaved comparison. Setup, if set, runs
-// before each run, untimed (removing the previous run's output).
+// before each run, untimed (removing the previous run's output). Check, if
+// set, runs after each run, untimed, with the run's id (see RunID): it
+// verifies the output, so that a command that wrote nothing cannot win.
 type Cmd struct {
 	Name  string
 	Args  []string
 	Setup func() error
+	Check func(id string) error
 }
 
 // Result is what the runs of one Cmd measured.
@@ -151,9 +159,19 @@ func Interleave(cmds []Cmd, runs int) ([]Result, error) {
 					return nil, fmt.Errorf("%s: setup: %w", c.Name, err)
 				}
 			}
-			d, rss, err := Measure(c.Args)
+			id := fmt.Sprintf("c%dr%d", i, round)
+			args := make([]string, len(c.Args))
+			for j, a := range c.Args {
+				args[j] = strings.ReplaceAll(a, RunID, id)
+			}
+			d, rss, err := Measure(args)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", c.Name, err)
+			}
+			if c.Check != nil {
+				if err := c.Check(id); err != nil {
+					return nil, fmt.Errorf("%s: check: %w", c.Name, err)
+				}
 			}
 			res[i].Times = append(res[i].Times, d)
 			res[i].RSS = max(res[i].RSS, rss)
@@ -233,12 +251,19 @@ func WithBefore(cmds []Cmd, ours, before string) []Cmd {
 	if before == "" {
 		return cmds
 	}
-	c := cmds[0]
+	return append(slices.Clone(cmds), Before(cmds[0], ours, before))
+}
+
+// Before returns c with the binary ours replaced by before, named
+// "<name> (before)".
+func Before(c Cmd, ours, before string) Cmd {
 	args := slices.Clone(c.Args)
 	for i, a := range args {
 		if a == ours {
 			args[i] = before
 		}
 	}
-	return append(slices.Clone(cmds), Cmd{Name: c.Name + " (before)", Args: args, Setup: c.Setup})
+	c.Name += " (before)"
+	c.Args = args
+	return c
 }
