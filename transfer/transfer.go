@@ -136,8 +136,8 @@ type Options struct {
 	External *access.Fetcher
 	// AfterVersion, if set, is called for every version complete in the
 	// target (copied or found there; not in a dry run, not for skipped
-	// versions, not for versions taken from the target below an unchanged
-	// version, see ComponentVersions), e.g. to attach or carry referrers.
+	// versions, not for versions taken from the target, Result.FromTarget),
+	// e.g. to attach or carry referrers.
 	// An error fails the transfer; the version stays complete.
 	AfterVersion func(ctx context.Context, v Done) error
 	// SourceName names the source in messages ("CTF archive ./x"); when
@@ -237,6 +237,7 @@ type version struct {
 	present  bool // target tag points at cv.Root already
 	// fromTarget: present, cv read from the target (inTarget).
 	fromTarget bool
+	absent     bool // the target has no such version (inTarget found out)
 	replace    bool // target tag points elsewhere and is moved
 	skip       bool // target tag points elsewhere and is left alone
 
@@ -370,8 +371,8 @@ func ComponentVersions(ctx context.Context, src ocimap.Store, dst ocimap.WriteSt
 func checkExisting(ctx context.Context, dst ocimap.WriteStore, plan []*version, opts Options) error {
 	var conflicts []Conflict
 	for _, v := range plan {
-		if v.fromTarget {
-			continue // resolved there already
+		if v.fromTarget || v.absent {
+			continue // known from inTarget already
 		}
 		target, err := dst.Resolve(ctx, v.cv.Repository, ocimap.ToTag(v.ref.Version))
 		switch {
@@ -419,7 +420,7 @@ func planVersions(ctx context.Context, src ocimap.Store, dst ocimap.WriteStore, 
 	var pinned *inTarget
 	if recursive && !opts.CopyResources && opts.UploadAs != UploadOCIArtifact &&
 		(opts.Existing == ExistingDefault || opts.Existing == ExistingSkip) {
-		pinned = &inTarget{repo: ocimap.New(dst, "the target"), found: map[Ref]*ocimap.ComponentVersion{}}
+		pinned = &inTarget{store: dst, repo: ocimap.New(dst, "the target"), found: map[Ref]*ocimap.ComponentVersion{}, missing: map[Ref]bool{}}
 	}
 	if recursive || len(refs) > 1 {
 		roots := make([]ocimap.VersionRef, 0, len(refs))
@@ -455,7 +456,7 @@ func planVersions(ctx context.Context, src ocimap.Store, dst ocimap.WriteStore, 
 				}
 				return err
 			}
-			v = &version{ref: r, cv: cv, fetcher: repo.Fetcher(cv), root: cv.Root, done: make(chan struct{})}
+			v = &version{ref: r, cv: cv, fetcher: repo.Fetcher(cv), root: cv.Root, absent: pinned.absent(r), done: make(chan struct{})}
 		}
 		if recursive {
 			for _, cr := range v.cv.Descriptor.Component.References {
@@ -501,9 +502,22 @@ func planVersions(ctx context.Context, src ocimap.Store, dst ocimap.WriteStore, 
 // digest, and the same holds, recursively, for everything that version
 // references. Answers are kept; has may be called concurrently.
 type inTarget struct {
-	repo  *ocimap.Repository
-	mu    sync.Mutex
-	found map[Ref]*ocimap.ComponentVersion // nil value: not (completely) there
+	store   ocimap.Store
+	repo    *ocimap.Repository
+	mu      sync.Mutex
+	found   map[Ref]*ocimap.ComponentVersion // nil value: not (completely) there
+	missing map[Ref]bool                     // not there at all
+}
+
+// absent reports whether the target was found not to have r (so that the
+// existing-version check need not ask again); false when not asked.
+func (t *inTarget) absent(r Ref) bool {
+	if t == nil {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.missing[r]
 }
 
 // has returns the target's version for cr, or nil when cr is not pinned or
@@ -536,9 +550,21 @@ func (t *inTarget) check(ctx context.Context, cr descriptor.Reference, path map[
 // lookup reads r from the target and checks that everything it references
 // is there completely.
 func (t *inTarget) lookup(ctx context.Context, r Ref, path map[Ref]bool) *ocimap.ComponentVersion {
+	// The tag first: on a first transfer most versions are not there, and
+	// that costs one request (as the existing-version check would).
+	_, err := t.store.Resolve(ctx, ocimap.RepositoryName(r.Component), ocimap.ToTag(r.Version))
+	if errors.Is(err, errdef.ErrNotFound) {
+		t.mu.Lock()
+		t.missing[r] = true
+		t.mu.Unlock()
+		return nil
+	}
+	if err != nil {
+		return nil // unreadable: the source decides
+	}
 	cv, ok, err := t.repo.FindComponentVersion(ctx, r.Component, r.Version)
 	if err != nil || !ok {
-		return nil // not there, or unreadable: the source decides
+		return nil
 	}
 	path[r] = true
 	defer delete(path, r)
@@ -591,7 +617,7 @@ func copyVersion(ctx context.Context, dst ocimap.WriteStore, v *version, opts Op
 		}
 		res.FromTarget = v.fromTarget
 		if v.fromTarget {
-			opts.Progress(fmt.Sprintf("%s: already present in the target (%s; referenced with this digest by a version the target has, not read from the source)", v.ref, v.root.Digest))
+			opts.Progress(fmt.Sprintf("%s: already present in the target (%s, as its referrer pins it; not read from the source)", v.ref, v.root.Digest))
 		} else {
 			opts.Progress(fmt.Sprintf("%s: already present in the target (%s)", v.ref, v.root.Digest))
 		}
