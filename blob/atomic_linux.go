@@ -17,7 +17,14 @@ func createUnnamed(dir string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return os.NewFile(uintptr(fd), fmt.Sprintf("/proc/self/fd/%d", fd)), nil
+	f := os.NewFile(uintptr(fd), fmt.Sprintf("/proc/self/fd/%d", fd))
+	// Linking it later goes through /proc (linkat with AT_EMPTY_PATH needs
+	// a capability): without /proc, a named temp file it is.
+	if _, err := os.Stat(f.Name()); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // linkUnnamed gives f the name dest: linkat cannot replace a file, so it
