@@ -339,7 +339,7 @@ func printTransferSummary(w io.Writer, results []transfer.Result, dryRun, failed
 	}
 	present := fmt.Sprintf("%d already present", t.present)
 	if t.fromTarget > 0 {
-		// Pinned by digest below a version the target has: see transfer.ComponentVersions.
+		// Pinned by their referrers and complete in the target: see transfer.ComponentVersions.
 		present += fmt.Sprintf(" (%d of them checked in the target only)", t.fromTarget)
 	}
 	fmt.Fprintf(w, "%s: versions: %d %s, %s, %d skipped; blobs: %d %s, %d skipped; %s %s\n",
