@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 )
 
 // AtomicFile is a temp file beside its destination that becomes the
@@ -35,7 +37,8 @@ func CreateAtomic(dest string) (*AtomicFile, error) {
 		return &AtomicFile{File: f, dest: dest, unnamed: true}, nil
 	}
 	// No O_TMPFILE here (another OS, or a file system without it).
-	f, err := os.CreateTemp(dir, "."+filepath.Base(dest)+".tmp-*")
+	removeStale(dest)
+	f, err := os.CreateTemp(dir, tempPattern(dest))
 	if err != nil {
 		return nil, fmt.Errorf("creating temp file for %s: %w", dest, err)
 	}
@@ -96,6 +99,36 @@ func (a *AtomicFile) Abort() {
 	}
 }
 
+// tempPattern names the temp file or directory of dest after the process
+// writing it, so that removeStale can tell a dead writer's from a live one's.
+func tempPattern(dest string) string {
+	return fmt.Sprintf(".%s.tmp-%d-*", filepath.Base(dest), os.Getpid())
+}
+
+// removeStale removes what writers of dest killed before they could clean
+// up left beside it: temp files and directories of tempPattern whose
+// process is gone. A live writer's (another download to the same output
+// right now) is left alone.
+func removeStale(dest string) {
+	prefix := "." + filepath.Base(dest) + ".tmp-"
+	entries, err := os.ReadDir(filepath.Dir(dest))
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok {
+			continue
+		}
+		pidText, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid <= 0 || processAlive(pid) {
+			continue
+		}
+		os.RemoveAll(filepath.Join(filepath.Dir(dest), e.Name()))
+	}
+}
+
 // AtomicDir is a temp directory beside its destination that becomes the
 // destination only on Commit.
 type AtomicDir struct {
@@ -123,7 +156,8 @@ func CreateAtomicDir(dest string) (*AtomicDir, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating directory for %s: %w", dest, err)
 	}
-	tmp, err := os.MkdirTemp(dir, "."+filepath.Base(dest)+".tmp-*")
+	removeStale(dest)
+	tmp, err := os.MkdirTemp(dir, tempPattern(dest))
 	if err != nil {
 		return nil, fmt.Errorf("creating temp directory for %s: %w", dest, err)
 	}

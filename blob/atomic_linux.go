@@ -47,3 +47,10 @@ func linkUnnamed(f *os.File, dest string) error {
 		return nil
 	}
 }
+
+// processAlive reports whether process pid exists (EPERM: it does, owned by
+// another user).
+func processAlive(pid int) bool {
+	err := unix.Kill(pid, 0)
+	return err == nil || errors.Is(err, unix.EPERM)
+}

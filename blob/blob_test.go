@@ -7,9 +7,11 @@ import (
 	"crypto/sha512"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -234,3 +236,45 @@ func TestCopyChunks(t *testing.T) {
 type errWriter struct{ err error }
 
 func (w errWriter) Write([]byte) (int, error) { return 0, w.err }
+
+// What a killed writer left beside an output (named after its process) is
+// removed by the next writer of that output; a live writer's is not.
+func TestStaleTempRemoved(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("process liveness is checked on Linux")
+	}
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dead := cmd.Process.Pid // reaped: no such process any more
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "out")
+	staleDir := filepath.Join(dir, fmt.Sprintf(".out.tmp-%d-123", dead))
+	staleFile := filepath.Join(dir, fmt.Sprintf(".out.tmp-%d-0", dead))
+	live := filepath.Join(dir, fmt.Sprintf(".out.tmp-%d-456", os.Getppid()))
+	other := filepath.Join(dir, fmt.Sprintf(".other.tmp-%d-1", dead))
+	for _, d := range []string{staleDir, live} {
+		if err := os.MkdirAll(filepath.Join(d, "sub"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{staleFile, other} {
+		if err := os.WriteFile(f, []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := CreateAtomicDir(dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Abort()
+	for path, want := range map[string]bool{staleDir: false, staleFile: false, live: true, other: true} {
+		if _, err := os.Stat(path); (err == nil) != want {
+			t.Errorf("%s: exists %v, want %v", filepath.Base(path), err == nil, want)
+		}
+	}
+	if !strings.HasPrefix(filepath.Base(d.Path), fmt.Sprintf(".out.tmp-%d-", os.Getpid())) {
+		t.Errorf("temp directory %s is not named after this process", d.Path)
+	}
+}
