@@ -66,6 +66,7 @@ func startDistribution(dir string) (string, func(), error) {
 	if err := os.WriteFile(config, []byte(fmt.Sprintf(`version: 0.1
 log: {level: error, accesslog: {disabled: true}}
 storage:
+  cache: {blobdescriptor: inmemory}
   filesystem: {rootdirectory: %s}
 http: {addr: %s, secret: bench}
 `, filepath.Join(dir, "data"), addr)), 0o644); err != nil {
