@@ -420,7 +420,7 @@ func planVersions(ctx context.Context, src ocimap.Store, dst ocimap.WriteStore, 
 	var pinned *inTarget
 	if recursive && !opts.CopyResources && opts.UploadAs != UploadOCIArtifact &&
 		(opts.Existing == ExistingDefault || opts.Existing == ExistingSkip) {
-		pinned = &inTarget{store: dst, repo: ocimap.New(dst, "the target"), found: map[Ref]*ocimap.ComponentVersion{}, missing: map[Ref]bool{}}
+		pinned = &inTarget{repo: ocimap.New(dst, "the target"), found: map[Ref]*ocimap.ComponentVersion{}, missing: map[Ref]bool{}}
 	}
 	if recursive || len(refs) > 1 {
 		roots := make([]ocimap.VersionRef, 0, len(refs))
@@ -502,7 +502,6 @@ func planVersions(ctx context.Context, src ocimap.Store, dst ocimap.WriteStore, 
 // digest, and the same holds, recursively, for everything that version
 // references. Answers are kept; has may be called concurrently.
 type inTarget struct {
-	store   ocimap.Store
 	repo    *ocimap.Repository
 	mu      sync.Mutex
 	found   map[Ref]*ocimap.ComponentVersion // nil value: not (completely) there
@@ -550,21 +549,16 @@ func (t *inTarget) check(ctx context.Context, cr descriptor.Reference, path map[
 // lookup reads r from the target and checks that everything it references
 // is there completely.
 func (t *inTarget) lookup(ctx context.Context, r Ref, path map[Ref]bool) *ocimap.ComponentVersion {
-	// The tag first: on a first transfer most versions are not there, and
-	// that costs one request (as the existing-version check would).
-	_, err := t.store.Resolve(ctx, ocimap.RepositoryName(r.Component), ocimap.ToTag(r.Version))
-	if errors.Is(err, errdef.ErrNotFound) {
+	// By tag only (as the existing-version check resolves it): on a first
+	// transfer most versions are not there, and that costs one request.
+	cv, ok, err := t.repo.FindTaggedVersion(ctx, r.Component, r.Version)
+	if err == nil && !ok {
 		t.mu.Lock()
 		t.missing[r] = true
 		t.mu.Unlock()
-		return nil
 	}
-	if err != nil {
-		return nil // unreadable: the source decides
-	}
-	cv, ok, err := t.repo.FindComponentVersion(ctx, r.Component, r.Version)
 	if err != nil || !ok {
-		return nil
+		return nil // not there, or unreadable: the source decides
 	}
 	path[r] = true
 	defer delete(path, r)

@@ -60,6 +60,20 @@ func TestComponentIndexDiscovery(t *testing.T) {
 			if s := cv.Subject(); s == nil || s.Digest != ocimap.ComponentIndex.Digest {
 				t.Fatalf("subject %+v", s)
 			}
+			// By tag only, the untagged version is missing (even when the
+			// repository has it cached), the tagged ones are there.
+			for _, fresh := range []bool{false, true} {
+				r := repo
+				if fresh {
+					r = ocimap.New(reg, "test registry")
+				}
+				if cv, ok, err := r.FindTaggedVersion(ctx, "example.com/indexed", "3.0.0"); err != nil || ok || cv != nil {
+					t.Fatalf("FindTaggedVersion of the untagged 3.0.0 (fresh %v): found %v (%v), %v", fresh, ok, cv != nil, err)
+				}
+				if _, ok, err := r.FindTaggedVersion(ctx, "example.com/indexed", "1.0.0"); err != nil || !ok {
+					t.Fatalf("FindTaggedVersion of 1.0.0 (fresh %v): %v %v", fresh, ok, err)
+				}
+			}
 			// The index itself is stored, byte-exact.
 			if ok, err := reg.Exists(ctx, ocimap.RepositoryName("example.com/indexed"), ocimap.ComponentIndex); err != nil || !ok {
 				t.Fatalf("component index stored: %v %v", ok, err)

@@ -80,6 +80,8 @@ type ComponentVersion struct {
 	// raw holds the verified bytes of the manifest and index read, so that
 	// Fetcher serves them again without a request.
 	raw map[digest.Digest][]byte
+	// tagged: found by its tag (not only through the Component Index).
+	tagged bool
 }
 
 // ListComponents lists the components present in the store.
@@ -191,14 +193,25 @@ func (r *Repository) GetComponentVersion(ctx context.Context, component, version
 // costs, not the listing of every version that GetComponentVersion's error
 // carries, so checking many versions stays linear.
 func (r *Repository) FindComponentVersion(ctx context.Context, component, version string) (*ComponentVersion, bool, error) {
+	return r.find(ctx, component, version, true)
+}
+
+// FindTaggedVersion is FindComponentVersion for a version with a tag only:
+// an untagged version (one the Component Index's referrers name) counts as
+// missing, and a missing one costs a single request.
+func (r *Repository) FindTaggedVersion(ctx context.Context, component, version string) (*ComponentVersion, bool, error) {
+	return r.find(ctx, component, version, false)
+}
+
+func (r *Repository) find(ctx context.Context, component, version string, referred bool) (*ComponentVersion, bool, error) {
 	key := component + ":" + version
 	r.mu.Lock()
 	cv, ok := r.cache[key]
 	r.mu.Unlock()
-	if ok {
+	if ok && (referred || cv.tagged) {
 		return cv, true, nil
 	}
-	cv, err := r.load(ctx, component, version)
+	cv, err := r.load(ctx, component, version, referred)
 	if errors.Is(err, errNotTagged) {
 		return nil, false, nil
 	}
@@ -237,11 +250,15 @@ func (r *Repository) resolveRoot(ctx context.Context, repo, tag string) (ocispec
 	return root, data, nil
 }
 
-func (r *Repository) load(ctx context.Context, component, version string) (*ComponentVersion, error) {
+func (r *Repository) load(ctx context.Context, component, version string, referred bool) (*ComponentVersion, error) {
 	repo := RepositoryName(component)
 	root, rootData, err := r.resolveRoot(ctx, repo, ToTag(version))
+	tagged := err == nil
 	if errors.Is(err, errdef.ErrNotFound) {
 		var ok bool
+		if !referred {
+			return nil, errNotTagged
+		}
 		if root, ok = r.referredRoot(ctx, component, version); !ok {
 			return nil, errNotTagged
 		}
@@ -250,7 +267,7 @@ func (r *Repository) load(ctx context.Context, component, version string) (*Comp
 	if err != nil {
 		return nil, err
 	}
-	cv := &ComponentVersion{Repository: repo, Root: root, raw: map[digest.Digest][]byte{}}
+	cv := &ComponentVersion{Repository: repo, Root: root, tagged: tagged, raw: map[digest.Digest][]byte{}}
 	if rootData != nil {
 		cv.raw[root.Digest] = rootData
 	}
