@@ -548,19 +548,19 @@ func (a *Applier) waitEstablished(ctx context.Context, names []string) error {
 }
 
 // mapping resolves gvk. A kind whose CRD was established a moment ago may
-// not be in the API server's discovery yet: on no match the mapper is
-// reset and asked again for a few seconds.
+// not be in the API server's discovery yet: on no match the mapper is asked
+// again for a few seconds, reset first where it caches (controller-runtime's
+// lazy mapper is not resettable: it reloads the group on every miss itself).
 func (a *Applier) mapping(ctx context.Context, gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
 	m, err := a.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if !meta.IsNoMatchError(err) {
 		return m, err
 	}
-	r, ok := a.Mapper.(meta.ResettableRESTMapper)
-	if !ok {
-		return nil, err
-	}
+	r, resettable := a.Mapper.(meta.ResettableRESTMapper)
 	_ = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 10*time.Second, false, func(context.Context) (bool, error) {
-		r.Reset()
+		if resettable {
+			r.Reset()
+		}
 		m, err = a.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 		return !meta.IsNoMatchError(err), nil
 	})
