@@ -122,17 +122,7 @@ func extractArtifactSet(ctx context.Context, src io.Reader, verifier *blob.Verif
 		return nil, err
 	}
 	defer tmp.Abort()
-	if _, err := copyContext(ctx, tmp, src); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", desc.Digest, err)
-	}
-	if err := finish(verifier, desc); err != nil {
-		return nil, err
-	}
-	if err := verifyArtifactSet(tmp.Name(), res.Digest); err != nil {
-		return nil, err
-	}
-	checked = append(checked, "resource digest "+res.Digest.HashAlgorithm+"/"+res.Digest.NormalisationAlgorithm)
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+	if checked, err = spoolArtifactSet(ctx, tmp.File, src, verifier, desc, res, checked); err != nil {
 		return nil, err
 	}
 	// The stored bytes are verified; unpack them without hashing again.
@@ -140,6 +130,27 @@ func extractArtifactSet(ctx context.Context, src io.Reader, verifier *blob.Verif
 	plain.Digest = nil
 	v, _ := blob.NewVerifier()
 	return extractBlob(ctx, v.TeeReader(tmp), v, ocispec.Descriptor{Digest: desc.Digest, Size: -1}, &plain, kind, output, checked)
+}
+
+// spoolArtifactSet copies src (a tar whose resource digest is that of the
+// OCI artifact inside, ociArtifactDigest/v1, read from the whole archive)
+// into f, checks the blob digest and then the resource digest, and leaves
+// f at its start for reading.
+func spoolArtifactSet(ctx context.Context, f *os.File, src io.Reader, verifier *blob.Verifier, desc ocispec.Descriptor, res *descriptor.Resource, checked []string) ([]string, error) {
+	if _, err := copyContext(ctx, f, src); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", desc.Digest, err)
+	}
+	if err := finish(verifier, desc); err != nil {
+		return nil, err
+	}
+	if err := verifyArtifactSet(f.Name(), res.Digest); err != nil {
+		return nil, err
+	}
+	checked = append(checked, "resource digest "+res.Digest.HashAlgorithm+"/"+res.Digest.NormalisationAlgorithm)
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return checked, nil
 }
 
 // drainAndFinish reads what the decoder left (tar padding, gzip trailer) so

@@ -251,17 +251,7 @@ func readArtifactSetTree(ctx context.Context, src io.Reader, verifier *blob.Veri
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	if _, err := copyContext(ctx, tmp, src); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", desc.Digest, err)
-	}
-	if err := finish(verifier, desc); err != nil {
-		return nil, err
-	}
-	if err := verifyArtifactSet(tmp.Name(), res.Digest); err != nil {
-		return nil, err
-	}
-	checked = append(checked, "resource digest "+res.Digest.HashAlgorithm+"/"+res.Digest.NormalisationAlgorithm)
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+	if checked, err = spoolArtifactSet(ctx, tmp, src, verifier, desc, res, checked); err != nil {
 		return nil, err
 	}
 	return checked, readTarTree(ctx, tmp, kind == kindTarGzip, tree)
