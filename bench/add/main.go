@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -20,55 +19,27 @@ import (
 )
 
 func main() {
-	ocm := flag.String("ocm", "./ocm", "ocm binary")
-	before := flag.String("before", "", "an earlier ocm binary, measured in the same interleaved runs")
+	var c benchutil.Common
+	c.Flags(flag.CommandLine, 3, true)
 	size := flag.Int64("size", 1<<30, "input file size in bytes")
-	runs := flag.Int("runs", 3, "runs per command (the median is reported)")
-	dir := flag.String("dir", "", "work directory (default: a temp dir, removed afterwards)")
 	flag.Parse()
-	if *runs < 1 || *size < 1 {
+	if c.Runs < 1 || *size < 1 {
 		fmt.Fprintln(os.Stderr, "bench: -runs and -size must be at least 1")
 		os.Exit(2)
 	}
-	if err := run(*ocm, *before, *size, *runs, *dir); err != nil {
+	if err := run(c, *size); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-// binary resolves an ocm binary to an absolute path (it is looked up in
-// PATH when it has no slash).
-func binary(path string) (string, error) {
-	p, err := exec.LookPath(path)
-	if err != nil {
-		return "", err
-	}
-	return filepath.Abs(p)
-}
-
-func run(ocm, before string, size int64, runs int, dir string) error {
-	ocm, err := binary(ocm)
+func run(c benchutil.Common, size int64) error {
+	cleanup, err := c.Prepare("add")
 	if err != nil {
 		return err
 	}
-	if before != "" {
-		if before, err = binary(before); err != nil {
-			return err
-		}
-	}
-	if dir == "" {
-		d, err := os.MkdirTemp("", "ocm-bench-add-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(d)
-		dir = d
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	if dir, err = filepath.Abs(dir); err != nil {
-		return err
-	}
+	defer cleanup()
+	ocm, before, runs, dir := c.OCM, c.Before, c.Runs, c.Dir
 
 	file := filepath.Join(dir, "big.bin")
 	hexsum, err := benchutil.MakeFile(file, size)

@@ -17,26 +17,23 @@ import (
 )
 
 func main() {
-	ocm := flag.String("ocm", "./ocm", "ocm binary")
+	var c benchutil.Common
+	c.Flags(flag.CommandLine, 3, false)
 	size := flag.Int64("size", 1<<30, "blob size in bytes")
-	runs := flag.Int("runs", 3, "runs per command (the median is reported)")
-	dir := flag.String("dir", "", "work directory (default: a temp dir, removed afterwards)")
 	flag.Parse()
-	if err := run(*ocm, *size, *runs, *dir); err != nil {
+	if err := run(c, *size); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ocm string, size int64, runs int, dir string) error {
-	if dir == "" {
-		d, err := os.MkdirTemp("", "ocm-bench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(d)
-		dir = d
+func run(c benchutil.Common, size int64) error {
+	cleanup, err := c.Prepare("download")
+	if err != nil {
+		return err
 	}
+	defer cleanup()
+	ocm, runs, dir := c.OCM, c.Runs, c.Dir
 	ctf := filepath.Join(dir, "ctf")
 	blobPath, err := benchutil.MakeCTF(ctf, size)
 	if err != nil {

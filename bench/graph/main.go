@@ -17,7 +17,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -64,40 +63,27 @@ func main() {
 		}
 		return
 	}
-	ocm := flag.String("ocm", "./ocm", "ocm binary")
-	runs := flag.Int("runs", 3, "runs per command (the median is reported)")
-	dir := flag.String("dir", "", "work directory (default: a temp dir, removed afterwards)")
-	flag.StringVar(&before, "before", "", "an earlier ocm binary, measured in the same interleaved runs")
+	var c benchutil.Common
+	c.Flags(flag.CommandLine, 3, true)
 	flag.StringVar(&registry, "registry", "", "distribution (docker-registry, out of process) or olareg (in process); default: distribution when installed")
 	flag.Parse()
-	if err := run(*ocm, *runs, *dir); err != nil {
+	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ocm string, runs int, dir string) error {
-	if runs < 1 {
-		return errors.New("-runs must be at least 1")
-	}
-	ocm, err := exec.LookPath(ocm)
+func run(c benchutil.Common) error {
+	cleanup, err := c.Prepare("graph")
 	if err != nil {
 		return err
 	}
-	if ocm, err = filepath.Abs(ocm); err != nil {
-		return err
-	}
+	defer cleanup()
+	ocm, runs, dir := c.OCM, c.Runs, c.Dir
+	before = c.Before
 	self, err := os.Executable()
 	if err != nil {
 		return err
-	}
-	if dir == "" {
-		d, err := os.MkdirTemp("", "ocm-bench-graph-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(d)
-		dir = d
 	}
 	ctf := filepath.Join(dir, "graph")
 	root, names, err := makeGraph(ctf)

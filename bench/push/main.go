@@ -30,7 +30,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -62,53 +61,31 @@ func main() {
 		}
 		return
 	}
-	ocm := flag.String("ocm", "./ocm", "ocm binary")
+	var c benchutil.Common
+	c.Flags(flag.CommandLine, 3, true)
 	size := flag.Int64("size", 1<<30, "blob size in bytes (cases A and M)")
-	runs := flag.Int("runs", 3, "runs per command (the median is reported)")
-	dir := flag.String("dir", "", "work directory (default: a temp dir, removed afterwards)")
-	flag.StringVar(&before, "before", "", "an earlier ocm binary, measured in the same interleaved runs")
 	flag.StringVar(&registry, "registry", "", "distribution (docker-registry, out of process) or olareg (in process); default: distribution when installed")
 	flag.Parse()
-	if err := run(*ocm, *size, *runs, *dir); err != nil {
+	if err := run(c, *size); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-// binary resolves an ocm binary to an absolute path (it is looked up in
-// PATH when it has no slash).
-func binary(path string) (string, error) {
-	p, err := exec.LookPath(path)
-	if err != nil {
-		return "", err
+func run(c benchutil.Common, size int64) error {
+	if size < 1 {
+		return errors.New("-size must be at least 1")
 	}
-	return filepath.Abs(p)
-}
-
-func run(ocm string, size int64, runs int, dir string) error {
-	if runs < 1 || size < 1 {
-		return errors.New("-runs and -size must be at least 1")
-	}
-	ocm, err := binary(ocm)
+	cleanup, err := c.Prepare("push")
 	if err != nil {
 		return err
 	}
-	if before != "" {
-		if before, err = binary(before); err != nil {
-			return err
-		}
-	}
+	defer cleanup()
+	ocm, runs, dir := c.OCM, c.Runs, c.Dir
+	before = c.Before
 	self, err := os.Executable()
 	if err != nil {
 		return err
-	}
-	if dir == "" {
-		d, err := os.MkdirTemp("", "ocm-bench-push-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(d)
-		dir = d
 	}
 
 	regDir := filepath.Join(dir, "registry")

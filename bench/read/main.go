@@ -16,7 +16,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -37,42 +36,29 @@ func main() {
 		}
 		return
 	}
-	ocm := flag.String("ocm", "./ocm", "ocm binary")
+	var c benchutil.Common
+	c.Flags(flag.CommandLine, 3, true)
 	size := flag.Int64("size", 1<<30, "blob size in bytes")
-	runs := flag.Int("runs", 3, "runs per command (the median is reported)")
-	dir := flag.String("dir", "", "work directory (default: a temp dir, removed afterwards)")
-	flag.StringVar(&before, "before", "", "an earlier ocm binary, measured in the same interleaved runs")
 	flag.StringVar(&registry, "registry", "", "distribution (docker-registry, out of process) or olareg (in process); default: distribution when installed")
 	only := flag.String("rows", "1,2,3,4", "rows to run: 1 download CTF, 2 download registry, 3 transfer registry->CTF, 4 transfer CTF->CTF")
 	flag.Parse()
-	if err := run(*ocm, *size, *runs, *dir, *only); err != nil {
+	if err := run(c, *size, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ocm string, size int64, runs int, dir, only string) error {
-	if runs < 1 {
-		return fmt.Errorf("-runs must be at least 1")
-	}
-	ocm, err := exec.LookPath(ocm)
+func run(c benchutil.Common, size int64, only string) error {
+	cleanup, err := c.Prepare("read")
 	if err != nil {
 		return err
 	}
-	if ocm, err = filepath.Abs(ocm); err != nil {
-		return err
-	}
+	defer cleanup()
+	ocm, runs, dir := c.OCM, c.Runs, c.Dir
+	before = c.Before
 	self, err := os.Executable()
 	if err != nil {
 		return err
-	}
-	if dir == "" {
-		d, err := os.MkdirTemp("", "ocm-bench-read-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(d)
-		dir = d
 	}
 	rows := map[string]bool{}
 	for _, r := range strings.Split(only, ",") {

@@ -22,12 +22,11 @@ import (
 )
 
 func main() {
-	ocm := flag.String("ocm", "./ocm", "ocm binary")
+	var c benchutil.Common
+	c.Flags(flag.CommandLine, 3, false)
 	size := flag.Int64("size", 1<<30, "blob size in bytes")
-	runs := flag.Int("runs", 3, "runs per command (the median is reported)")
-	dir := flag.String("dir", "", "work directory (default: a temp dir, removed afterwards)")
 	flag.Parse()
-	if err := run(*ocm, *size, *runs, *dir); err != nil {
+	if err := run(c, *size); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -35,18 +34,13 @@ func main() {
 
 const component = benchutil.Component
 
-func run(ocm string, size int64, runs int, dir string) error {
-	if runs < 1 {
-		return fmt.Errorf("-runs must be at least 1")
+func run(c benchutil.Common, size int64) error {
+	cleanup, err := c.Prepare("verify")
+	if err != nil {
+		return err
 	}
-	if dir == "" {
-		d, err := os.MkdirTemp("", "ocm-bench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(d)
-		dir = d
-	}
+	defer cleanup()
+	ocm, runs, dir := c.OCM, c.Runs, c.Dir
 	ctf := filepath.Join(dir, "ctf")
 	blobPath, err := benchutil.MakeCTF(ctf, size)
 	if err != nil {

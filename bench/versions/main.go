@@ -27,45 +27,32 @@ var (
 )
 
 func main() {
-	ocm := flag.String("ocm", "./ocm", "ocm binary")
+	var c benchutil.Common
+	c.Flags(flag.CommandLine, 1, true)
 	counts := flag.String("versions", "1000,5000", "comma-separated version counts, one case each")
-	runs := flag.Int("runs", 1, "runs per command (the median is reported)")
-	dir := flag.String("dir", "", "work directory (default: a temp dir, removed afterwards)")
 	flag.IntVar(&resources, "resources", 1, "small text resources (local blobs) per version")
 	flag.BoolVar(&traceSyscalls, "strace", false, "also count fsync/syncfs/openat/renameat of one run of each ocm binary (strace -f -c), untimed")
-	flag.StringVar(&before, "before", "", "an earlier ocm binary, measured in the same interleaved runs")
 	flag.Parse()
-	if err := run(*ocm, *counts, *runs, *dir); err != nil {
+	if err := run(c, *counts); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ocm, counts string, runs int, dir string) error {
-	if runs < 1 {
-		return fmt.Errorf("-runs must be at least 1")
-	}
-	ocm, err := exec.LookPath(ocm)
+func run(c benchutil.Common, counts string) error {
+	cleanup, err := c.Prepare("versions")
 	if err != nil {
 		return err
 	}
-	if ocm, err = filepath.Abs(ocm); err != nil {
-		return err
-	}
-	if dir == "" {
-		d, err := os.MkdirTemp("", "ocm-bench-versions-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(d)
-		dir = d
-	}
-	for _, c := range strings.Split(counts, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(c))
+	defer cleanup()
+	ocm, runs, dir := c.OCM, c.Runs, c.Dir
+	before = c.Before
+	for _, count := range strings.Split(counts, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(count))
 		if err != nil || n < 1 {
-			return fmt.Errorf("-versions: %q is not a positive count", c)
+			return fmt.Errorf("-versions: %q is not a positive count", count)
 		}
-		if err := runCase(ocm, n, runs, filepath.Join(dir, c)); err != nil {
+		if err := runCase(ocm, n, runs, filepath.Join(dir, count)); err != nil {
 			return err
 		}
 	}
