@@ -54,7 +54,8 @@ func (r Recorder) Transfer(ctx context.Context, src ocimap.Store, dst ocimap.Wri
 		return err
 	}
 	d.Converted = conversions(from.Descriptor, to.Descriptor)
-	return r.record(ctx, dst, component, ver, Predicate{Action: ActionTransfer, Transfer: &d})
+	_, err = r.recordVersion(ctx, dst, to, Predicate{Action: ActionTransfer, Transfer: &d})
+	return err
 }
 
 func conversions(from, to *descriptor.Descriptor) []Conversion {
@@ -93,6 +94,12 @@ func (r Recorder) recordEnvelope(ctx context.Context, store ocimap.WriteStore, c
 	if err != nil {
 		return nil, err
 	}
+	return r.recordVersion(ctx, store, cv, p)
+}
+
+// recordVersion seals and attaches the record of cv, read from store.
+func (r Recorder) recordVersion(ctx context.Context, store ocimap.WriteStore, cv *ocimap.ComponentVersion, p Predicate) ([]byte, error) {
+	component, ver := cv.Descriptor.Component.Name, cv.Descriptor.Component.Version
 	p.Tool = r.Tool
 	st, err := NewStatement(cv.Descriptor, p)
 	if err != nil {
